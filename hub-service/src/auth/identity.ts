@@ -1,0 +1,58 @@
+import crypto from 'node:crypto';
+import { HubApiError, type HubClient } from '../hub/client.js';
+
+export const WOD_ADMIN_SCOPE = 'custom:wod:admin';
+
+/** A hub user as the service sees them on one request. */
+export interface Visitor {
+  name: string;
+  /** Hub admin (admin role), or holder of custom:wod:admin. */
+  wodAdmin: boolean;
+  scopes: string[];
+}
+
+interface Cached {
+  visitor: Visitor | null;
+  until: number;
+}
+
+/**
+ * Resolves a hub token (from the OAuth cookie or an Authorization header) to a visitor, asking the
+ * hub and caching the answer briefly, keyed by a hash of the token, never the token itself.
+ */
+export class Identities {
+  private readonly cache = new Map<string, Cached>();
+
+  constructor(
+    private readonly hub: HubClient,
+    /** A token must carry one of these to use the service (JUPYTERHUB_OAUTH_ACCESS_SCOPES). */
+    private readonly accessScopes: string[],
+    private readonly ttlMs = 60_000,
+    private readonly now = () => Date.now(),
+  ) {}
+
+  async resolve(token: string): Promise<Visitor | null> {
+    const key = crypto.createHash('sha256').update(token).digest('hex');
+    const hit = this.cache.get(key);
+    if (hit && hit.until > this.now()) return hit.visitor;
+    let visitor: Visitor | null = null;
+    try {
+      const who = await this.hub.identify(token);
+      const allowed = this.accessScopes.length === 0 || who.scopes.some((s) => this.accessScopes.includes(s));
+      if (who.kind === 'user' && allowed) {
+        // An OAuth token only identifies; the service's own token reads whether the user is a hub admin.
+        const user = await this.hub.getUser(who.name);
+        visitor = { name: who.name, scopes: who.scopes, wodAdmin: !!user?.admin || who.scopes.includes(WOD_ADMIN_SCOPE) };
+      }
+    } catch (e) {
+      if (!(e instanceof HubApiError && (e.status === 401 || e.status === 403))) throw e;
+    }
+    if (this.cache.size > 10_000) this.cache.clear();
+    this.cache.set(key, { visitor, until: this.now() + this.ttlMs });
+    return visitor;
+  }
+
+  forget(token: string): void {
+    this.cache.delete(crypto.createHash('sha256').update(token).digest('hex'));
+  }
+}

@@ -1,0 +1,92 @@
+/**
+ * `wod start`: prepares the data folder, runs JupyterHub (which runs the proxy and the wod service),
+ * waits until the service answers through the proxy, prints where to go, and on Ctrl-C or SIGTERM
+ * stops the hub and makes sure no process it started is left behind.
+ */
+import { spawn } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { dataPaths } from '../config/paths.js';
+import type { WodConfig } from '../config/schema.js';
+import { prepare } from '../prepare.js';
+import { findProcesses, killAll } from './processes.js';
+
+const say = (line = '') => process.stdout.write(line + '\n');
+
+export async function start(config: WodConfig, opts: { waitSeconds: number }): Promise<number> {
+  const paths = dataPaths(config);
+  const jupyterhub = path.join(paths.venv, 'bin', 'jupyterhub');
+  if (!fs.existsSync(jupyterhub)) {
+    process.stderr.write(`wod: ${jupyterhub} is missing: run 'bash scripts/setup' (npm start does it)\n`);
+    return 1;
+  }
+  const created = await prepare(config);
+  const hubApiUrl = `http://127.0.0.1:${config.hub.apiPort}/hub/api`;
+  say(`wod: starting JupyterHub on ${config.bindIp}:${config.port} (data in ${config.dataDir})`);
+
+  // Its own process group, so that a terminal's Ctrl-C reaches only us and we stop it in order.
+  const hub = spawn(jupyterhub, ['-f', paths.hubConfig], {
+    cwd: config.dataDir,
+    env: { ...process.env, WOD_NODE: process.execPath, PATH: `${path.join(paths.venv, 'bin')}:${process.env.PATH}` },
+    stdio: ['ignore', 'inherit', 'inherit'],
+    detached: true,
+  });
+  const exited = new Promise<number>((resolve) => hub.on('exit', (code, signal) => resolve(code ?? (signal ? 1 : 0))));
+
+  let stopping: Promise<number> | null = null;
+  const stop = (why: string): Promise<number> => {
+    stopping ??= (async () => {
+      say(`\nwod: ${why}: stopping JupyterHub…`);
+      try {
+        process.kill(hub.pid!, 'SIGTERM');
+      } catch {
+        /* already gone */
+      }
+      const timer = setTimeout(() => void killAll([-hub.pid!], 'SIGKILL'), 30_000);
+      const code = await exited;
+      clearTimeout(timer);
+      const left = findProcesses(hubApiUrl);
+      if (left.length) say(`wod: stopping ${left.length} process(es) the hub left behind`);
+      // The hub's process group (proxy) and anything started for it in a session of its own.
+      await killAll([-hub.pid!, ...left]);
+      say('wod: stopped');
+      return code;
+    })();
+    return stopping;
+  };
+  process.on('SIGINT', () => void stop('interrupted'));
+  process.on('SIGTERM', () => void stop('terminated'));
+
+  const base = `http://${config.bindIp === '0.0.0.0' ? '127.0.0.1' : config.bindIp}:${config.port}`;
+  const ready = await waitForHealth(`${base}/services/wod/health`, opts.waitSeconds * 1000, exited);
+  if (!ready) {
+    process.stderr.write(`wod: the service did not answer at ${base}/services/wod/health within ${opts.waitSeconds} s\n`);
+    return stop('not healthy');
+  }
+  say('');
+  say('  wod is running.');
+  say(`  Portal:  ${config.publicUrl}/services/wod/`);
+  say(`  Admin:   ${config.publicUrl}/services/wod/admin/`);
+  for (const c of created) say(`  Admin login (shown once): user ${c.name}  password ${c.password}`);
+  if (created.length) say(`  Lost it? 'npx wod accounts password <user>' sets a new one.`);
+  say('  Stop with Ctrl-C.');
+  say('');
+  const code = await exited;
+  return stopping ?? stop(`JupyterHub exited (${code})`);
+}
+
+async function waitForHealth(url: string, timeoutMs: number, exited: Promise<number>): Promise<boolean> {
+  let gone = false;
+  void exited.then(() => (gone = true));
+  const deadline = Date.now() + timeoutMs;
+  while (!gone && Date.now() < deadline) {
+    try {
+      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
+      if (res.ok && ((await res.json()) as { status?: string }).status === 'ok') return true;
+    } catch {
+      /* not up yet */
+    }
+    await new Promise((r) => setTimeout(r, 300));
+  }
+  return false;
+}

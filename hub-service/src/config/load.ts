@@ -1,0 +1,121 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { configSchema, type WodConfig } from './schema.js';
+
+export class ConfigError extends Error {}
+
+/** hub-service/dist/config → the checkout root. */
+export const PROJECT_ROOT = path.resolve(__dirname, '..', '..', '..');
+
+/** `hub.apiPort` → `WOD_HUB_API_PORT`. */
+export function envName(keyPath: string[]): string {
+  return ['WOD', ...keyPath.map((k) => k.replace(/([a-z0-9])([A-Z])/g, '$1_$2'))].join('_').toUpperCase();
+}
+
+/** Every leaf of the schema with its environment variable, in schema order. */
+export function configKeys(): { path: string[]; env: string }[] {
+  const keys: { path: string[]; env: string }[] = [];
+  const walk = (shape: Record<string, z.ZodType>, prefix: string[]) => {
+    for (const [key, type] of Object.entries(shape)) {
+      const inner = unwrap(type);
+      if (inner instanceof z.ZodObject) walk(inner.shape as Record<string, z.ZodType>, [...prefix, key]);
+      else keys.push({ path: [...prefix, key], env: envName([...prefix, key]) });
+    }
+  };
+  walk(configSchema.shape, []);
+  return keys;
+}
+
+function unwrap(type: z.ZodType): z.ZodType {
+  let t: z.ZodType = type;
+  while (t instanceof z.ZodDefault || t instanceof z.ZodPrefault || t instanceof z.ZodOptional) {
+    t = (t as z.ZodDefault<z.ZodType>).unwrap() as z.ZodType;
+  }
+  return t;
+}
+
+function isListKey(keyPath: string[]): boolean {
+  let t: z.ZodType = configSchema;
+  for (const k of keyPath) t = (unwrap(t) as z.ZodObject).shape[k] as z.ZodType;
+  return unwrap(t) instanceof z.ZodArray;
+}
+
+function setPath(target: Record<string, unknown>, keyPath: string[], value: unknown): void {
+  let node = target;
+  for (const k of keyPath.slice(0, -1)) {
+    if (typeof node[k] !== 'object' || node[k] === null) node[k] = {};
+    node = node[k] as Record<string, unknown>;
+  }
+  node[keyPath[keyPath.length - 1]] = value;
+}
+
+function readYaml(file: string): Record<string, unknown> {
+  const text = fs.readFileSync(file, 'utf8');
+  const doc = YAML.parseDocument(text, { prettyErrors: true });
+  if (doc.errors.length) {
+    const e = doc.errors[0];
+    const line = e.linePos?.[0].line;
+    throw new ConfigError(`${file}${line ? `:${line}` : ''}: ${e.message.split('\n')[0]}`);
+  }
+  const value = doc.toJS() ?? {};
+  if (typeof value !== 'object' || Array.isArray(value)) {
+    throw new ConfigError(`${file}: the configuration must be a mapping of keys to values`);
+  }
+  return value as Record<string, unknown>;
+}
+
+export interface LoadOptions {
+  env?: NodeJS.ProcessEnv;
+  projectRoot?: string;
+}
+
+/**
+ * Reads `WOD_CONFIG` (default `<project>/wod.yaml` when it exists), applies the WOD_* environment
+ * overrides, validates, and resolves relative paths against the project root.
+ */
+export function loadConfig(options: LoadOptions = {}): WodConfig {
+  const env = options.env ?? process.env;
+  const projectRoot = options.projectRoot ?? PROJECT_ROOT;
+  const explicit = env.WOD_CONFIG;
+  const configFile = explicit
+    ? path.resolve(projectRoot, explicit)
+    : fs.existsSync(path.join(projectRoot, 'wod.yaml'))
+      ? path.join(projectRoot, 'wod.yaml')
+      : null;
+  if (explicit && !fs.existsSync(configFile!)) throw new ConfigError(`WOD_CONFIG names ${configFile}, which does not exist`);
+  const raw = configFile ? readYaml(configFile) : {};
+
+  for (const { path: keyPath, env: name } of configKeys()) {
+    const value = env[name];
+    if (value === undefined || value === '') continue;
+    setPath(raw, keyPath, isListKey(keyPath) ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
+  }
+
+  const parsed = configSchema.safeParse(raw);
+  if (!parsed.success) {
+    const where = configFile ?? 'the environment';
+    const lines = parsed.error.issues.map((i) => {
+      const key = i.path.join('.');
+      return `  ${key || '(top level)'} (${envName(i.path.map(String))}): ${i.message}`;
+    });
+    throw new ConfigError(`invalid configuration in ${where}:\n${lines.join('\n')}`);
+  }
+  const c = parsed.data;
+  const dataDir = path.resolve(projectRoot, c.dataDir);
+  return {
+    ...c,
+    projectRoot,
+    configFile,
+    dataDir,
+    publicUrl: (c.publicUrl ?? `http://${c.bindIp === '0.0.0.0' ? '127.0.0.1' : c.bindIp}:${c.port}`).replace(/\/$/, ''),
+    students: {
+      ...c.students,
+      homeRoot: path.resolve(
+        projectRoot,
+        c.students.homeRoot ?? (c.students.mode === 'local' ? path.join(dataDir, 'homes') : '/student'),
+      ),
+    },
+  };
+}

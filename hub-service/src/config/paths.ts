@@ -1,0 +1,22 @@
+import path from 'node:path';
+import type { WodConfig } from './schema.js';
+
+/** Where wod keeps each piece of state, all under the data folder. */
+export function dataPaths(config: Pick<WodConfig, 'dataDir' | 'projectRoot'>) {
+  const secrets = path.join(config.dataDir, 'secrets');
+  return {
+    database: path.join(config.dataDir, 'wod.sqlite'),
+    hubDatabase: path.join(config.dataDir, 'jupyterhub.sqlite'),
+    secrets,
+    /** Shared by the authenticator shim and the service. */
+    authSecret: path.join(secrets, 'auth-secret'),
+    /** Seals the service's session cookies. */
+    sessionKey: path.join(secrets, 'session-key'),
+    hubCookieSecret: path.join(secrets, 'jupyterhub_cookie_secret'),
+    proxyPid: path.join(config.dataDir, 'jupyterhub-proxy.pid'),
+    venv: path.join(config.projectRoot, '.venv'),
+    hubConfig: path.join(config.projectRoot, 'spawner-config', 'jupyterhub_config.py'),
+  };
+}
+
+export type DataPaths = ReturnType<typeof dataPaths>;

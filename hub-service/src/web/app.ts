@@ -1,0 +1,59 @@
+import path from 'node:path';
+import cookieParser from 'cookie-parser';
+import express, { type NextFunction, type Request, type Response } from 'express';
+import type { Logger } from '../log.js';
+import { scrubUrl } from '../log.js';
+
+export const VIEWS_DIR = path.resolve(__dirname, '..', '..', 'views');
+
+/**
+ * The Express application: everything is mounted under the service prefix (/services/wod/), since
+ * the proxy forwards full paths. `mount` adds the routers; errors end here as one JSON or HTML shape.
+ */
+export function createApp(opts: { prefix: string; log: Logger; mount: (router: express.Router) => void }): express.Express {
+  const app = express();
+  app.disable('x-powered-by');
+  // The hub's proxy on this host sets X-Forwarded-Proto/For.
+  app.set('trust proxy', 'loopback');
+  app.set('view engine', 'ejs');
+  app.set('views', VIEWS_DIR);
+  app.locals.prefix = opts.prefix;
+
+  app.use((req, res, next) => {
+    const started = process.hrtime.bigint();
+    res.on('finish', () => {
+      const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.path.endsWith('/health') ? 'debug' : 'info';
+      opts.log[level](`${res.statusCode} ${req.method} ${scrubUrl(req.originalUrl)}`, {
+        ms: Math.round(ms * 10) / 10,
+        ...(req.visitor ? { user: req.visitor.name } : {}),
+      });
+    });
+    next();
+  });
+  app.use((_req, res, next) => {
+    res.set({ 'X-Content-Type-Options': 'nosniff', 'X-Frame-Options': 'DENY', 'Referrer-Policy': 'same-origin' });
+    next();
+  });
+
+  const router = express.Router();
+  router.use(cookieParser());
+  router.use(express.json({ limit: '100kb' }));
+  router.use(express.urlencoded({ extended: false, limit: '100kb' }));
+  opts.mount(router);
+  app.use(opts.prefix.replace(/\/$/, ''), router);
+
+  app.use((req: Request, res: Response) => fail(req, res, 404, 'not found'));
+  app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+    const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
+    if (status === 500) opts.log.error(`${req.method} ${scrubUrl(req.originalUrl)} failed`, { error: err.stack ?? err.message });
+    fail(req, res, status, status === 500 ? 'internal error: the service log has the details' : err.message);
+  });
+  return app;
+}
+
+function fail(req: Request, res: Response, status: number, message: string): void {
+  res.status(status);
+  if (req.accepts(['json', 'html']) === 'html') res.render('message', { title: `Error ${status}`, message });
+  else res.json({ status, message });
+}

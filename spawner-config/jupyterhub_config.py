@@ -1,0 +1,125 @@
+"""JupyterHub configuration for wod.
+
+Everything comes from the one wod configuration (wod.yaml plus WOD_* environment variables), which
+the wod command line resolves: `wod prepare --json` also creates the data folder, the secrets and the
+admin accounts when they are missing, so this file works whether the hub is started by `npm start`
+or directly with `jupyterhub -f spawner-config/jupyterhub_config.py`.
+"""
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+ROOT = HERE.parent
+sys.path.insert(0, str(HERE))
+
+from wod_authenticator import WodAuthenticator  # noqa: E402
+
+c = get_config()  # noqa: F821 (provided by JupyterHub)
+
+NODE = os.environ.get("WOD_NODE") or shutil.which("node") or "node"
+WOD_CLI = str(ROOT / "hub-service" / "dist" / "cli" / "main.js")
+
+prepared = json.loads(
+    subprocess.run([NODE, WOD_CLI, "prepare", "--json"], check=True, capture_output=True, text=True).stdout
+)
+wod = prepared["config"]
+paths = prepared["paths"]
+for cred in prepared["created"]:
+    # Only when the hub was started without `wod start`, which prints these itself.
+    print(f"wod: admin login (shown once): user {cred['name']}  password {cred['password']}", file=sys.stderr)
+
+data_dir = Path(wod["dataDir"])
+venv_bin = Path(paths["venv"]) / "bin"
+service_url = f"http://127.0.0.1:{wod['service']['port']}"
+
+# --- the hub and its proxy ---------------------------------------------------------------------
+c.JupyterHub.ip = wod["bindIp"]
+c.JupyterHub.port = wod["port"]
+c.JupyterHub.hub_ip = "127.0.0.1"
+c.JupyterHub.hub_port = wod["hub"]["apiPort"]
+c.JupyterHub.db_url = f"sqlite:///{paths['hubDatabase']}"
+c.JupyterHub.cookie_secret_file = paths["hubCookieSecret"]
+c.JupyterHub.pid_file = str(data_dir / "jupyterhub.pid")
+c.ConfigurableHTTPProxy.command = [str(ROOT / "node_modules" / ".bin" / "configurable-http-proxy")]
+c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{wod['hub']['proxyApiPort']}"
+c.ConfigurableHTTPProxy.pid_file = paths["proxyPid"]
+c.JupyterHub.log_level = {"debug": "DEBUG", "info": "INFO", "warn": "WARNING", "error": "ERROR"}[wod["log"]["level"]]
+c.JupyterHub.default_url = "/services/wod/"
+
+# --- the wod service ---------------------------------------------------------------------------
+c.JupyterHub.services = [
+    {
+        "name": "wod",
+        "url": service_url,
+        "command": [NODE, str(ROOT / "hub-service" / "dist" / "main.js")],
+        "cwd": str(ROOT),
+        # The service resolves the same configuration from the same inputs.
+        "environment": {k: v for k, v in os.environ.items() if k.startswith("WOD_") or k == "NODE_OPTIONS"},
+        "oauth_no_confirm": True,
+        # Lets an admin's OAuth token carry custom:wod:admin when the user holds it.
+        "oauth_client_allowed_scopes": ["custom:wod:admin"],
+        "display": True,
+        "info": {"description": "Workshops-on-Demand: catalog, registrations and admin panel"},
+    }
+]
+c.JupyterHub.custom_scopes = {
+    "custom:wod:admin": {"description": "Run wod: workshops, registrations, the student pool, jobs and mail."},
+}
+c.JupyterHub.load_roles = [
+    {
+        "name": "wod-service",
+        "description": "What the wod service needs to run students' accounts and servers",
+        "scopes": [
+            "admin:users",
+            "admin:groups",
+            "servers",
+            "tokens",
+            "list:users",
+            "read:users",
+            "read:users:activity",
+            "access:servers",
+        ],
+        "services": ["wod"],
+    },
+    {
+        # Every user may complete OAuth with the wod service (students use its pages too).
+        "name": "user",
+        "scopes": ["self", "access:services!service=wod"],
+    },
+    {
+        "name": "wod-admin",
+        "description": "Runs wod without being a hub admin",
+        "scopes": ["custom:wod:admin", "access:services!service=wod"],
+        "users": wod["accounts"]["wodAdmins"],
+    },
+]
+
+# --- logins: the shim asks the service ---------------------------------------------------------
+c.JupyterHub.authenticator_class = WodAuthenticator
+c.WodAuthenticator.service_url = f"{service_url}/services/wod"
+c.WodAuthenticator.secret_file = paths["authSecret"]
+c.Authenticator.admin_users = set(wod["accounts"]["admins"])
+# The service decides who may log in; nobody gets past the shim without its yes.
+c.Authenticator.allow_all = True
+
+# --- students' servers -------------------------------------------------------------------------
+c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
+c.Spawner.default_url = "/lab"
+c.Spawner.environment = {"PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+c.Spawner.start_timeout = 120
+c.Spawner.http_timeout = 60
+if wod["students"]["mode"] == "local":
+    # No root needed: every student runs as the invoking user, each with a home of their own.
+    c.JupyterHub.spawner_class = "simple"
+    c.SimpleLocalProcessSpawner.home_dir_template = str(Path(wod["students"]["homeRoot"]) / "{username}")
+    if os.geteuid() == 0:
+        c.Spawner.args = ["--allow-root"]
+else:
+    # Real Linux accounts studentN, homes under students.homeRoot, one uid each.
+    c.JupyterHub.spawner_class = "localprocess"
+    c.LocalProcessSpawner.notebook_dir = "~"

@@ -1,0 +1,99 @@
+/**
+ * A cookie-keeping HTTP client that follows redirects by hand, enough to walk the hub's real login
+ * form and the OAuth dance the way a browser does.
+ */
+export interface Page {
+  status: number;
+  url: string;
+  text: string;
+  headers: Headers;
+  /** every URL passed through, redirects included */
+  trail: string[];
+}
+
+interface Cookie {
+  name: string;
+  value: string;
+  path: string;
+  raw: string;
+}
+
+export class Browser {
+  readonly cookies: Cookie[] = [];
+
+  constructor(readonly base: string) {}
+
+  cookieHeader(url: URL): string {
+    return this.cookies
+      .filter((c) => url.pathname.startsWith(c.path))
+      .map((c) => `${c.name}=${c.value}`)
+      .join('; ');
+  }
+
+  cookie(name: string): Cookie | undefined {
+    return this.cookies.find((c) => c.name === name);
+  }
+
+  private store(res: Response): void {
+    for (const raw of res.headers.getSetCookie()) {
+      const [pair, ...attrs] = raw.split(';').map((s) => s.trim());
+      const eq = pair.indexOf('=');
+      const name = pair.slice(0, eq);
+      const value = pair.slice(eq + 1);
+      const path = attrs.find((a) => a.toLowerCase().startsWith('path='))?.slice(5) ?? '/';
+      const expired = /max-age=0|expires=thu, 01 jan 1970/i.test(raw) || value === '' || value === '""';
+      const i = this.cookies.findIndex((c) => c.name === name && c.path === path);
+      if (i >= 0) this.cookies.splice(i, 1);
+      if (!expired) this.cookies.push({ name, value, path, raw });
+    }
+  }
+
+  async request(path: string, init: RequestInit & { follow?: boolean } = {}): Promise<Page> {
+    let url = new URL(path, this.base);
+    let method = init.method ?? 'GET';
+    let body = init.body;
+    const trail: string[] = [];
+    for (let hops = 0; hops < 20; hops++) {
+      trail.push(url.pathname + url.search);
+      const headers = new Headers(init.headers);
+      const cookie = this.cookieHeader(url);
+      if (cookie) headers.set('Cookie', cookie);
+      if (!headers.has('Accept')) headers.set('Accept', 'text/html,application/xhtml+xml');
+      const res = await fetch(url, { method, body, headers, redirect: 'manual' });
+      this.store(res);
+      const location = res.headers.get('location');
+      if (init.follow === false || res.status < 300 || res.status >= 400 || !location) {
+        return { status: res.status, url: url.toString(), text: await res.text(), headers: res.headers, trail };
+      }
+      await res.arrayBuffer();
+      url = new URL(location, url);
+      method = 'GET';
+      body = undefined;
+    }
+    throw new Error(`too many redirects from ${path}`);
+  }
+
+  /** Logs in through the hub's own login form (with its XSRF token), as a person would. */
+  async hubLogin(username: string, password: string, next = ''): Promise<Page> {
+    const form = await this.request(`/hub/login${next ? `?next=${encodeURIComponent(next)}` : ''}`);
+    const xsrf = form.text.match(/name="_xsrf" value="([^"]+)"/)?.[1];
+    if (!xsrf) throw new Error(`no _xsrf field in the hub login form (HTTP ${form.status})`);
+    return this.request(new URL(form.url).pathname + new URL(form.url).search, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+      body: new URLSearchParams({ _xsrf: xsrf, username, password }).toString(),
+    });
+  }
+
+  /** A hub API token of the logged-in user, made through the hub's REST API with the login cookie. */
+  async hubToken(username: string, scopes?: string[]): Promise<string> {
+    const xsrf = this.cookie('_xsrf')?.value;
+    const res = await this.request(`/hub/api/users/${username}/tokens`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json', 'X-XSRFToken': xsrf ?? '', Accept: 'application/json' },
+      body: JSON.stringify({ note: 'wod tests', expires_in: 3600, ...(scopes ? { scopes } : {}) }),
+    });
+    if (res.status !== 201) throw new Error(`token request failed: HTTP ${res.status} ${res.text}`);
+    return (JSON.parse(res.text) as { token: string }).token;
+  }
+}

@@ -1,0 +1,123 @@
+/**
+ * Test harness: runs the real product (`wod start`: JupyterHub from .venv, its proxy, the wod
+ * service) on free ports with a temporary data folder, and tears it all down afterwards, even when
+ * a test failed. Needs `bash scripts/setup` to have run (npm test does it).
+ */
+import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { findProcesses } from '../../hub-service/src/cli/processes';
+import { freePorts } from './ports';
+
+export const ROOT = path.resolve(__dirname, '..', '..');
+export const WOD_CLI = path.join(ROOT, 'hub-service', 'dist', 'cli', 'main.js');
+
+export interface RunningHub {
+  url: string;
+  dataDir: string;
+  env: NodeJS.ProcessEnv;
+  ports: { public: number; hubApi: number; proxyApi: number; service: number };
+  /** the hub's internal API URL (what services and servers see) */
+  hubApiUrl: string;
+  /** the service reached directly, as the authenticator shim reaches it */
+  serviceUrl: string;
+  admin: { name: string; password: string };
+  /** the credentials `wod start` printed, if it printed any */
+  printed: { name: string; password: string } | null;
+  process: ChildProcess;
+  output: () => string;
+  /** runs `wod <args>` against this hub's configuration */
+  cli: (...args: string[]) => string;
+  stop: () => Promise<number | null>;
+}
+
+export interface HubOptions {
+  env?: Record<string, string>;
+  /** leave WOD_ADMIN_PASSWORD unset so that one is generated and printed */
+  generatedPassword?: boolean;
+  /** reuse this data folder (kept at stop: the caller owns it) */
+  dataDir?: string;
+}
+
+export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
+  const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wod-test-'));
+  const emptyConfig = path.join(dataDir, 'wod.test.yaml');
+  fs.writeFileSync(emptyConfig, '# tests configure wod through the environment\n');
+  const [pub, hubApi, proxyApi, service] = await freePorts(4);
+  const password = crypto.randomBytes(12).toString('base64url');
+  const env: NodeJS.ProcessEnv = {
+    ...process.env,
+    WOD_CONFIG: emptyConfig,
+    WOD_DATA_DIR: dataDir,
+    WOD_PORT: String(pub),
+    WOD_HUB_API_PORT: String(hubApi),
+    WOD_HUB_PROXY_API_PORT: String(proxyApi),
+    WOD_SERVICE_PORT: String(service),
+    ...(options.generatedPassword ? {} : { WOD_ADMIN_PASSWORD: password }),
+    ...options.env,
+  };
+  if (options.generatedPassword) delete env.WOD_ADMIN_PASSWORD;
+
+  const child = spawn(process.execPath, [WOD_CLI, 'start', '--wait', '150'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+  let output = '';
+  const logFile = fs.createWriteStream(path.join(dataDir, 'test-run.log'), { flags: 'a' });
+  const collect = (chunk: Buffer) => {
+    output += chunk.toString();
+    logFile.write(chunk);
+  };
+  child.stdout!.on('data', collect);
+  child.stderr!.on('data', collect);
+  const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+
+  const hubApiUrl = `http://127.0.0.1:${hubApi}/hub/api`;
+  const stop = async (): Promise<number | null> => {
+    if (child.exitCode === null) child.kill('SIGTERM');
+    let timer: NodeJS.Timeout | undefined;
+    const code = await Promise.race([exited, new Promise<null>((r) => (timer = setTimeout(() => r(null), 45_000)))]);
+    clearTimeout(timer);
+    // Whatever survived a failed stop must not leak into the next test.
+    for (const pid of findProcesses(hubApiUrl)) process.kill(pid, 'SIGKILL');
+    if (child.exitCode === null) child.kill('SIGKILL');
+    logFile.end();
+    if (!options.dataDir && !process.env.WOD_KEEP_TEST_DATA) fs.rmSync(dataDir, { recursive: true, force: true });
+    return code;
+  };
+
+  const ready = await Promise.race([
+    new Promise<boolean>((resolve) => {
+      const check = () => (output.includes('wod is running.') ? resolve(true) : setTimeout(check, 100));
+      check();
+    }),
+    exited.then(() => false),
+  ]);
+  if (!ready) {
+    await stop();
+    throw new Error(`wod did not start:\n${output.slice(-4000)}`);
+  }
+  const printed = parseCredentials(output);
+  return {
+    url: `http://127.0.0.1:${pub}`,
+    dataDir,
+    env,
+    ports: { public: pub, hubApi, proxyApi, service },
+    hubApiUrl,
+    serviceUrl: `http://127.0.0.1:${service}/services/wod`,
+    admin: printed ?? { name: 'admin', password },
+    printed,
+    process: child,
+    output: () => output,
+    cli: (...args: string[]) => {
+      const r = spawnSync(process.execPath, [WOD_CLI, ...args], { env, encoding: 'utf8' });
+      if (r.status !== 0) throw new Error(`wod ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
+      return r.stdout;
+    },
+    stop,
+  };
+}
+
+function parseCredentials(output: string): { name: string; password: string } | null {
+  const m = output.match(/Admin login \(shown once\): user (\S+)\s+password (\S+)/);
+  return m ? { name: m[1], password: m[2] } : null;
+}
