@@ -16,7 +16,15 @@ import { createLogger } from './log.js';
 import { readSecretFile } from './secrets.js';
 import { openDatabase } from './store/db.js';
 import { VERSION } from './version.js';
+import { formatProblem } from './catalog/problems.js';
+import { importCatalog } from './catalog/importer.js';
+import { syncPool } from './pool/pool.js';
+import { RegistrationDesk } from './registrations/desk.js';
+import { Registrations } from './registrations/registrations.js';
 import { adminRouter } from './web/admin.js';
+import { apiRouter } from './web/api.js';
+import type { WebDeps } from './web/deps.js';
+import { portalRouter } from './web/portal.js';
 import { createApp } from './web/app.js';
 import { healthRouter } from './web/health.js';
 import { internalRouter } from './web/internal.js';
@@ -30,13 +38,35 @@ function main(): void {
   const hub = new HubClient({ apiUrl: hubEnv.apiUrl, token: hubEnv.apiToken, log: log.child('hub') });
   // Health and status pages must answer fast even while the hub is down: no retries there.
   const hubProbe = new HubClient({ apiUrl: hubEnv.apiUrl, token: hubEnv.apiToken, retries: 0, timeoutMs: 2_000 });
+  const sealer = new Sealer(readSecretFile(paths.sessionKey));
   const auth = createHubAuth({
     hub: hubEnv,
-    sealer: new Sealer(readSecretFile(paths.sessionKey)),
+    sealer,
     identities: new Identities(hub, hubEnv.accessScopes),
     log: log.child('auth'),
   });
   const accounts = new Accounts(db);
+  const registrations = new Registrations(db);
+
+  syncPool(db, config.students.count);
+  const importNow = (actor: string) => {
+    const report = importCatalog(db, config, actor);
+    for (const p of report.problems) log[p.severity === 'error' ? 'error' : 'warn'](formatProblem(p));
+    log.info('workshops imported', { inserted: report.inserted.length, updated: report.updated.length, deactivated: report.deactivated.length });
+    return report;
+  };
+  importNow('system');
+  const deps: WebDeps = {
+    config,
+    db,
+    registrations,
+    desk: new RegistrationDesk(registrations, config.registration, config.registration),
+    sealer,
+    auth,
+    hubProbe,
+    importCatalog: importNow,
+    log,
+  };
 
   const app = createApp({
     prefix: hubEnv.servicePrefix,
@@ -45,7 +75,9 @@ function main(): void {
       r.use(healthRouter({ db, hubProbe }));
       r.use(auth.router);
       r.use('/internal', internalRouter({ secret: readSecretFile(paths.authSecret), accounts, log: log.child('login') }));
-      r.use('/admin', adminRouter({ auth, config, hubProbe }));
+      r.use('/api/v1', apiRouter(deps));
+      r.use('/admin', adminRouter(deps));
+      r.use(portalRouter(deps));
     },
   });
 

@@ -176,3 +176,5 @@ export function createHubAuth({ hub, sealer, identities, log }: OAuthOptions) {
 
   return { router, requireUser, requireWodAdmin, requireCsrf, logout };
 }
+
+export type HubAuth = ReturnType<typeof createHubAuth>;

@@ -47,7 +47,7 @@ program
   .option('--keys', 'list the keys and their environment variables')
   .action((opts: { keys?: boolean }) => {
     if (opts.keys) {
-      for (const k of configKeys()) console.log(`${k.path.join('.').padEnd(24)} ${k.env}`);
+      for (const k of configKeys()) console.log(`${k.path.join('.').padEnd(36)} ${k.env}`);
       return;
     }
     console.log(JSON.stringify(loadConfig(), null, 2));

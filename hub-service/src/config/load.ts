@@ -42,6 +42,16 @@ function isListKey(keyPath: string[]): boolean {
   return unwrap(t) instanceof z.ZodArray;
 }
 
+/** `a, b` → ['a', 'b']; a value starting with `[` is JSON (lists of objects). */
+function parseList(name: string, value: string): unknown {
+  if (!value.trim().startsWith('[')) return value.split(',').map((s) => s.trim()).filter(Boolean);
+  try {
+    return JSON.parse(value);
+  } catch (e) {
+    throw new ConfigError(`${name} is not valid JSON: ${(e as Error).message}`);
+  }
+}
+
 function setPath(target: Record<string, unknown>, keyPath: string[], value: unknown): void {
   let node = target;
   for (const k of keyPath.slice(0, -1)) {
@@ -90,7 +100,7 @@ export function loadConfig(options: LoadOptions = {}): WodConfig {
   for (const { path: keyPath, env: name } of configKeys()) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    setPath(raw, keyPath, isListKey(keyPath) ? value.split(',').map((s) => s.trim()).filter(Boolean) : value);
+    setPath(raw, keyPath, isListKey(keyPath) ? parseList(name, value) : value);
   }
 
   const parsed = configSchema.safeParse(raw);
@@ -110,6 +120,10 @@ export function loadConfig(options: LoadOptions = {}): WodConfig {
     configFile,
     dataDir,
     publicUrl: (c.publicUrl ?? `http://${c.bindIp === '0.0.0.0' ? '127.0.0.1' : c.bindIp}:${c.port}`).replace(/\/$/, ''),
+    workshops: {
+      dir: path.resolve(projectRoot, c.workshops.dir),
+      ...(c.workshops.overlayDir ? { overlayDir: path.resolve(projectRoot, c.workshops.overlayDir) } : {}),
+    },
     students: {
       ...c.students,
       homeRoot: path.resolve(

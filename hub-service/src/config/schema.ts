@@ -33,6 +33,8 @@ export const configSchema = z
       .object({
         mode: z.enum(['local', 'system-users']).default('local'),
         homeRoot: z.string().min(1).optional(),
+        /** the pool: student1 … studentN */
+        count: z.coerce.number().int().min(1).max(100_000).default(100),
       })
       .strict()
       .prefault({}),
@@ -40,6 +42,41 @@ export const configSchema = z
       .object({
         admins: names.default(['admin']),
         wodAdmins: names,
+      })
+      .strict()
+      .prefault({}),
+    workshops: z
+      .object({
+        /** public workshops, one WKSHP-<Name>/ folder each */
+        dir: z.string().min(1).default('./workshops'),
+        /** private overlay: its workshops add to or replace the public ones */
+        overlayDir: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
+    registration: z
+      .object({
+        /** refused addresses: `@domain` (and its subdomains) or a whole address */
+        denyList: z.array(z.string().min(2)).default([]),
+        /** also refuse the disposable-mail domains known to the mailchecker package */
+        refuseDisposable: z.union([z.boolean(), z.stringbool()]).default(true),
+        perIpPerMinute: z.coerce.number().int().min(1).default(30),
+        perEmailPerHour: z.coerce.number().int().min(1).default(5),
+      })
+      .strict()
+      .prefault({}),
+    branding: z
+      .object({
+        name: z.string().min(1).default('Workshops-on-Demand'),
+        tagline: z.string().default('Free, hands-on Jupyter notebook workshops, whenever you are ready.'),
+        logoUrl: z.string().optional(),
+        primaryColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #01a982').default('#01a982'),
+        accentColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #7630ea').default('#7630ea'),
+        /** links in the page footer */
+        links: z.array(z.object({ text: z.string().min(1), href: z.string().min(1) }).strict()).default([]),
+        /** your own terms and privacy pages, if you have them; else wod's /terms page */
+        termsUrl: z.string().optional(),
+        privacyUrl: z.string().optional(),
       })
       .strict()
       .prefault({}),

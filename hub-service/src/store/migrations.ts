@@ -22,4 +22,122 @@ export const migrations: Migration[] = [
       ) STRICT;
     `,
   },
+  {
+    version: 2,
+    name: 'catalog, pool, registrations, jobs, audit',
+    sql: `
+      -- Workshops, keyed by folder name (WKSHP-Name). Display fields live in spec (JSON, from wod.yml);
+      -- what SQL filters or allocates on has its own column. pinned lists the fields an admin set,
+      -- which an import leaves alone.
+      CREATE TABLE workshops (
+        id          INTEGER PRIMARY KEY,
+        folder      TEXT NOT NULL UNIQUE,
+        source      TEXT NOT NULL CHECK (source IN ('public', 'overlay')),
+        path        TEXT NOT NULL,
+        name        TEXT NOT NULL,
+        active      INTEGER NOT NULL CHECK (active IN (0, 1)),
+        capacity    INTEGER NOT NULL CHECK (capacity >= 0),
+        priority    INTEGER NOT NULL,
+        range_min   INTEGER NOT NULL,
+        range_max   INTEGER NOT NULL,
+        duration_minutes INTEGER NOT NULL,
+        spec        TEXT NOT NULL,
+        pinned      TEXT NOT NULL DEFAULT '[]',
+        removed_at  TEXT,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        updated_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        CHECK (range_min >= 1 AND range_max >= range_min)
+      ) STRICT;
+
+      -- The pool: student N is the hub user studentN.
+      CREATE TABLE students (
+        id              INTEGER PRIMARY KEY,
+        name            TEXT NOT NULL UNIQUE,
+        state           TEXT NOT NULL DEFAULT 'free' CHECK (state IN ('free', 'allocated', 'cleanup')),
+        registration_id INTEGER REFERENCES registrations (id),
+        updated_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      ) STRICT;
+      CREATE INDEX students_free ON students (state, id);
+
+      CREATE TABLE participants (
+        id         INTEGER PRIMARY KEY,
+        email      TEXT NOT NULL UNIQUE,
+        name       TEXT NOT NULL,
+        company    TEXT NOT NULL,
+        created_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        updated_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      ) STRICT;
+
+      -- registered → deploying → ready → reminded → ended → cleaned, or deploying → failed.
+      CREATE TABLE registrations (
+        id             INTEGER PRIMARY KEY,
+        participant_id INTEGER NOT NULL REFERENCES participants (id),
+        workshop_id    INTEGER NOT NULL REFERENCES workshops (id),
+        student_id     INTEGER REFERENCES students (id),
+        state          TEXT NOT NULL DEFAULT 'registered'
+                       CHECK (state IN ('registered', 'deploying', 'ready', 'reminded', 'ended', 'cleaned', 'failed')),
+        created_at     TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        ready_at       TEXT,
+        deadline_at    TEXT,
+        ended_at       TEXT,
+        end_reason     TEXT,
+        completion     REAL,
+        survey         TEXT,
+        badge          TEXT,
+        client_ip      TEXT
+      ) STRICT;
+      -- One running registration per participant and per student, enforced by the database itself.
+      CREATE UNIQUE INDEX registrations_one_active_per_participant ON registrations (participant_id)
+        WHERE state IN ('registered', 'deploying', 'ready', 'reminded');
+      CREATE UNIQUE INDEX registrations_one_active_per_student ON registrations (student_id)
+        WHERE state IN ('registered', 'deploying', 'ready', 'reminded', 'ended');
+      CREATE INDEX registrations_workshop_state ON registrations (workshop_id, state);
+      CREATE INDEX registrations_state ON registrations (state);
+
+      -- Durable jobs run by the lifecycle engine: one verb on one student (and its registration).
+      CREATE TABLE jobs (
+        id              INTEGER PRIMARY KEY,
+        verb            TEXT NOT NULL CHECK (verb IN ('CREATE', 'CLEANUP', 'RESET', 'PURGE')),
+        student_id      INTEGER NOT NULL REFERENCES students (id),
+        registration_id INTEGER REFERENCES registrations (id),
+        workshop_id     INTEGER REFERENCES workshops (id),
+        source          TEXT NOT NULL CHECK (source IN ('portal', 'api', 'mail', 'admin', 'timer', 'cli')),
+        state           TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'running', 'done', 'failed')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        run_at          TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        last_step       TEXT,
+        error           TEXT,
+        idempotency_key TEXT UNIQUE,
+        created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        started_at      TEXT,
+        finished_at     TEXT
+      ) STRICT;
+      CREATE INDEX jobs_runnable ON jobs (state, run_at);
+      CREATE INDEX jobs_student ON jobs (student_id, state);
+
+      CREATE TABLE job_steps (
+        id          INTEGER PRIMARY KEY,
+        job_id      INTEGER NOT NULL REFERENCES jobs (id),
+        step        TEXT NOT NULL,
+        attempt     INTEGER NOT NULL,
+        started_at  TEXT NOT NULL,
+        finished_at TEXT,
+        ok          INTEGER,
+        output      TEXT
+      ) STRICT;
+      CREATE INDEX job_steps_job ON job_steps (job_id);
+
+      -- Who changed what, for every change.
+      CREATE TABLE audit (
+        id           INTEGER PRIMARY KEY,
+        at           TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        actor        TEXT NOT NULL,
+        action       TEXT NOT NULL,
+        subject_type TEXT NOT NULL,
+        subject_id   TEXT NOT NULL,
+        details      TEXT
+      ) STRICT;
+      CREATE INDEX audit_subject ON audit (subject_type, subject_id);
+    `,
+  },
 ];

@@ -1,13 +1,9 @@
 import express from 'express';
-import type { createHubAuth } from '../auth/oauth.js';
-import type { WodConfig } from '../config/schema.js';
-import type { HubClient } from '../hub/client.js';
 import { VERSION } from '../version.js';
-
-type HubAuth = ReturnType<typeof createHubAuth>;
+import type { WebDeps } from './deps.js';
 
 /** The admin panel, behind hub OAuth: hub admins and holders of custom:wod:admin only. */
-export function adminRouter(deps: { auth: HubAuth; config: WodConfig; hubProbe: HubClient }): express.Router {
+export function adminRouter(deps: WebDeps): express.Router {
   const router = express.Router();
   router.use(deps.auth.requireUser, deps.auth.requireWodAdmin, deps.auth.requireCsrf);
 

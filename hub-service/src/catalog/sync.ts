@@ -1,0 +1,95 @@
+/**
+ * Imports scanned workshops into the database: inserts new ones, updates changed ones (except the
+ * fields an admin pinned), deactivates those whose folder is gone. Registrations are never touched:
+ * a running workshop keeps going whatever its folder does.
+ */
+import { type Actor, audit } from '../audit/audit.js';
+import type { Db } from '../store/db.js';
+import type { CatalogScan } from './loader.js';
+import type { Problem } from './problems.js';
+
+export interface ImportReport {
+  inserted: string[];
+  updated: string[];
+  deactivated: string[];
+  unchanged: string[];
+  problems: Problem[];
+}
+
+/** Fields an admin may set from the panel; an import leaves a pinned one alone. */
+export const PINNABLE = ['active', 'capacity', 'priority'] as const;
+export type Pinnable = (typeof PINNABLE)[number];
+
+interface Row {
+  id: number;
+  folder: string;
+  source: string;
+  path: string;
+  name: string;
+  active: number;
+  capacity: number;
+  priority: number;
+  range_min: number;
+  range_max: number;
+  duration_minutes: number;
+  spec: string;
+  pinned: string;
+  removed_at: string | null;
+}
+
+export function importWorkshops(db: Db, scan: CatalogScan, actor: Actor): ImportReport {
+  const report: ImportReport = { inserted: [], updated: [], deactivated: [], unchanged: [], problems: scan.problems };
+  const byFolder = db.prepare('SELECT * FROM workshops WHERE folder = ?');
+  const insert = db.prepare(`INSERT INTO workshops
+    (folder, source, path, name, active, capacity, priority, range_min, range_max, duration_minutes, spec)
+    VALUES (@folder, @source, @path, @name, @active, @capacity, @priority, @range_min, @range_max, @duration_minutes, @spec)`);
+  const update = db.prepare(`UPDATE workshops SET source = @source, path = @path, name = @name, active = @active,
+    capacity = @capacity, priority = @priority, range_min = @range_min, range_max = @range_max,
+    duration_minutes = @duration_minutes, spec = @spec, removed_at = NULL,
+    updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = @id`);
+
+  db.transaction(() => {
+    for (const w of scan.workshops) {
+      const s = w.spec;
+      const next = {
+        folder: s.folder,
+        source: w.source,
+        path: w.path,
+        name: s.name,
+        active: s.active ? 1 : 0,
+        capacity: s.capacity,
+        priority: s.priority,
+        range_min: s.range[0],
+        range_max: s.range[1],
+        duration_minutes: Math.round(s.duration * 60),
+        spec: JSON.stringify(s),
+      };
+      const row = byFolder.get(s.folder) as Row | undefined;
+      if (!row) {
+        const { lastInsertRowid } = insert.run(next);
+        audit(db, actor, 'workshop.imported', { type: 'workshop', id: Number(lastInsertRowid) }, { folder: s.folder });
+        report.inserted.push(s.folder);
+        continue;
+      }
+      const pinned = JSON.parse(row.pinned) as Pinnable[];
+      for (const field of pinned) (next as Record<string, unknown>)[field] = row[field];
+      const changed = (Object.keys(next) as (keyof typeof next)[]).filter((k) => next[k] !== row[k]);
+      if (!changed.length && row.removed_at === null) {
+        report.unchanged.push(s.folder);
+        continue;
+      }
+      update.run({ ...next, id: row.id });
+      audit(db, actor, 'workshop.updated', { type: 'workshop', id: row.id }, { folder: s.folder, changed });
+      report.updated.push(s.folder);
+    }
+
+    const seen = new Set(scan.seen);
+    const live = db.prepare('SELECT id, folder FROM workshops WHERE removed_at IS NULL').all() as Pick<Row, 'id' | 'folder'>[];
+    for (const row of live.filter((r) => !seen.has(r.folder))) {
+      db.prepare(`UPDATE workshops SET active = 0, removed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(row.id);
+      audit(db, actor, 'workshop.removed', { type: 'workshop', id: row.id }, { folder: row.folder });
+      report.deactivated.push(row.folder);
+    }
+  }).immediate();
+  return report;
+}

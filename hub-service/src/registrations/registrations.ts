@@ -1,0 +1,196 @@
+/**
+ * Registrations and seat allocation. A seat is a free student inside the workshop's range; free
+ * seats = min(capacity − running registrations, free students in range), derived each time, never
+ * a counter. Allocation, the registration and its CREATE job are one IMMEDIATE transaction, so
+ * concurrent requests cannot share a student or overfill a workshop.
+ */
+import { type Actor, audit } from '../audit/audit.js';
+import type { Db } from '../store/db.js';
+import type { RegistrationInput } from './input.js';
+
+export type RegistrationState = 'registered' | 'deploying' | 'ready' | 'reminded' | 'ended' | 'cleaned' | 'failed';
+/** States in which a registration holds its seat and counts against capacity. */
+export const RUNNING: RegistrationState[] = ['registered', 'deploying', 'ready', 'reminded'];
+const RUNNING_SQL = RUNNING.map((s) => `'${s}'`).join(', ');
+
+export type JobSource = 'portal' | 'api' | 'mail' | 'admin' | 'timer' | 'cli';
+
+export class RegistrationError extends Error {
+  constructor(
+    readonly status: 404 | 409,
+    readonly code: 'unknown-workshop' | 'inactive' | 'full' | 'already-registered' | 'not-running' | 'unknown-registration',
+    message: string,
+    readonly details: Record<string, unknown> = {},
+  ) {
+    super(message);
+  }
+}
+
+export interface RegistrationView {
+  id: number;
+  state: RegistrationState;
+  workshop: { folder: string; name: string; durationMinutes: number };
+  participant: { id: number; email: string; name: string; company: string };
+  student: string | null;
+  createdAt: string;
+  readyAt: string | null;
+  deadlineAt: string | null;
+  endedAt: string | null;
+  endReason: string | null;
+  completion: number | null;
+}
+
+const SELECT_VIEW = `
+  SELECT r.id, r.state, r.created_at AS createdAt, r.ready_at AS readyAt, r.deadline_at AS deadlineAt,
+         r.ended_at AS endedAt, r.end_reason AS endReason, r.completion,
+         w.folder AS wFolder, w.name AS wName, w.duration_minutes AS wDuration,
+         p.id AS pId, p.email AS pEmail, p.name AS pName, p.company AS pCompany, s.name AS student
+  FROM registrations r
+  JOIN workshops w ON w.id = r.workshop_id
+  JOIN participants p ON p.id = r.participant_id
+  LEFT JOIN students s ON s.id = r.student_id`;
+
+type ViewRow = Omit<RegistrationView, 'workshop' | 'participant'> & {
+  wFolder: string; wName: string; wDuration: number; pId: number; pEmail: string; pName: string; pCompany: string;
+};
+
+function toView(r: ViewRow): RegistrationView {
+  return {
+    id: r.id,
+    state: r.state,
+    workshop: { folder: r.wFolder, name: r.wName, durationMinutes: r.wDuration },
+    participant: { id: r.pId, email: r.pEmail, name: r.pName, company: r.pCompany },
+    student: r.student,
+    createdAt: r.createdAt,
+    readyAt: r.readyAt,
+    deadlineAt: r.deadlineAt,
+    endedAt: r.endedAt,
+    endReason: r.endReason,
+    completion: r.completion,
+  };
+}
+
+export interface SearchQuery {
+  q?: string;
+  state?: RegistrationState;
+  workshop?: string;
+  limit: number;
+  offset: number;
+}
+
+export class Registrations {
+  constructor(private readonly db: Db) {}
+
+  register(input: RegistrationInput, meta: { source: JobSource; ip?: string }): RegistrationView {
+    const db = this.db;
+    const id = db.transaction((): number => {
+      const w = db
+        .prepare('SELECT id, name, active, capacity, range_min, range_max FROM workshops WHERE folder = ? AND removed_at IS NULL')
+        .get(input.workshop) as { id: number; name: string; active: number; capacity: number; range_min: number; range_max: number } | undefined;
+      if (!w) throw new RegistrationError(404, 'unknown-workshop', `there is no workshop ${input.workshop}`);
+      if (!w.active) throw new RegistrationError(409, 'inactive', `${w.name} is not open for registration at the moment`);
+
+      const participantId = (
+        db
+          .prepare(`INSERT INTO participants (email, name, company) VALUES (?, ?, ?)
+                    ON CONFLICT (email) DO UPDATE SET name = excluded.name, company = excluded.company,
+                      updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                    RETURNING id`)
+          .get(input.email, input.name, input.company) as { id: number }
+      ).id;
+
+      const running = db
+        .prepare(`SELECT r.id, r.deadline_at AS deadlineAt, w.name FROM registrations r JOIN workshops w ON w.id = r.workshop_id
+                  WHERE r.participant_id = ? AND r.state IN (${RUNNING_SQL})`)
+        .get(participantId) as { id: number; deadlineAt: string | null; name: string } | undefined;
+      if (running) {
+        throw new RegistrationError(
+          409,
+          'already-registered',
+          `${input.email} is already registered for ${running.name}; one workshop at a time. The link to its status page, where you can end it, is in the mail we sent you.`,
+          { workshop: running.name, deadlineAt: running.deadlineAt },
+        );
+      }
+
+      const { n: taken } = db
+        .prepare(`SELECT COUNT(*) AS n FROM registrations WHERE workshop_id = ? AND state IN (${RUNNING_SQL})`)
+        .get(w.id) as { n: number };
+      const student = db
+        .prepare(`SELECT id FROM students WHERE state = 'free' AND id BETWEEN ? AND ? ORDER BY id LIMIT 1`)
+        .get(w.range_min, w.range_max) as { id: number } | undefined;
+      if (taken >= w.capacity || !student) {
+        throw new RegistrationError(409, 'full', `${w.name} is full at the moment; please try again later`);
+      }
+
+      const regId = Number(
+        db
+          .prepare(`INSERT INTO registrations (participant_id, workshop_id, student_id, client_ip) VALUES (?, ?, ?, ?)`)
+          .run(participantId, w.id, student.id, meta.ip ?? null).lastInsertRowid,
+      );
+      db.prepare(`UPDATE students SET state = 'allocated', registration_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
+                  WHERE id = ?`).run(regId, student.id);
+      this.enqueue('CREATE', student.id, regId, w.id, meta.source, `CREATE:registration:${regId}`);
+      audit(db, `participant:${input.email}`, 'registration.created', { type: 'registration', id: regId }, {
+        workshop: input.workshop,
+        student: student.id,
+        source: meta.source,
+      });
+      return regId;
+    }).immediate();
+    return this.get(id)!;
+  }
+
+  get(id: number): RegistrationView | null {
+    const row = this.db.prepare(`${SELECT_VIEW} WHERE r.id = ?`).get(id) as ViewRow | undefined;
+    return row ? toView(row) : null;
+  }
+
+  search(query: SearchQuery): { items: RegistrationView[]; total: number } {
+    const where: string[] = [];
+    const params: unknown[] = [];
+    if (query.q) {
+      const like = `LIKE ? ESCAPE '\\'`;
+      where.push(`(p.email ${like} OR p.name ${like} OR p.company ${like} OR s.name = ? OR CAST(r.id AS TEXT) = ?)`);
+      const pattern = `%${query.q.replace(/[%_\\]/g, (c) => `\\${c}`)}%`;
+      params.push(pattern, pattern, pattern, query.q, query.q);
+    }
+    if (query.state) {
+      where.push('r.state = ?');
+      params.push(query.state);
+    }
+    if (query.workshop) {
+      where.push('w.folder = ?');
+      params.push(query.workshop);
+    }
+    const clause = where.length ? ` WHERE ${where.join(' AND ')}` : '';
+    const rows = this.db.prepare(`${SELECT_VIEW}${clause} ORDER BY r.id DESC LIMIT ? OFFSET ?`).all(...params, query.limit, query.offset) as ViewRow[];
+    const { n } = this.db
+      .prepare(`SELECT COUNT(*) AS n FROM registrations r JOIN workshops w ON w.id = r.workshop_id
+                JOIN participants p ON p.id = r.participant_id LEFT JOIN students s ON s.id = r.student_id${clause}`)
+      .get(...params) as { n: number };
+    return { items: rows.map(toView), total: n };
+  }
+
+  /** Ends a running registration now (participant or admin): the CLEANUP job takes the seat back. */
+  end(id: number, actor: Actor, reason: 'participant' | 'admin'): RegistrationView {
+    const db = this.db;
+    db.transaction(() => {
+      const r = db.prepare('SELECT id, state, student_id, workshop_id FROM registrations WHERE id = ?').get(id) as
+        | { id: number; state: RegistrationState; student_id: number; workshop_id: number }
+        | undefined;
+      if (!r) throw new RegistrationError(404, 'unknown-registration', `there is no registration ${id}`);
+      if (!RUNNING.includes(r.state)) throw new RegistrationError(409, 'not-running', `registration ${id} has already ended (${r.state})`);
+      db.prepare(`UPDATE registrations SET state = 'ended', end_reason = ?, ended_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(reason, id);
+      this.enqueue('CLEANUP', r.student_id, id, r.workshop_id, reason === 'admin' ? 'admin' : 'portal', `CLEANUP:registration:${id}`);
+      audit(db, actor, 'registration.ended', { type: 'registration', id }, { reason, from: r.state });
+    }).immediate();
+    return this.get(id)!;
+  }
+
+  private enqueue(verb: 'CREATE' | 'CLEANUP', studentId: number, registrationId: number, workshopId: number, source: JobSource, key: string): void {
+    this.db
+      .prepare(`INSERT INTO jobs (verb, student_id, registration_id, workshop_id, source, idempotency_key)
+                VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`)
+      .run(verb, studentId, registrationId, workshopId, source, key);
+  }
+}

@@ -1,0 +1,25 @@
+/** Request schemas of the admin API, shared by the routes and the OpenAPI document. */
+import { z } from 'zod';
+
+export const workshopPatch = z
+  .object({
+    active: z.boolean(),
+    capacity: z.number().int().min(0),
+    priority: z.number().int(),
+  })
+  .partial()
+  .strict()
+  .refine((p) => Object.keys(p).length > 0, 'give at least one of active, capacity, priority');
+
+export const registrationQuery = z.object({
+  q: z.string().trim().max(200).optional(),
+  state: z.enum(['registered', 'deploying', 'ready', 'reminded', 'ended', 'cleaned', 'failed']).optional(),
+  workshop: z.string().max(100).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+export const poolQuery = z.union([
+  z.object({ workshop: z.string().min(1) }).strict(),
+  z.object({ first: z.coerce.number().int().min(1), last: z.coerce.number().int().min(1) }).strict(),
+]);

@@ -1,0 +1,158 @@
+/**
+ * REST API v1 under /services/wod/api/v1/ (described by ./openapi.ts at /api/v1/openapi.json).
+ * Public: the catalog, registration, a participant's status by signed token. Admin: workshops,
+ * registrations and the pool, for a hub token with the wod admin scope or the admin OAuth cookie.
+ * Errors are always `{status, message}` (+ `errors` with field messages on 422, `code` on 409).
+ */
+import express, { type Request, type Response } from 'express';
+import type { z } from 'zod';
+import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
+import { fieldErrors } from '../registrations/input.js';
+import { RegistrationError } from '../registrations/registrations.js';
+import { verifyStatusToken } from '../registrations/status-token.js';
+import { listStudents, rangeState } from '../pool/pool.js';
+import type { DeskOutcome } from '../registrations/desk.js';
+import type { WebDeps } from './deps.js';
+import { poolQuery, registrationQuery, workshopPatch } from './api-schemas.js';
+import { openApiDocument } from './openapi.js';
+import { adminWorkshop, participantStatus, publicWorkshop } from './views.js';
+
+function invalid(res: Response, error: z.ZodError): void {
+  res.status(422).json({ status: 422, message: 'invalid request', errors: fieldErrors(error) });
+}
+
+/** Sends a desk outcome as the API answers it. */
+export function sendOutcome(res: Response, outcome: DeskOutcome): void {
+  switch (outcome.status) {
+    case 201:
+      res.status(201).json({
+        registration: {
+          id: outcome.registration.id,
+          state: outcome.registration.state,
+          workshop: outcome.registration.workshop.folder,
+          createdAt: outcome.registration.createdAt,
+        },
+        message: `Registered. Check ${outcome.registration.participant.email}: the credentials follow by mail.`,
+      });
+      return;
+    case 422:
+      res.status(422).json({ status: 422, message: outcome.message, errors: outcome.errors });
+      return;
+    case 429:
+      res.status(429).set('Retry-After', String(outcome.retryAfterSeconds)).json({ status: 429, message: outcome.message });
+      return;
+    default:
+      res.status(outcome.status).json({ status: outcome.status, code: outcome.code, message: outcome.message, ...outcome.details });
+  }
+}
+
+export function apiRouter(deps: WebDeps): express.Router {
+  const { db, config, registrations, sealer, auth } = deps;
+  const router = express.Router();
+  const actor = (req: Request) => `admin:${req.visitor!.name}`;
+
+  router.get('/openapi.json', (_req, res) => {
+    res.json(openApiDocument(config));
+  });
+  router.get('/docs', (_req, res) => {
+    res.render('api-docs', { title: 'wod REST API v1', doc: openApiDocument(config) });
+  });
+
+  // --- public ----------------------------------------------------------------------------------
+  router.get('/workshops', (req, res) => {
+    res.json({ items: listWorkshops(db).map((e) => publicWorkshop(req.app.locals.prefix, e)) });
+  });
+  router.get('/workshops/:folder', (req, res) => {
+    const e = getWorkshop(db, req.params.folder);
+    if (!e || !e.active) return void res.status(404).json({ status: 404, message: `there is no open workshop ${req.params.folder}` });
+    res.json(publicWorkshop(req.app.locals.prefix, e));
+  });
+
+  router.post('/registrations', (req, res) => {
+    sendOutcome(res, deps.desk.submit(req.body, { ip: req.ip ?? 'unknown', source: 'api' }));
+  });
+
+  const byToken = (req: Request, res: Response) => {
+    const id = verifyStatusToken(sealer, String(req.params.token));
+    const r = id === null ? null : registrations.get(id);
+    if (!r) res.status(404).json({ status: 404, message: 'this status link is not valid; use the link from your mail' });
+    return r;
+  };
+  router.get('/status/:token', (req, res) => {
+    const r = byToken(req, res);
+    if (r) res.json(participantStatus(r, config.publicUrl));
+  });
+  router.post('/status/:token/end', (req, res) => {
+    const r = byToken(req, res);
+    if (!r) return;
+    try {
+      res.json(participantStatus(registrations.end(r.id, `participant:${r.participant.email}`, 'participant'), config.publicUrl));
+    } catch (e) {
+      if (!(e instanceof RegistrationError)) throw e;
+      res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
+    }
+  });
+
+  // --- admin -----------------------------------------------------------------------------------
+  const admin = express.Router();
+  admin.use(auth.requireUser, auth.requireWodAdmin, auth.requireCsrf);
+
+  admin.get('/workshops', (req, res) => {
+    res.json({ items: listWorkshops(db, { includeInactive: true }).map((e) => adminWorkshop(req.app.locals.prefix, e)) });
+  });
+  admin.patch('/workshops/:folder', (req, res) => {
+    const patch = workshopPatch.safeParse(req.body);
+    if (!patch.success) return invalid(res, patch.error);
+    try {
+      const updated = updateWorkshop(db, req.params.folder, patch.data, actor(req));
+      if (!updated) return void res.status(404).json({ status: 404, message: `there is no workshop ${req.params.folder}` });
+      res.json(adminWorkshop(req.app.locals.prefix, updated));
+    } catch (e) {
+      if (!(e instanceof WorkshopUpdateError)) throw e;
+      res.status(422).json({ status: 422, message: e.message, errors: [{ field: 'capacity', message: e.message }] });
+    }
+  });
+  admin.post('/workshops/import', (req, res) => {
+    const report = deps.importCatalog(actor(req));
+    res.json(report);
+  });
+
+  admin.get('/registrations', (req, res) => {
+    const q = registrationQuery.safeParse(req.query);
+    if (!q.success) return invalid(res, q.error);
+    const { items, total } = registrations.search(q.data);
+    res.json({ items, total, limit: q.data.limit, offset: q.data.offset });
+  });
+  admin.get('/registrations/:id', (req, res) => {
+    const r = registrations.get(Number(req.params.id));
+    if (!r) return void res.status(404).json({ status: 404, message: `there is no registration ${req.params.id}` });
+    res.json(r);
+  });
+  admin.post('/registrations/:id/end', (req, res) => {
+    try {
+      res.json(registrations.end(Number(req.params.id), actor(req), 'admin'));
+    } catch (e) {
+      if (!(e instanceof RegistrationError)) throw e;
+      res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
+    }
+  });
+
+  admin.get('/pool', (req, res) => {
+    const q = poolQuery.safeParse(req.query);
+    if (!q.success) return invalid(res, q.error);
+    let range: [number, number];
+    if ('workshop' in q.data) {
+      const w = getWorkshop(db, q.data.workshop);
+      if (!w) return void res.status(404).json({ status: 404, message: `there is no workshop ${q.data.workshop}` });
+      range = w.range;
+    } else {
+      if (q.data.last < q.data.first) return void res.status(422).json({ status: 422, message: 'invalid request', errors: [{ field: 'last', message: 'must not be below first' }] });
+      range = [q.data.first, q.data.last];
+    }
+    res.json({ ...rangeState(db, ...range), students: listStudents(db, ...range) });
+  });
+
+  router.use('/admin', admin);
+  router.use((req, res) => void res.status(404).json({ status: 404, message: `no API route ${req.method} ${req.path}` }));
+  return router;
+}

@@ -1,0 +1,24 @@
+import type { Actor } from '../audit/audit.js';
+import type { HubAuth } from '../auth/oauth.js';
+import type { Sealer } from '../auth/seal.js';
+import type { ImportReport } from '../catalog/sync.js';
+import type { WodConfig } from '../config/schema.js';
+import type { HubClient } from '../hub/client.js';
+import type { Logger } from '../log.js';
+import type { RegistrationDesk } from '../registrations/desk.js';
+import type { Registrations } from '../registrations/registrations.js';
+import type { Db } from '../store/db.js';
+
+/** What the web routers are built from (assembled in main.ts). */
+export interface WebDeps {
+  config: WodConfig;
+  db: Db;
+  registrations: Registrations;
+  desk: RegistrationDesk;
+  sealer: Sealer;
+  auth: HubAuth;
+  /** a hub client that fails fast, for pages that only show the hub's state */
+  hubProbe: HubClient;
+  importCatalog: (actor: Actor) => ImportReport;
+  log: Logger;
+}

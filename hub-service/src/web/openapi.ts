@@ -1,0 +1,242 @@
+/**
+ * The OpenAPI 3.1 description of REST API v1. Request bodies come from the same zod schemas that
+ * validate them, so the document cannot drift from what the routes accept.
+ */
+import { z } from 'zod';
+import type { WodConfig } from '../config/schema.js';
+import { registrationInput } from '../registrations/input.js';
+import { VERSION } from '../version.js';
+import { registrationQuery, workshopPatch } from './api-schemas.js';
+
+const json = (schema: object) => ({ content: { 'application/json': { schema } } });
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+const error = (description: string) => ({ description, ...json(ref('Error')) });
+const toSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+
+const ADMIN = [{ hubToken: [] }, { adminCookie: [] }];
+const STATES = ['registered', 'deploying', 'ready', 'reminded', 'ended', 'cleaned', 'failed'];
+
+const workshop = {
+  type: 'object',
+  properties: {
+    folder: { type: 'string', example: 'WKSHP-Python101' },
+    name: { type: 'string' },
+    description: { type: 'string' },
+    durationMinutes: { type: 'integer' },
+    category: { type: 'array', items: { type: 'string' } },
+    presenter: { type: ['string', 'null'] },
+    role: { type: ['string', 'null'] },
+    avatar: { type: ['string', 'null'], description: 'image URL' },
+    badgeImg: { type: ['string', 'null'], description: 'image URL' },
+    workshopImg: { type: ['string', 'null'], description: 'image URL' },
+    replayLink: { type: ['string', 'null'] },
+    beta: { type: 'boolean' },
+    popular: { type: 'boolean', description: 'among the three workshops with the most participants' },
+    seats: { type: 'integer', description: 'seats free now: min(capacity − running registrations, free students in range)' },
+    full: { type: 'boolean' },
+    url: { type: 'string', description: 'the workshop page' },
+  },
+};
+
+export function openApiDocument(config: WodConfig) {
+  return {
+    openapi: '3.1.0',
+    info: {
+      title: 'wod REST API',
+      version: VERSION,
+      description:
+        'Workshops-on-Demand: the public catalog, registration, a participant\'s status, and admin endpoints. ' +
+        'Errors are `{status, message}`; 422 adds `errors: [{field, message}]`, 409 adds a `code`.',
+    },
+    servers: [{ url: `${config.publicUrl}/services/wod/api/v1` }],
+    components: {
+      securitySchemes: {
+        hubToken: { type: 'apiKey', in: 'header', name: 'Authorization', description: '`token <JupyterHub API token>` of a hub admin or of a user with the custom:wod:admin scope' },
+        adminCookie: { type: 'apiKey', in: 'cookie', name: 'service-wod', description: 'the admin panel session (hub OAuth); changes also need the X-CSRF-Token header' },
+      },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['status', 'message'],
+          properties: {
+            status: { type: 'integer' },
+            message: { type: 'string' },
+            code: { type: 'string', enum: ['unknown-workshop', 'inactive', 'full', 'already-registered', 'not-running', 'unknown-registration'] },
+            errors: { type: 'array', items: { type: 'object', properties: { field: { type: 'string' }, message: { type: 'string' } } } },
+          },
+        },
+        Workshop: workshop,
+        AdminWorkshop: {
+          allOf: [ref('Workshop')],
+          type: 'object',
+          properties: {
+            active: { type: 'boolean' },
+            capacity: { type: 'integer' },
+            priority: { type: 'integer' },
+            range: { type: 'array', items: { type: 'integer' }, minItems: 2, maxItems: 2 },
+            running: { type: 'integer' },
+            participants: { type: 'integer' },
+            source: { type: 'string', enum: ['public', 'overlay'] },
+            pinned: { type: 'array', items: { type: 'string' }, description: 'fields set by an admin, kept by imports' },
+            removed: { type: 'boolean' },
+          },
+        },
+        RegistrationInput: toSchema(registrationInput),
+        WorkshopPatch: toSchema(workshopPatch),
+        Registration: {
+          type: 'object',
+          properties: {
+            id: { type: 'integer' },
+            state: { type: 'string', enum: STATES },
+            workshop: { type: 'object', properties: { folder: { type: 'string' }, name: { type: 'string' }, durationMinutes: { type: 'integer' } } },
+            participant: { type: 'object', properties: { id: { type: 'integer' }, email: { type: 'string' }, name: { type: 'string' }, company: { type: 'string' } } },
+            student: { type: ['string', 'null'] },
+            createdAt: { type: 'string', format: 'date-time' },
+            readyAt: { type: ['string', 'null'], format: 'date-time' },
+            deadlineAt: { type: ['string', 'null'], format: 'date-time' },
+            endedAt: { type: ['string', 'null'], format: 'date-time' },
+            endReason: { type: ['string', 'null'] },
+            completion: { type: ['number', 'null'] },
+          },
+        },
+        Status: {
+          type: 'object',
+          properties: {
+            id: { type: 'integer' },
+            state: { type: 'string', enum: STATES },
+            running: { type: 'boolean' },
+            workshop: { type: 'object', properties: { folder: { type: 'string' }, name: { type: 'string' }, durationMinutes: { type: 'integer' } } },
+            name: { type: 'string' },
+            email: { type: 'string' },
+            student: { type: ['string', 'null'] },
+            deadlineAt: { type: ['string', 'null'], format: 'date-time' },
+            secondsLeft: { type: ['integer', 'null'] },
+            jupyterUrl: { type: ['string', 'null'], description: 'set once the JupyterLab is ready' },
+          },
+        },
+        ImportReport: {
+          type: 'object',
+          properties: {
+            inserted: { type: 'array', items: { type: 'string' } },
+            updated: { type: 'array', items: { type: 'string' } },
+            deactivated: { type: 'array', items: { type: 'string' } },
+            unchanged: { type: 'array', items: { type: 'string' } },
+            problems: {
+              type: 'array',
+              items: {
+                type: 'object',
+                properties: {
+                  severity: { type: 'string', enum: ['error', 'warning'] },
+                  file: { type: 'string' },
+                  line: { type: 'integer' },
+                  field: { type: 'string' },
+                  message: { type: 'string' },
+                  fix: { type: 'string' },
+                },
+              },
+            },
+          },
+        },
+        PoolState: {
+          type: 'object',
+          properties: {
+            range: { type: 'array', items: { type: 'integer' } },
+            free: { type: 'integer' },
+            allocated: { type: 'integer' },
+            cleanup: { type: 'integer' },
+            students: {
+              type: 'array',
+              items: { type: 'object', properties: { id: { type: 'integer' }, name: { type: 'string' }, state: { type: 'string', enum: ['free', 'allocated', 'cleanup'] }, registrationId: { type: ['integer', 'null'] } } },
+            },
+          },
+        },
+      },
+    },
+    paths: {
+      '/workshops': {
+        get: { operationId: 'listWorkshops', summary: 'The open workshops, by priority', tags: ['catalog'], responses: { 200: { description: 'the catalog', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('Workshop') } } }) } } },
+      },
+      '/workshops/{folder}': {
+        get: {
+          operationId: 'getWorkshop', summary: 'One open workshop', tags: ['catalog'],
+          parameters: [{ name: 'folder', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'the workshop', ...json(ref('Workshop')) }, 404: error('no such open workshop') },
+        },
+      },
+      '/registrations': {
+        post: {
+          operationId: 'register', summary: 'Register for a workshop', tags: ['registration'],
+          description: 'Allocates a student of the workshop\'s range in one transaction and queues its deployment. Credentials follow by mail.',
+          requestBody: { required: true, ...json(ref('RegistrationInput')) },
+          responses: {
+            201: { description: 'registered', ...json({ type: 'object', properties: { registration: { type: 'object', properties: { id: { type: 'integer' }, state: { type: 'string' }, workshop: { type: 'string' }, createdAt: { type: 'string' } } }, message: { type: 'string' } } }) },
+            404: error('no such workshop'),
+            409: error('`full`, `inactive`, or `already-registered` (one running workshop per email)'),
+            422: error('invalid fields, or a refused address (disposable or deny-listed)'),
+            429: error('too many registrations from this network or for this address; see Retry-After'),
+          },
+        },
+      },
+      '/status/{token}': {
+        get: {
+          operationId: 'getStatus', summary: 'A participant\'s registration, by the signed token of their mails', tags: ['registration'],
+          parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'the status', ...json(ref('Status')) }, 404: error('invalid token') },
+        },
+      },
+      '/status/{token}/end': {
+        post: {
+          operationId: 'endOwnRegistration', summary: 'End my workshop now', tags: ['registration'],
+          parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+          responses: { 200: { description: 'ended; the seat is cleaned and freed', ...json(ref('Status')) }, 404: error('invalid token'), 409: error('already ended') },
+        },
+      },
+      '/admin/workshops': {
+        get: { operationId: 'adminListWorkshops', summary: 'Every workshop, active or not', tags: ['admin'], security: ADMIN, responses: { 200: { description: 'workshops', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('AdminWorkshop') } } }) }, 401: error('no login'), 403: error('not an admin') } },
+      },
+      '/admin/workshops/{folder}': {
+        patch: {
+          operationId: 'adminUpdateWorkshop', summary: 'Set active, capacity or priority (pinned against imports)', tags: ['admin'], security: ADMIN,
+          parameters: [{ name: 'folder', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, ...json(ref('WorkshopPatch')) },
+          responses: { 200: { description: 'updated', ...json(ref('AdminWorkshop')) }, 404: error('no such workshop'), 422: error('invalid values') },
+        },
+      },
+      '/admin/workshops/import': {
+        post: { operationId: 'adminImportWorkshops', summary: 'Read the workshop folders now', tags: ['admin'], security: ADMIN, responses: { 200: { description: 'what changed and every problem found', ...json(ref('ImportReport')) } } },
+      },
+      '/admin/registrations': {
+        get: {
+          operationId: 'adminSearchRegistrations', summary: 'Search registrations (email, name, company, student, id)', tags: ['admin'], security: ADMIN,
+          parameters: Object.entries((toSchema(registrationQuery) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema })),
+          responses: { 200: { description: 'a page of registrations, newest first', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('Registration') }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } } }) }, 422: error('invalid query') },
+        },
+      },
+      '/admin/registrations/{id}': {
+        get: {
+          operationId: 'adminGetRegistration', summary: 'One registration', tags: ['admin'], security: ADMIN,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 200: { description: 'the registration', ...json(ref('Registration')) }, 404: error('no such registration') },
+        },
+      },
+      '/admin/registrations/{id}/end': {
+        post: {
+          operationId: 'adminEndRegistration', summary: 'End a registration now', tags: ['admin'], security: ADMIN,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 200: { description: 'ended', ...json(ref('Registration')) }, 404: error('no such registration'), 409: error('already ended') },
+        },
+      },
+      '/admin/pool': {
+        get: {
+          operationId: 'adminPoolState', summary: 'The student pool over a workshop\'s range or first..last', tags: ['admin'], security: ADMIN,
+          parameters: [
+            { name: 'workshop', in: 'query', schema: { type: 'string' } },
+            { name: 'first', in: 'query', schema: { type: 'integer' } },
+            { name: 'last', in: 'query', schema: { type: 'integer' } },
+          ],
+          responses: { 200: { description: 'counts and students', ...json(ref('PoolState')) }, 404: error('no such workshop'), 422: error('give workshop, or first and last') },
+        },
+      },
+    },
+  };
+}
