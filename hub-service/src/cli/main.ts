@@ -3,7 +3,12 @@
  * The `wod` command line (`npx wod --help`). Each command reads the one configuration
  * (wod.yaml + WOD_* environment) like the service does.
  */
+import path from 'node:path';
 import { Command } from 'commander';
+import { importCatalog } from '../catalog/importer.js';
+import { scanWorkshops } from '../catalog/loader.js';
+import { formatProblem, type Problem } from '../catalog/problems.js';
+import { syncPool } from '../pool/pool.js';
 import { Accounts } from '../accounts/accounts.js';
 import { ConfigError, configKeys, loadConfig } from '../config/load.js';
 import { dataPaths } from '../config/paths.js';
@@ -52,6 +57,45 @@ program
     }
     console.log(JSON.stringify(loadConfig(), null, 2));
   });
+
+const workshops = program.command('workshops').description('the workshop folders');
+workshops
+  .command('lint')
+  .description('check every workshop folder (wod.yml, ranges, first notebook) and print each problem with its file, line and fix')
+  .option('--dir <folder>', 'public workshops folder (default: workshops.dir)')
+  .option('--overlay <folder>', 'private overlay folder (default: workshops.overlayDir)')
+  .action((opts: { dir?: string; overlay?: string }) => {
+    const config = loadConfig();
+    const dirs = { dir: opts.dir ? path.resolve(opts.dir) : config.workshops.dir, overlayDir: opts.overlay ? path.resolve(opts.overlay) : config.workshops.overlayDir };
+    const scan = scanWorkshops(dirs, config.students.count);
+    printProblems(scan.problems);
+    const errors = scan.problems.filter((p) => p.severity === 'error').length;
+    console.log(`${scan.workshops.length} of ${scan.seen.length} workshop(s) valid; ${errors} error(s), ${scan.problems.length - errors} warning(s)`);
+    if (errors) process.exitCode = 1;
+  });
+workshops
+  .command('import')
+  .description('bring the database in line with the workshop folders (the service does it at start too)')
+  .action(async () => {
+    const config = loadConfig();
+    await prepare(config);
+    const db = openDatabase(dataPaths(config).database);
+    try {
+      syncPool(db, config.students.count);
+      const report = importCatalog(db, config, 'cli');
+      printProblems(report.problems);
+      for (const key of ['inserted', 'updated', 'deactivated', 'unchanged'] as const) {
+        console.log(`${key.padEnd(12)} ${report[key].length ? report[key].join(', ') : '-'}`);
+      }
+      if (report.problems.some((p) => p.severity === 'error')) process.exitCode = 1;
+    } finally {
+      db.close();
+    }
+  });
+
+function printProblems(problems: Problem[]): void {
+  for (const p of problems) (p.severity === 'error' ? console.error : console.warn)(formatProblem(p));
+}
 
 const accounts = program.command('accounts').description('hub logins for admins and operators');
 accounts

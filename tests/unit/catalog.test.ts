@@ -1,0 +1,188 @@
+import fs from 'node:fs';
+import path from 'node:path';
+import { catalogTabs, getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../../hub-service/src/catalog/catalog';
+import { checkReadMeFirst } from '../../hub-service/src/catalog/checks';
+import { scanWorkshops } from '../../hub-service/src/catalog/loader';
+import { formatProblem } from '../../hub-service/src/catalog/problems';
+import { parseRange, parseWorkshopSpec } from '../../hub-service/src/catalog/spec';
+import { importWorkshops } from '../../hub-service/src/catalog/sync';
+import { syncPool } from '../../hub-service/src/pool/pool';
+import { openDatabase } from '../../hub-service/src/store/db';
+import { tempWorkshops, writeWorkshop } from '../support/workshops';
+
+describe('wod.yml', () => {
+  const parse = (text: string) => parseWorkshopSpec(text, 'WKSHP-X/wod.yml', 'WKSHP-X');
+
+  test('the original fields are read and normalised', () => {
+    const { spec, problems } = parse(`
+name: API 101 - API basics
+description: What APIs are.
+active: true
+capacity: 20
+priority: 1
+range: [1, 20]
+reset: false
+ldap: false
+varpass: 'yes'
+compile: false
+location: backend.example.org
+alternateLocation: [b2.example.org]
+replayId: 9
+replayLink: https://youtu.be/x
+workshopImg: '???'
+badgeImg: WOD-Badge-API101.jpg
+beta: false
+category: ['Open Source']
+duration: 2
+presenter: Ada
+role: Engineer
+avatar: /img/ada.png
+monoappliance: true
+multiAppliance: false
+`);
+    expect(problems).toEqual([]);
+    expect(spec).toMatchObject({
+      folder: 'WKSHP-X', name: 'API 101 - API basics', active: true, capacity: 20, range: [1, 20], varpass: true,
+      compile: [], alternateLocation: ['b2.example.org'], workshopImg: null, category: ['Open Source'],
+      duration: 2, monoAppliance: true, multiAppliance: false, replayId: 9,
+    });
+  });
+
+  test("the original's range forms are all understood", () => {
+    expect(parseRange([151, 170])).toEqual([151, 170]);
+    expect(parseRange(['1981-1985'])).toEqual([1981, 1985]); // YAML reads [1981-1985] as one string
+    expect(parseRange('5-9')).toEqual([5, 9]);
+    expect(parseRange('5, 9')).toEqual([5, 9]);
+    expect(parse('name: a\ndescription: b\ncapacity: 1\nrange: [1981-1985]\n').spec?.range).toEqual([1981, 1985]);
+    expect(() => parseRange([9, 5])).toThrow(/empty/);
+    expect(() => parseRange('lots')).toThrow(/not a range/);
+  });
+
+  test('missing and invalid fields are errors naming the line and the fix; unknown ones are warnings', () => {
+    const { spec, problems } = parse('name: A\ncapacity: many\nactive: perhaps\nrange: [1, x]\nsurprise: 1\n');
+    expect(spec).toBeNull();
+    const text = problems.map(formatProblem);
+    expect(text).toEqual(expect.arrayContaining([
+      'WKSHP-X/wod.yml:2: error: capacity: \'many\' is not a whole number of 0 or more',
+      'WKSHP-X/wod.yml:3: error: active: \'perhaps\' is not true or false (fix: write true or false)',
+      expect.stringMatching(/^WKSHP-X\/wod\.yml:4: error: range: .* is not a range of student numbers \(fix: write it as \[first, last\]/),
+      expect.stringMatching(/^WKSHP-X\/wod\.yml:5: warning: surprise: unknown field, ignored/),
+      'WKSHP-X/wod.yml: error: description: is missing (fix: add description: …)',
+    ]));
+  });
+
+  test('malformed YAML is an error with its line', () => {
+    const { spec, problems } = parse('name: A\nrange: [1, 2\ncapacity: 1\n');
+    expect(spec).toBeNull();
+    expect(problems[0]).toMatchObject({ severity: 'error', line: expect.any(Number), message: expect.stringMatching(/^YAML:/) });
+    expect(parse('- just\n- a list\n').problems[0].message).toMatch(/mapping/);
+  });
+
+  test('a folder that is not WKSHP-<Name> is refused', () => {
+    expect(parseWorkshopSpec('name: a\ndescription: b\ncapacity: 1\nrange: [1,2]\n', 'x', 'Python101').problems[0].fix).toMatch(/WKSHP-/);
+  });
+});
+
+describe('checks', () => {
+  test('0-ReadMeFirst must be a notebook; template tags only warn', () => {
+    expect(checkReadMeFirst(null, 'f')[0].message).toBe('is missing');
+    expect(checkReadMeFirst('{"nbformat": 4, "cells": []}', 'f')).toEqual([]);
+    expect(checkReadMeFirst('{"cells": 1}', 'f')[0].severity).toBe('error');
+    expect(checkReadMeFirst('{"cells": [\n{ oops', 'f')[0]).toMatchObject({ severity: 'error', line: 2 });
+    expect(checkReadMeFirst('{"cells": [ {% if MODEWS %} ] }', 'f')[0].severity).toBe('warning');
+  });
+
+  test('pool, overlap and capacity rules; invalid workshops are left out, valid ones kept', () => {
+    const root = tempWorkshops();
+    writeWorkshop(root, 'WKSHP-A', { range: [1, 10] });
+    writeWorkshop(root, 'WKSHP-B', { range: [8, 12] }); // overlaps A
+    writeWorkshop(root, 'WKSHP-C', { range: [8, 12], active: false }); // inactive: may overlap
+    writeWorkshop(root, 'WKSHP-D', { range: [95, 120] }); // beyond the pool
+    writeWorkshop(root, 'WKSHP-E', { range: [20, 22], capacity: 5 }); // capacity > 3 students
+    writeWorkshop(root, 'WKSHP-F', { range: [30, 39] }, { notebook: null });
+    writeWorkshop(root, 'WKSHP-G', { range: [40, 49] });
+    const scan = scanWorkshops({ dir: root }, 100);
+    expect(scan.workshops.map((w) => w.spec.folder)).toEqual(['WKSHP-C', 'WKSHP-G']);
+    const text = scan.problems.map(formatProblem).join('\n');
+    expect(text).toMatch(/WKSHP-A\/wod\.yml:\d+: error: range: \[1, 10\] overlaps WKSHP-B's \[8, 12\]/);
+    expect(text).toMatch(/WKSHP-B\/wod\.yml:\d+: error: range: \[8, 12\] overlaps WKSHP-A's/);
+    expect(text).toMatch(/WKSHP-D\/wod\.yml:\d+: error: range: .*beyond the student pool.*raise students\.count/);
+    expect(text).toMatch(/WKSHP-E\/wod\.yml:\d+: error: capacity: capacity 5 is more than the 3 students.*lower capacity to 3/);
+    expect(text).toMatch(/WKSHP-F\/0-ReadMeFirst\.ipynb: error: is missing/);
+    expect(scan.seen).toHaveLength(7);
+  });
+
+  test('the overlay replaces a public workshop of the same name and adds its own', () => {
+    const pub = tempWorkshops();
+    const overlay = tempWorkshops();
+    writeWorkshop(pub, 'WKSHP-A', { name: 'public A', range: [1, 5] });
+    writeWorkshop(overlay, 'WKSHP-A', { name: 'private A', range: [1, 5] });
+    writeWorkshop(overlay, 'WKSHP-P', { range: [6, 9], capacity: 4 });
+    const scan = scanWorkshops({ dir: pub, overlayDir: overlay }, 100);
+    expect(scan.workshops.map((w) => [w.spec.folder, w.spec.name, w.source])).toEqual([
+      ['WKSHP-A', 'private A', 'overlay'],
+      ['WKSHP-P', 'P workshop', 'overlay'],
+    ]);
+  });
+});
+
+describe('import and the catalog', () => {
+  const setup = () => {
+    const root = tempWorkshops();
+    const db = openDatabase(path.join(root, 'wod.sqlite'));
+    syncPool(db, 100);
+    return { root, db };
+  };
+
+  test('inserts, updates, keeps admin-pinned fields, deactivates removed folders, keeps invalid ones as they were', () => {
+    const { root, db } = setup();
+    writeWorkshop(root, 'WKSHP-A', { range: [1, 10], priority: 5 });
+    writeWorkshop(root, 'WKSHP-B', { range: [11, 20], priority: 1 });
+    const first = importWorkshops(db, scanWorkshops({ dir: root }, 100), 'test');
+    expect(first.inserted.sort()).toEqual(['WKSHP-A', 'WKSHP-B']);
+    expect(listWorkshops(db).map((w) => w.folder)).toEqual(['WKSHP-B', 'WKSHP-A']); // by priority
+
+    updateWorkshop(db, 'WKSHP-A', { capacity: 2 }, 'admin:x');
+    writeWorkshop(root, 'WKSHP-A', { range: [1, 10], priority: 5, capacity: 7, name: 'A, renamed' });
+    const second = importWorkshops(db, scanWorkshops({ dir: root }, 100), 'test');
+    expect(second.updated).toEqual(['WKSHP-A']);
+    expect(second.unchanged).toEqual(['WKSHP-B']);
+    const a = getWorkshop(db, 'WKSHP-A')!;
+    expect([a.name, a.capacity, a.pinned]).toEqual(['A, renamed', 2, ['capacity']]);
+
+    fs.writeFileSync(path.join(root, 'WKSHP-A', 'wod.yml'), 'name: [broken\n');
+    fs.rmSync(path.join(root, 'WKSHP-B'), { recursive: true });
+    const third = importWorkshops(db, scanWorkshops({ dir: root }, 100), 'test');
+    expect(third.deactivated).toEqual(['WKSHP-B']);
+    expect(third.problems.some((p) => p.file.endsWith('WKSHP-A/wod.yml') && p.severity === 'error')).toBe(true);
+    expect(getWorkshop(db, 'WKSHP-A')!.name).toBe('A, renamed'); // last good state kept
+    expect(getWorkshop(db, 'WKSHP-B')!).toMatchObject({ active: false, removed: true });
+    expect(listWorkshops(db).map((w) => w.folder)).toEqual(['WKSHP-A']);
+    const actions = db.prepare('SELECT action FROM audit ORDER BY id').all().map((r) => (r as { action: string }).action);
+    expect(actions).toEqual(['workshop.imported', 'workshop.imported', 'workshop.edited', 'workshop.updated', 'workshop.removed']);
+  });
+
+  test('an admin cannot set a capacity beyond the range', () => {
+    const { root, db } = setup();
+    writeWorkshop(root, 'WKSHP-A', { range: [1, 3], capacity: 3 });
+    importWorkshops(db, scanWorkshops({ dir: root }, 100), 'test');
+    expect(() => updateWorkshop(db, 'WKSHP-A', { capacity: 4 }, 'admin:x')).toThrow(WorkshopUpdateError);
+    expect(getWorkshop(db, 'WKSHP-A')!.capacity).toBe(3);
+    expect(updateWorkshop(db, 'WKSHP-NOPE', { capacity: 1 }, 'admin:x')).toBeNull();
+  });
+
+  test('tabs: all, latest, popular, one per category (case-insensitive)', () => {
+    const { root, db } = setup();
+    writeWorkshop(root, 'WKSHP-A', { range: [1, 10], category: ['Open Source'] });
+    writeWorkshop(root, 'WKSHP-B', { range: [11, 20], category: ['open source', 'Infrastructure'] });
+    importWorkshops(db, scanWorkshops({ dir: root }, 100), 'test');
+    const tabs = catalogTabs(listWorkshops(db));
+    expect(tabs.map((t) => [t.id, t.label, t.entries.length])).toEqual([
+      ['all', 'All', 2],
+      ['latest', 'Latest', 2],
+      ['popular', 'Popular', 0],
+      ['category-infrastructure', 'Infrastructure', 1],
+      ['category-open-source', 'Open Source', 2],
+    ]);
+  });
+});
