@@ -48,7 +48,7 @@ c.JupyterHub.pid_file = str(data_dir / "jupyterhub.pid")
 c.ConfigurableHTTPProxy.command = [str(ROOT / "node_modules" / ".bin" / "configurable-http-proxy")]
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{wod['hub']['proxyApiPort']}"
 c.ConfigurableHTTPProxy.pid_file = paths["proxyPid"]
-c.JupyterHub.log_level = {"debug": "DEBUG", "info": "INFO", "warn": "WARNING", "error": "ERROR"}[wod["log"]["level"]]
+c.JupyterHub.log_level = {"debug": "DEBUG", "info": "INFO", "warn": "WARN", "error": "ERROR"}[wod["log"]["level"]]
 c.JupyterHub.default_url = "/services/wod/"
 
 # --- the wod service ---------------------------------------------------------------------------

@@ -52,7 +52,8 @@ test('first start prints URLs and working credentials; Ctrl-C leaves nothing run
 });
 
 test('a second start on the same data folder prints no password and keeps the first', async () => {
-  const hub = await startHub({ generatedPassword: true, dataDir });
+  // Also a start with the quietest hub log level, which jupyterhub_config.py must translate.
+  const hub = await startHub({ generatedPassword: true, dataDir, env: { WOD_LOG_LEVEL: 'warn' } });
   try {
     expect(hub.printed).toBeNull();
     expect(hub.output()).not.toContain('Admin login');

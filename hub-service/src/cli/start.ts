@@ -59,8 +59,12 @@ export async function start(config: WodConfig, opts: { waitSeconds: number }): P
 
   const base = `http://${config.bindIp === '0.0.0.0' ? '127.0.0.1' : config.bindIp}:${config.port}`;
   const ready = await waitForHealth(`${base}/services/wod/health`, opts.waitSeconds * 1000, exited);
-  if (!ready) {
-    process.stderr.write(`wod: the service did not answer at ${base}/services/wod/health within ${opts.waitSeconds} s\n`);
+  if (ready !== 'healthy') {
+    process.stderr.write(
+      ready === 'exited'
+        ? 'wod: JupyterHub exited before the service answered (its messages are above)\n'
+        : `wod: the service did not answer at ${base}/services/wod/health within ${opts.waitSeconds} s\n`,
+    );
     return stop('not healthy');
   }
   say('');
@@ -75,18 +79,18 @@ export async function start(config: WodConfig, opts: { waitSeconds: number }): P
   return stopping ?? stop(`JupyterHub exited (${code})`);
 }
 
-async function waitForHealth(url: string, timeoutMs: number, exited: Promise<number>): Promise<boolean> {
+async function waitForHealth(url: string, timeoutMs: number, exited: Promise<number>): Promise<'healthy' | 'exited' | 'timeout'> {
   let gone = false;
   void exited.then(() => (gone = true));
   const deadline = Date.now() + timeoutMs;
   while (!gone && Date.now() < deadline) {
     try {
       const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok && ((await res.json()) as { status?: string }).status === 'ok') return true;
+      if (res.ok && ((await res.json()) as { status?: string }).status === 'ok') return 'healthy';
     } catch {
       /* not up yet */
     }
     await new Promise((r) => setTimeout(r, 300));
   }
-  return false;
+  return gone ? 'exited' : 'timeout';
 }
