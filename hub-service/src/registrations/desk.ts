@@ -5,7 +5,8 @@
  */
 import { fieldErrors, type EmailPolicy, refusedEmail, registrationInput } from './input.js';
 import { RateLimiter } from './rate-limit.js';
-import { type JobSource, RegistrationError, type Registrations, type RegistrationView } from './registrations.js';
+import type { JobSource } from '../jobs/store.js';
+import { RegistrationError, type Registrations, type RegistrationView } from './registrations.js';
 
 export type DeskOutcome =
   | { status: 201; registration: RegistrationView }

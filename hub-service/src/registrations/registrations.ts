@@ -5,6 +5,7 @@
  * concurrent requests cannot share a student or overfill a workshop.
  */
 import { type Actor, audit } from '../audit/audit.js';
+import { enqueueJob, type JobSource } from '../jobs/store.js';
 import type { Db } from '../store/db.js';
 import type { RegistrationInput } from './input.js';
 
@@ -13,7 +14,6 @@ export type RegistrationState = 'registered' | 'deploying' | 'ready' | 'reminded
 export const RUNNING: RegistrationState[] = ['registered', 'deploying', 'ready', 'reminded'];
 const RUNNING_SQL = RUNNING.map((s) => `'${s}'`).join(', ');
 
-export type JobSource = 'portal' | 'api' | 'mail' | 'admin' | 'timer' | 'cli';
 
 export class RegistrationError extends Error {
   constructor(
@@ -129,7 +129,7 @@ export class Registrations {
       );
       db.prepare(`UPDATE students SET state = 'allocated', registration_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
                   WHERE id = ?`).run(regId, student.id);
-      this.enqueue('CREATE', student.id, regId, w.id, meta.source, `CREATE:registration:${regId}`);
+      enqueueJob(db, { verb: 'CREATE', studentId: student.id, registrationId: regId, workshopId: w.id, source: meta.source, key: `CREATE:registration:${regId}` });
       audit(db, `participant:${input.email}`, 'registration.created', { type: 'registration', id: regId }, {
         workshop: input.workshop,
         student: student.id,
@@ -181,16 +181,16 @@ export class Registrations {
       if (!r) throw new RegistrationError(404, 'unknown-registration', `there is no registration ${id}`);
       if (!RUNNING.includes(r.state)) throw new RegistrationError(409, 'not-running', `registration ${id} has already ended (${r.state})`);
       db.prepare(`UPDATE registrations SET state = 'ended', end_reason = ?, ended_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(reason, id);
-      this.enqueue('CLEANUP', r.student_id, id, r.workshop_id, reason === 'admin' ? 'admin' : 'portal', `CLEANUP:registration:${id}`);
+      enqueueJob(db, {
+        verb: 'CLEANUP',
+        studentId: r.student_id,
+        registrationId: id,
+        workshopId: r.workshop_id,
+        source: reason === 'admin' ? 'admin' : 'portal',
+        key: `CLEANUP:registration:${id}`,
+      });
       audit(db, actor, 'registration.ended', { type: 'registration', id }, { reason, from: r.state });
     }).immediate();
     return this.get(id)!;
-  }
-
-  private enqueue(verb: 'CREATE' | 'CLEANUP', studentId: number, registrationId: number, workshopId: number, source: JobSource, key: string): void {
-    this.db
-      .prepare(`INSERT INTO jobs (verb, student_id, registration_id, workshop_id, source, idempotency_key)
-                VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`)
-      .run(verb, studentId, registrationId, workshopId, source, key);
   }
 }
