@@ -17,7 +17,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from wod_authenticator import WodAuthenticator  # noqa: E402
+from wod_authenticator import STUDENT, WodAuthenticator  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by JupyterHub)
 
@@ -49,7 +49,17 @@ c.ConfigurableHTTPProxy.command = [str(ROOT / "node_modules" / ".bin" / "configu
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{wod['hub']['proxyApiPort']}"
 c.ConfigurableHTTPProxy.pid_file = paths["proxyPid"]
 c.JupyterHub.log_level = {"debug": "DEBUG", "info": "INFO", "warn": "WARN", "error": "ERROR"}[wod["log"]["level"]]
-c.JupyterHub.default_url = "/services/wod/"
+
+
+def default_url(handler):
+    """After logging in, a student lands on the workshop's first notebook; anyone else on the portal."""
+    user = handler.current_user
+    if user is not None and STUDENT.match(user.name):
+        return handler.authenticator.landing.pop(user.name, None) or f"/user/{user.name}/lab"
+    return "/services/wod/"
+
+
+c.JupyterHub.default_url = default_url
 
 # --- the wod service ---------------------------------------------------------------------------
 c.JupyterHub.services = [
@@ -106,6 +116,9 @@ c.WodAuthenticator.secret_file = paths["authSecret"]
 c.Authenticator.admin_users = set(wod["accounts"]["admins"])
 # The service decides who may log in; nobody gets past the shim without its yes.
 c.Authenticator.allow_all = True
+# ... and may change its mind: a student whose workshop ended is logged out, and cannot spawn.
+c.Authenticator.auth_refresh_age = 60
+c.Authenticator.refresh_pre_spawn = True
 
 # --- students' servers -------------------------------------------------------------------------
 c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]

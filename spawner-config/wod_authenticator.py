@@ -2,14 +2,33 @@
 
 JupyterHub authenticators must be Python; wod's accounts, students and passwords live in the wod
 service (TypeScript). This shim forwards each login to the service over a local HTTP call carrying a
-shared secret (a file of mode 0600 in the data folder) and accepts exactly what the service accepts.
+shared secret (a file of mode 0600 in the data folder) and accepts exactly what the service accepts:
+a username and password, or a one-click start link (GET /hub/wod-login?token=...). It also asks again
+now and then, and before every spawn, so that a student whose workshop has ended is logged out.
 """
 
 import json
+import re
+from urllib.parse import quote
 
 from jupyterhub.auth import Authenticator
+from jupyterhub.handlers import BaseHandler
+from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from traitlets import Float, Unicode
+
+STUDENT = re.compile(r"^student\d{1,6}$")
+
+
+class WodLoginHandler(BaseHandler):
+    """GET /hub/wod-login?token=...: the start link of a participant's mail, straight into JupyterLab."""
+
+    async def get(self):
+        token = self.get_argument("token", "")
+        user = await self.login_user({"wod_start_token": token}) if token else None
+        if user is None:
+            raise web.HTTPError(403, "This start link is not valid any more: your workshop may have ended.")
+        self.redirect(self.authenticator.landing.pop(user.name, None) or f"{self.base_url}user/{quote(user.name)}/lab")
 
 
 class WodAuthenticator(Authenticator):
@@ -19,6 +38,14 @@ class WodAuthenticator(Authenticator):
     )
     secret_file = Unicode(config=True, help="File holding the secret shared with the wod service (mode 0600).")
     request_timeout = Float(10.0, config=True, help="Seconds to wait for the service's answer.")
+
+    def __init__(self, **kwargs):
+        super().__init__(**kwargs)
+        # where each student lands after logging in (the workshop's first notebook), by name
+        self.landing = {}
+
+    def get_handlers(self, app):
+        return super().get_handlers(app) + [("/wod-login", WodLoginHandler)]
 
     def _secret(self):
         with open(self.secret_file) as f:
@@ -44,15 +71,37 @@ class WodAuthenticator(Authenticator):
             return 0, {}
 
     async def authenticate(self, handler, data):
-        username = (data.get("username") or "").strip().lower()
-        password = data.get("password") or ""
-        if not username or not password:
-            return None
-        status, body = await self.ask_service("logins", {"username": username, "password": password})
-        if status == 200 and body.get("name") == username:
+        if data.get("wod_start_token"):
+            status, body = await self.ask_service("start-links", {"token": data["wod_start_token"]})
+            username = body.get("name") if status == 200 else None
+        else:
+            username = (data.get("username") or "").strip().lower()
+            password = data.get("password") or ""
+            if not username or not password:
+                return None
+            status, body = await self.ask_service("logins", {"username": username, "password": password})
+            if body.get("name") != username:
+                username = None
+        if status == 200 and username:
+            if body.get("next"):
+                self.landing[username] = body["next"]
             return {"name": username}
         if status not in (401, 403):
-            self.log.warning("wod service answered %s to a login for %s: %s", status, username, body.get("message"))
-        else:
-            self.log.info("login refused for %s", username)
+            self.log.warning("wod service answered %s to a login: %s", status, body.get("message"))
         return None
+
+    async def refresh_user(self, user, handler=None):
+        """Students may stay logged in only while their workshop runs."""
+        if not STUDENT.match(user.name):
+            return True
+        request = HTTPRequest(
+            f"{self.service_url}/internal/users/{quote(user.name)}",
+            headers={"Authorization": f"Bearer {self._secret()}"},
+            request_timeout=self.request_timeout,
+        )
+        try:
+            response = await AsyncHTTPClient().fetch(request)
+            return bool(json.loads(response.body).get("valid"))
+        except (HTTPClientError, OSError) as e:
+            self.log.warning("wod service could not confirm %s (%s); keeping the session", user.name, e)
+            return True

@@ -4,6 +4,7 @@
  * environment, opens the store, builds the web application and listens where the hub says.
  */
 import type { Server } from 'node:http';
+import path from 'node:path';
 import { Accounts } from './accounts/accounts.js';
 import { Identities } from './auth/identity.js';
 import { createHubAuth } from './auth/oauth.js';
@@ -17,6 +18,12 @@ import { readSecretFile } from './secrets.js';
 import { openDatabase } from './store/db.js';
 import { VERSION } from './version.js';
 import { formatProblem } from './catalog/problems.js';
+import { JobEngine } from './jobs/engine.js';
+import { enqueueJob, JobStore } from './jobs/store.js';
+import { LocalHost, SystemUsersHost } from './lifecycle/host.js';
+import { isTransient, lifecyclePlans } from './lifecycle/verbs.js';
+import { CredentialsMailer } from './mail-out/credentials.js';
+import { Outbox } from './mail-out/outbox.js';
 import { importCatalog } from './catalog/importer.js';
 import { syncPool } from './pool/pool.js';
 import { RegistrationDesk } from './registrations/desk.js';
@@ -46,7 +53,29 @@ function main(): void {
     log: log.child('auth'),
   });
   const accounts = new Accounts(db);
-  const registrations = new Registrations(db);
+  let engine: JobEngine | null = null;
+  const registrations = new Registrations(db, () => engine?.kick());
+  const host =
+    config.students.mode === 'local'
+      ? new LocalHost(config.students.homeRoot, hubEnv.apiUrl)
+      : new SystemUsersHost(config.students.homeRoot, config.students.uidBase);
+  const outbox = new Outbox(path.join(config.dataDir, 'outbox'), config.mail.from);
+  const jobs = new JobStore(db);
+  engine = new JobEngine({
+    store: jobs,
+    plans: lifecyclePlans({ db, config, hub, host, sealer, credentials: new CredentialsMailer(outbox, config.branding.name, config.mail.operatorAddress) }),
+    log: log.child('jobs'),
+    concurrency: config.lifecycle.concurrency,
+    maxAttempts: config.lifecycle.maxAttempts,
+    isTransient,
+    onFailed: (job) => {
+      // A CREATE that cannot finish takes the failure path: the seat is purged and freed.
+      if (job.verb === 'CREATE') {
+        enqueueJob(db, { verb: 'PURGE', studentId: job.student_id, registrationId: job.registration_id, workshopId: job.workshop_id, source: job.source, key: `PURGE:after-job:${job.id}` });
+        engine?.kick();
+      }
+    },
+  });
 
   syncPool(db, config.students.count);
   const importNow = (actor: string) => {
@@ -74,12 +103,20 @@ function main(): void {
     mount: (r) => {
       r.use(healthRouter({ db, hubProbe }));
       r.use(auth.router);
-      r.use('/internal', internalRouter({ secret: readSecretFile(paths.authSecret), accounts, log: log.child('login') }));
+      r.use('/internal', internalRouter({ secret: readSecretFile(paths.authSecret), accounts, db, sealer, log: log.child('login') }));
       r.use('/api/v1', apiRouter(deps));
       r.use('/admin', adminRouter(deps));
       r.use(portalRouter(deps));
     },
   });
+
+  engine.start();
+  // The deadline is the service's to enforce: past it, the registration ends and CLEANUP runs.
+  const endOverdue = () => {
+    for (const id of registrations.overdue()) registrations.end(id, 'system', 'deadline');
+  };
+  endOverdue();
+  const deadlines = setInterval(endOverdue, 5_000);
 
   const url = new URL(hubEnv.serviceUrl);
   const server: Server = app.listen(Number(url.port), url.hostname, () => {
@@ -95,9 +132,12 @@ function main(): void {
     if (stopping) return;
     stopping = true;
     log.info('shutting down', { signal });
+    clearInterval(deadlines);
     server.close(() => {
-      db.close();
-      process.exit(0);
+      void engine!.stop().then(() => {
+        db.close();
+        process.exit(0);
+      });
     });
     server.closeIdleConnections();
     setTimeout(() => process.exit(0), 10_000).unref();

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { findProcesses } from '../../hub-service/src/cli/processes';
+import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { HubClient } from '../../hub-service/src/hub/client';
 import { Browser } from '../support/browser';
 import { startHub } from '../support/hub';

@@ -1,7 +1,33 @@
 /**
  * A cookie-keeping HTTP client that follows redirects by hand, enough to walk the hub's real login
- * form and the OAuth dance the way a browser does.
+ * form and the OAuth dance the way a browser does. It speaks node:http rather than fetch: fetch
+ * always says `Sec-Fetch-Mode: cors`, and JupyterHub's servers rightly refuse cookies on such
+ * requests without an XSRF token; a browser loading a page says `navigate`.
  */
+import http from 'node:http';
+
+interface RawResponse {
+  status: number;
+  headers: Headers;
+  text: string;
+}
+
+function send(url: URL, method: string, headers: Headers, body?: string): Promise<RawResponse> {
+  return new Promise((resolve, reject) => {
+    const req = http.request(url, { method, headers: Object.fromEntries(headers) }, (res) => {
+      const chunks: Buffer[] = [];
+      res.on('data', (c: Buffer) => chunks.push(c));
+      res.on('end', () => {
+        const h = new Headers();
+        for (const [k, v] of Object.entries(res.headers)) for (const one of [v ?? []].flat()) h.append(k, one);
+        resolve({ status: res.statusCode ?? 0, headers: h, text: Buffer.concat(chunks).toString('utf8') });
+      });
+    });
+    req.on('error', reject);
+    if (body !== undefined) req.write(body);
+    req.end();
+  });
+}
 export interface Page {
   status: number;
   url: string;
@@ -34,7 +60,7 @@ export class Browser {
     return this.cookies.find((c) => c.name === name);
   }
 
-  private store(res: Response): void {
+  private store(res: { headers: Headers }): void {
     for (const raw of res.headers.getSetCookie()) {
       const [pair, ...attrs] = raw.split(';').map((s) => s.trim());
       const eq = pair.indexOf('=');
@@ -48,7 +74,7 @@ export class Browser {
     }
   }
 
-  async request(path: string, init: RequestInit & { follow?: boolean } = {}): Promise<Page> {
+  async request(path: string, init: { method?: string; headers?: Record<string, string>; body?: string; follow?: boolean } = {}): Promise<Page> {
     let url = new URL(path, this.base);
     let method = init.method ?? 'GET';
     let body = init.body;
@@ -59,18 +85,23 @@ export class Browser {
       const cookie = this.cookieHeader(url);
       if (cookie) headers.set('Cookie', cookie);
       if (!headers.has('Accept')) headers.set('Accept', 'text/html,application/xhtml+xml');
-      const res = await fetch(url, { method, body, headers, redirect: 'manual' });
+      // What a browser says of a page load; JupyterHub's servers trust a cookie only on such requests.
+      if (method === 'GET' && !headers.has('Sec-Fetch-Mode')) {
+        headers.set('Sec-Fetch-Mode', 'navigate');
+        headers.set('Sec-Fetch-Dest', 'document');
+      }
+      if (body !== undefined) headers.set('Content-Length', String(Buffer.byteLength(body)));
+      const res = await send(url, method, headers, body);
       this.store(res);
       const location = res.headers.get('location');
       if (init.follow === false || res.status < 300 || res.status >= 400 || !location) {
-        return { status: res.status, url: url.toString(), text: await res.text(), headers: res.headers, trail };
+        return { status: res.status, url: url.toString(), text: res.text, headers: res.headers, trail };
       }
-      await res.arrayBuffer();
       url = new URL(location, url);
       method = 'GET';
       body = undefined;
     }
-    throw new Error(`too many redirects from ${path}`);
+    throw new Error(`too many redirects from ${path}: ${trail.join(' -> ')}`);
   }
 
   /** Logs in through the hub's own login form (with its XSRF token), as a person would. */

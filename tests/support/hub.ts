@@ -8,7 +8,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { findProcesses } from '../../hub-service/src/cli/processes';
+import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { freePorts } from './ports';
 
 export const ROOT = path.resolve(__dirname, '..', '..');

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { dataPaths } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
 import { prepare } from '../prepare.js';
-import { findProcesses, killAll } from './processes.js';
+import { findProcesses, killAll } from '../lifecycle/processes.js';
 
 const say = (line = '') => process.stdout.write(line + '\n');
 

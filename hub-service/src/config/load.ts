@@ -36,20 +36,23 @@ function unwrap(type: z.ZodType): z.ZodType {
   return t;
 }
 
-function isListKey(keyPath: string[]): boolean {
+function leafType(keyPath: string[]): z.ZodType {
   let t: z.ZodType = configSchema;
   for (const k of keyPath) t = (unwrap(t) as z.ZodObject).shape[k] as z.ZodType;
-  return unwrap(t) instanceof z.ZodArray;
+  return unwrap(t);
 }
 
-/** `a, b` → ['a', 'b']; a value starting with `[` is JSON (lists of objects). */
-function parseList(name: string, value: string): unknown {
-  if (!value.trim().startsWith('[')) return value.split(',').map((s) => s.trim()).filter(Boolean);
-  try {
-    return JSON.parse(value);
-  } catch (e) {
-    throw new ConfigError(`${name} is not valid JSON: ${(e as Error).message}`);
+/** An environment value: JSON for lists of objects and mappings, `a, b` → ['a', 'b'] for lists. */
+function parseEnvValue(name: string, value: string, type: z.ZodType): unknown {
+  const structured = type instanceof z.ZodArray || type instanceof z.ZodRecord;
+  if (structured && /^\s*[[{]/.test(value)) {
+    try {
+      return JSON.parse(value);
+    } catch (e) {
+      throw new ConfigError(`${name} is not valid JSON: ${(e as Error).message}`);
+    }
   }
+  return type instanceof z.ZodArray ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
 }
 
 function setPath(target: Record<string, unknown>, keyPath: string[], value: unknown): void {
@@ -100,7 +103,7 @@ export function loadConfig(options: LoadOptions = {}): WodConfig {
   for (const { path: keyPath, env: name } of configKeys()) {
     const value = env[name];
     if (value === undefined || value === '') continue;
-    setPath(raw, keyPath, isListKey(keyPath) ? parseList(name, value) : value);
+    setPath(raw, keyPath, parseEnvValue(name, value, leafType(keyPath)));
   }
 
   const parsed = configSchema.safeParse(raw);
@@ -121,8 +124,10 @@ export function loadConfig(options: LoadOptions = {}): WodConfig {
     dataDir,
     publicUrl: (c.publicUrl ?? `http://${c.bindIp === '0.0.0.0' ? '127.0.0.1' : c.bindIp}:${c.port}`).replace(/\/$/, ''),
     workshops: {
+      ...c.workshops,
       dir: path.resolve(projectRoot, c.workshops.dir),
-      ...(c.workshops.overlayDir ? { overlayDir: path.resolve(projectRoot, c.workshops.overlayDir) } : {}),
+      overlayDir: c.workshops.overlayDir && path.resolve(projectRoot, c.workshops.overlayDir),
+      overlayScriptsDir: c.workshops.overlayScriptsDir && path.resolve(projectRoot, c.workshops.overlayScriptsDir),
     },
     students: {
       ...c.students,

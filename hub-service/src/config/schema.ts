@@ -35,6 +35,8 @@ export const configSchema = z
         homeRoot: z.string().min(1).optional(),
         /** the pool: student1 … studentN */
         count: z.coerce.number().int().min(1).max(100_000).default(100),
+        /** system-users mode: studentN gets uid and gid uidBase + N */
+        uidBase: z.coerce.number().int().min(1000).default(2000),
       })
       .strict()
       .prefault({}),
@@ -51,6 +53,34 @@ export const configSchema = z
         dir: z.string().min(1).default('./workshops'),
         /** private overlay: its workshops add to or replace the public ones */
         overlayDir: z.string().min(1).optional(),
+        /** the original's hook scripts (create-WKSHP-X.sh, cleanup-…, reset-…, post-copy-…, setup-…) */
+        overlayScriptsDir: z.string().min(1).optional(),
+        /** appliance address per workshop (IP-WKSHP-X in the original), given to hooks as WODRTARGET */
+        appliances: z.record(z.string(), z.string()).default({}),
+        /** seconds a hook may run */
+        hookTimeout: z.coerce.number().int().min(1).default(600),
+        /** the survey link offered in conclusion notebooks (SURVEYURL) */
+        surveyUrl: z.string().default(''),
+      })
+      .strict()
+      .prefault({}),
+    lifecycle: z
+      .object({
+        /** jobs (CREATE, CLEANUP, RESET, PURGE) run at once */
+        concurrency: z.coerce.number().int().min(1).max(64).default(4),
+        /** attempts of a job failing for a passing reason (hub busy, timeouts) */
+        maxAttempts: z.coerce.number().int().min(1).default(5),
+        /** seconds to wait for a student's server to be ready */
+        serverTimeout: z.coerce.number().int().min(5).default(120),
+      })
+      .strict()
+      .prefault({}),
+    mail: z
+      .object({
+        /** the From of participant mails */
+        from: z.string().min(3).default('Workshops-on-Demand <wod@localhost>'),
+        /** gets the credentials of students created without a participant (orders from the CLI) */
+        operatorAddress: z.string().min(3).default('wod-operator@localhost'),
       })
       .strict()
       .prefault({}),

@@ -23,6 +23,13 @@ export type Plan = (job: Job) => Step[];
 /** A failure worth another attempt later. */
 export class TransientError extends Error {}
 
+/** Thrown by a step that needs an earlier step done again (e.g. a secret that lived only in memory). */
+export class RestartFrom extends Error {
+  constructor(readonly step: string) {
+    super(`restarting from step ${step}`);
+  }
+}
+
 export interface EngineOptions {
   store: JobStore;
   plans: Record<Verb, Plan>;
@@ -115,6 +122,12 @@ export class JobEngine {
       } catch (e) {
         const error = e instanceof Error ? e : new Error(String(e));
         store.endStep(stepId, false, `${output}${output && !output.endsWith('\n') ? '\n' : ''}${error.message}`);
+        const restartAt = e instanceof RestartFrom ? steps.findIndex((s) => s.name === e.step) : -1;
+        if (restartAt >= 0 && job.attempts < (this.o.maxAttempts ?? 5)) {
+          log.info(`${job.verb} job restarts from a step`, { job: job.id, step: e instanceof RestartFrom ? e.step : '' });
+          store.restartFrom(job, restartAt > 0 ? steps[restartAt - 1].name : null);
+          return;
+        }
         const transient = e instanceof TransientError || (this.o.isTransient?.(e) ?? false);
         if (transient && job.attempts < (this.o.maxAttempts ?? 5)) {
           const delay = (this.o.backoffMs ?? 2_000) * 2 ** (job.attempts - 1);

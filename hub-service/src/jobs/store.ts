@@ -100,6 +100,11 @@ export class JobStore {
     this.db.prepare('UPDATE jobs SET last_step = ? WHERE id = ?').run(step, job.id);
   }
 
+  /** Queues the job again at once, to resume after `lastStep` (from the start when null). */
+  restartFrom(job: Job, lastStep: string | null): void {
+    this.db.prepare(`UPDATE jobs SET state = 'queued', last_step = ?, run_at = ? WHERE id = ?`).run(lastStep, iso(this.now()), job.id);
+  }
+
   done(job: Job): void {
     this.db.prepare(`UPDATE jobs SET state = 'done', error = NULL, finished_at = ? WHERE id = ?`).run(iso(this.now()), job.id);
   }

@@ -79,7 +79,11 @@ export interface SearchQuery {
 }
 
 export class Registrations {
-  constructor(private readonly db: Db) {}
+  constructor(
+    private readonly db: Db,
+    /** told when a job was queued (the engine looks at once instead of at its next poll) */
+    private readonly onJob: () => void = () => {},
+  ) {}
 
   register(input: RegistrationInput, meta: { source: JobSource; ip?: string }): RegistrationView {
     const db = this.db;
@@ -137,12 +141,22 @@ export class Registrations {
       });
       return regId;
     }).immediate();
+    this.onJob();
     return this.get(id)!;
   }
 
   get(id: number): RegistrationView | null {
     const row = this.db.prepare(`${SELECT_VIEW} WHERE r.id = ?`).get(id) as ViewRow | undefined;
     return row ? toView(row) : null;
+  }
+
+  /** Running registrations whose deadline has passed. */
+  overdue(now = Date.now()): number[] {
+    return (
+      this.db
+        .prepare(`SELECT id FROM registrations WHERE state IN ('ready', 'reminded') AND deadline_at <= ?`)
+        .all(new Date(now).toISOString()) as { id: number }[]
+    ).map((r) => r.id);
   }
 
   search(query: SearchQuery): { items: RegistrationView[]; total: number } {
@@ -171,8 +185,8 @@ export class Registrations {
     return { items: rows.map(toView), total: n };
   }
 
-  /** Ends a running registration now (participant or admin): the CLEANUP job takes the seat back. */
-  end(id: number, actor: Actor, reason: 'participant' | 'admin'): RegistrationView {
+  /** Ends a running registration now: the CLEANUP job takes the seat back. */
+  end(id: number, actor: Actor, reason: 'participant' | 'admin' | 'deadline'): RegistrationView {
     const db = this.db;
     db.transaction(() => {
       const r = db.prepare('SELECT id, state, student_id, workshop_id FROM registrations WHERE id = ?').get(id) as
@@ -186,11 +200,12 @@ export class Registrations {
         studentId: r.student_id,
         registrationId: id,
         workshopId: r.workshop_id,
-        source: reason === 'admin' ? 'admin' : 'portal',
+        source: ({ participant: 'portal', admin: 'admin', deadline: 'timer' } as const)[reason],
         key: `CLEANUP:registration:${id}`,
       });
       audit(db, actor, 'registration.ended', { type: 'registration', id }, { reason, from: r.state });
     }).immediate();
+    this.onJob();
     return this.get(id)!;
   }
 }

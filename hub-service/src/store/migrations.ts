@@ -140,4 +140,14 @@ export const migrations: Migration[] = [
       CREATE INDEX audit_subject ON audit (subject_type, subject_id);
     `,
   },
+  {
+    version: 3,
+    name: 'student passwords, external registrations',
+    sql: `
+      -- The hub password of the student's current holder, scrypt-hashed; NULL means no login.
+      ALTER TABLE students ADD COLUMN password_hash TEXT;
+      -- Orders from an external api-db (the mail API) carry its participant id.
+      ALTER TABLE registrations ADD COLUMN external_id TEXT;
+    `,
+  },
 ];

@@ -4,10 +4,13 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Accounts } from '../accounts/accounts.js';
-import { safeEqual } from '../auth/seal.js';
+import { activeStudentSession, landingPath, STUDENT_NAME, verifyStudentLogin } from '../accounts/student-logins.js';
+import { type Sealer, safeEqual } from '../auth/seal.js';
 import type { Logger } from '../log.js';
+import { verifyStartToken } from '../registrations/start-link.js';
+import type { Db } from '../store/db.js';
 
-export function internalRouter(deps: { secret: string; accounts: Accounts; log: Logger }): express.Router {
+export function internalRouter(deps: { secret: string; accounts: Accounts; db: Db; sealer: Sealer; log: Logger }): express.Router {
   const router = express.Router();
 
   router.use((req: Request, res: Response, next: NextFunction) => {
@@ -26,13 +29,42 @@ export function internalRouter(deps: { secret: string; accounts: Accounts; log: 
       return;
     }
     const name = username.trim().toLowerCase();
-    if (await deps.accounts.verify(name, password)) {
+    if (STUDENT_NAME.test(name)) {
+      const session = await verifyStudentLogin(deps.db, name, password);
+      if (session) {
+        deps.log.info('student login accepted', { user: name, registration: session.registrationId });
+        res.json({ name, next: landingPath(name, session.folder) });
+        return;
+      }
+    } else if (await deps.accounts.verify(name, password)) {
       deps.log.info('login accepted', { user: name });
       res.json({ name });
       return;
     }
     deps.log.info('login refused', { user: name });
     res.status(401).json({ status: 401, message: 'invalid username or password' });
+  });
+
+  /** A one-click start link: which student, if the registration is ready and before its deadline. */
+  router.post('/start-links', (req, res) => {
+    const token = (req.body as { token?: unknown } | undefined)?.token;
+    const id = typeof token === 'string' ? verifyStartToken(deps.sealer, token) : null;
+    const row = id === null ? undefined : (deps.db.prepare('SELECT s.name FROM students s WHERE s.registration_id = ?').get(id) as { name: string } | undefined);
+    const session = row ? activeStudentSession(deps.db, row.name) : null;
+    if (!session || session.registrationId !== id) {
+      deps.log.info('start link refused');
+      res.status(401).json({ status: 401, message: 'this start link is no longer valid' });
+      return;
+    }
+    deps.log.info('start link accepted', { user: session.student, registration: id });
+    res.json({ name: session.student, next: landingPath(session.student, session.folder) });
+  });
+
+  /** The hub re-asks now and then (and before each spawn) whether a logged-in user may stay. */
+  router.get('/users/:name', (req, res) => {
+    const name = req.params.name;
+    const valid = STUDENT_NAME.test(name) ? activeStudentSession(deps.db, name) !== null : deps.accounts.exists(name);
+    res.json({ name, valid });
   });
 
   return router;

@@ -2,17 +2,19 @@ import fs from 'node:fs';
 
 /**
  * Every process started on behalf of one hub carries that hub's JUPYTERHUB_API_URL in its
- * environment (the wod service, single-user servers, their kernels): that is how leftovers are
- * found after the hub has gone, even those in sessions of their own.
+ * environment (the wod service, single-user servers, their kernels and terminals), and a student's
+ * also JUPYTERHUB_USER: that is how they are found, even in sessions of their own, even after the
+ * hub has gone. Returns the processes whose environment has every `NAME=value` given.
  */
-export function findProcesses(hubApiUrl: string): number[] {
-  const marker = Buffer.from(`JUPYTERHUB_API_URL=${hubApiUrl}\0`);
+export function findProcesses(hubApiUrl: string, ...more: string[]): number[] {
+  const markers = [`JUPYTERHUB_API_URL=${hubApiUrl}`, ...more].map((m) => Buffer.from(`\0${m}\0`));
   const found: number[] = [];
   for (const entry of fs.readdirSync('/proc')) {
     const pid = Number(entry);
     if (!Number.isInteger(pid) || pid === process.pid) continue;
     try {
-      if (fs.readFileSync(`/proc/${pid}/environ`).includes(marker)) found.push(pid);
+      const environ = Buffer.concat([Buffer.from([0]), fs.readFileSync(`/proc/${pid}/environ`)]);
+      if (markers.every((m) => environ.includes(m))) found.push(pid);
     } catch {
       /* gone, or not ours to read */
     }

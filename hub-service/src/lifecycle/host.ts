@@ -1,0 +1,112 @@
+/**
+ * Where students live on this machine. `local`: every student runs as the user running wod, with a
+ * home of their own (no root needed). `system-users`: real Linux accounts studentN (uid/gid
+ * uidBase + N) with 0700 homes they own, so that students cannot read each other's files.
+ */
+import { execFile } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { promisify } from 'node:util';
+import { findProcesses, killAll } from './processes.js';
+
+const run = promisify(execFile);
+
+export interface StudentHost {
+  readonly mode: 'local' | 'system-users';
+  home(student: string): string;
+  /** the account exists (a no-op in local mode) */
+  ensureAccount(student: string, n: number): Promise<void>;
+  /** an empty home, owned by the student, mode 0700 */
+  resetHome(student: string): Promise<void>;
+  /** gives a path inside the home to the student */
+  chown(student: string, target: string): Promise<void>;
+  /** stops every process of the student; returns how many there were */
+  killProcesses(student: string): Promise<number>;
+}
+
+async function emptyDir(dir: string): Promise<void> {
+  await fs.promises.rm(dir, { recursive: true, force: true });
+  await fs.promises.mkdir(dir, { recursive: true, mode: 0o700 });
+  await fs.promises.chmod(dir, 0o700);
+}
+
+export class LocalHost implements StudentHost {
+  readonly mode = 'local';
+  constructor(
+    private readonly homeRoot: string,
+    /** this hub's API URL: the processes of its students carry it */
+    private readonly hubApiUrl: string,
+  ) {}
+
+  home(student: string): string {
+    return path.join(this.homeRoot, student);
+  }
+
+  async ensureAccount(): Promise<void> {}
+
+  async resetHome(student: string): Promise<void> {
+    await fs.promises.mkdir(this.homeRoot, { recursive: true, mode: 0o711 });
+    await emptyDir(this.home(student));
+  }
+
+  async chown(): Promise<void> {}
+
+  async killProcesses(student: string): Promise<number> {
+    const pids = findProcesses(this.hubApiUrl, `JUPYTERHUB_USER=${student}`);
+    await killAll(pids, 'SIGTERM', 3_000);
+    return pids.length;
+  }
+}
+
+export class SystemUsersHost implements StudentHost {
+  readonly mode = 'system-users';
+  constructor(
+    private readonly homeRoot: string,
+    private readonly uidBase: number,
+  ) {}
+
+  home(student: string): string {
+    return path.join(this.homeRoot, student);
+  }
+
+  private async ids(student: string): Promise<{ uid: number; gid: number }> {
+    const { stdout } = await run('id', ['-u', student]);
+    const { stdout: g } = await run('id', ['-g', student]);
+    return { uid: Number(stdout.trim()), gid: Number(g.trim()) };
+  }
+
+  async ensureAccount(student: string, n: number): Promise<void> {
+    try {
+      await this.ids(student);
+      return;
+    } catch {
+      /* not there yet */
+    }
+    const id = String(this.uidBase + n);
+    await fs.promises.mkdir(this.homeRoot, { recursive: true, mode: 0o711 });
+    await run('groupadd', ['-f', '-g', id, student]).catch(() => run('groupadd', ['-f', student]));
+    // No password: students log in to the hub through wod, never to the machine.
+    await run('useradd', ['-M', '-d', this.home(student), '-s', '/bin/bash', '-u', id, '-g', student, student]);
+  }
+
+  async resetHome(student: string): Promise<void> {
+    const home = this.home(student);
+    await emptyDir(home);
+    const { uid, gid } = await this.ids(student);
+    await fs.promises.chown(home, uid, gid);
+  }
+
+  async chown(student: string, target: string): Promise<void> {
+    const { uid, gid } = await this.ids(student);
+    await run('chown', ['-R', `${uid}:${gid}`, target]);
+  }
+
+  async killProcesses(student: string): Promise<number> {
+    const pids = await run('pgrep', ['-u', student]).then(
+      ({ stdout }) => stdout.split('\n').filter(Boolean).map(Number),
+      () => [] as number[],
+    );
+    await killAll(pids, 'SIGTERM', 3_000);
+    return pids.length;
+  }
+}

@@ -1,0 +1,132 @@
+/**
+ * The lifecycle against a real hub: a registration becomes a running, personalised JupyterLab
+ * reachable with the mailed password and the start link; ending it leaves no trace of the student;
+ * a workshop whose templates fail is purged and its seat freed.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { Browser } from '../support/browser';
+import { type RunningHub, startHub } from '../support/hub';
+import { credentialsIn, outboxMails } from '../support/outbox';
+import { tempWorkshops, writeWorkshop } from '../support/workshops';
+
+const notebook = (cells: object[]) => JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells });
+let hub: RunningHub;
+let adminToken: string;
+const workshops = tempWorkshops();
+
+beforeAll(async () => {
+  const dir = writeWorkshop(workshops, 'WKSHP-Life', { range: [1, 5], capacity: 5 }, {
+    notebook: notebook([
+      { cell_type: 'markdown', id: 'm', metadata: {}, source: ['Welcome {{ STUDENT }} to {{ WORKSHOP }} ({{ MODEWS }}) {% raw %}{{ literal }}{% endraw %}'] },
+      { cell_type: 'code', id: 'c1', metadata: {}, execution_count: null, outputs: [], source: ['print("{{ STDID }}")'] },
+      { cell_type: 'code', id: 'c2', metadata: {}, execution_count: null, outputs: [], source: ['1 + 1'] },
+    ]),
+  });
+  fs.writeFileSync(path.join(dir, 'data.txt'), 'for {{ STUDENT }}: {{ GREETING }}\n');
+  fs.writeFileSync(path.join(dir, 'vars.yml'), 'GREETING: hello\n');
+  fs.writeFileSync(path.join(dir, 'create'), '#!/bin/sh\necho "creating for $STUDENT in $WORKSHOP"\necho "TOKEN=t-$STDID" >> "$WOD_VARS_FILE"\n', { mode: 0o755 });
+  fs.writeFileSync(path.join(dir, 'token.md'), 'token {{ TOKEN }}\n');
+  writeWorkshop(workshops, 'WKSHP-Broken', { range: [6, 8], capacity: 3 }, {
+    notebook: notebook([{ cell_type: 'markdown', id: 'm', metadata: {}, source: ['{{ NOT_DEFINED_ANYWHERE }}'] }]),
+  });
+  hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000' } });
+  const browser = new Browser(hub.url);
+  await browser.hubLogin('admin', hub.admin.password);
+  adminToken = await browser.hubToken('admin');
+});
+afterAll(async () => {
+  await hub?.stop();
+  fs.rmSync(workshops, { recursive: true, force: true });
+});
+
+const api = (p: string, init: RequestInit = {}) =>
+  fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${adminToken}`, 'Content-Type': 'application/json', ...init.headers } });
+
+async function register(email: string, workshop: string): Promise<number> {
+  const res = await api('/registrations', { method: 'POST', body: JSON.stringify({ email, name: 'Test Person', company: 'ACME', workshop, acceptTerms: true }) });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { registration: { id: number } }).registration.id;
+}
+
+async function waitForState(id: number, states: string[], timeoutMs = 90_000): Promise<{ state: string; student: string; completion: number | null; deadlineAt: string }> {
+  const deadline = Date.now() + timeoutMs;
+  for (;;) {
+    const r = (await (await api(`/admin/registrations/${id}`)).json()) as { state: string; student: string; completion: number | null; deadlineAt: string };
+    if (states.includes(r.state)) return r;
+    if (Date.now() > deadline) throw new Error(`registration ${id} is ${r.state}, not ${states.join('/')}`);
+    await new Promise((res) => setTimeout(res, 250));
+  }
+}
+
+test('a registration ends, without any hand, with a running personalised JupyterLab; CLEANUP leaves no trace', async () => {
+  const id = await register('ada@example.com', 'WKSHP-Life');
+  const ready = await waitForState(id, ['ready']);
+  expect(ready.student).toBe('student1');
+  expect(Date.parse(ready.deadlineAt) - Date.now()).toBeGreaterThan(110 * 60_000); // 2 hours from now
+
+  // the home holds the rendered workshop, the workspace, and nothing of wod's own files
+  const home = path.join(hub.dataDir, 'homes', 'student1');
+  const nb = fs.readFileSync(path.join(home, 'WKSHP-Life', '0-ReadMeFirst.ipynb'), 'utf8');
+  expect(nb).toContain('Welcome student1 to WKSHP-Life (WKSHP) {{ literal }}');
+  expect(nb).toContain('print(\\"1\\")');
+  expect(fs.readFileSync(path.join(home, 'WKSHP-Life', 'data.txt'), 'utf8')).toBe('for student1: hello\n');
+  expect(fs.readFileSync(path.join(home, 'WKSHP-Life', 'token.md'), 'utf8')).toBe('token t-1\n');
+  for (const hidden of ['wod.yml', 'vars.yml', 'create']) expect(fs.existsSync(path.join(home, 'WKSHP-Life', hidden))).toBe(false);
+  expect(fs.existsSync(path.join(home, '.jupyter', 'lab', 'workspaces', 'default-37a8.jupyterlab-workspace'))).toBe(true);
+  expect(fs.statSync(home).mode & 0o777).toBe(0o700);
+
+  // the credentials mail, and the password in no log and nowhere in the database
+  const mail = (await outboxMails(hub.dataDir)).find((m) => m.subject?.includes('is ready'))!;
+  expect((mail.to as { text: string }).text).toBe('ada@example.com');
+  const creds = credentialsIn(mail);
+  expect(creds.student).toBe('student1');
+  expect(creds.password).toMatch(/^[a-zA-Z2-9]{16}$/);
+  expect(hub.output()).not.toContain(creds.password);
+  expect(fs.readFileSync(path.join(hub.dataDir, 'wod.sqlite')).includes(Buffer.from(creds.password))).toBe(false);
+
+  // login with the password through the hub's form lands in JupyterLab on the first notebook
+  const browser = new Browser(hub.url);
+  const lab = await browser.hubLogin('student1', creds.password);
+  expect(lab.status).toBe(200);
+  expect(lab.url).toBe(`${hub.url}/user/student1/lab/tree/WKSHP-Life/0-ReadMeFirst.ipynb`);
+  expect(lab.text).toContain('jupyter-config-data');
+
+  // the one-click start link does the same in a fresh browser
+  const oneClick = await new Browser(hub.url).request(new URL(creds.startUrl!).pathname + new URL(creds.startUrl!).search);
+  expect(oneClick.status).toBe(200);
+  expect(oneClick.url).toBe(`${hub.url}/user/student1/lab/tree/WKSHP-Life/0-ReadMeFirst.ipynb`);
+  expect((await new Browser(hub.url).request('/hub/wod-login?token=1.99999999999.forgedforgedforgedforged')).status).toBe(403);
+
+  // the student ran one of the two code cells
+  const file = path.join(home, 'WKSHP-Life', '0-ReadMeFirst.ipynb');
+  const json = JSON.parse(fs.readFileSync(file, 'utf8'));
+  json.cells[1].execution_count = 1;
+  fs.writeFileSync(file, JSON.stringify(json));
+
+  const end = await api(`/admin/registrations/${id}/end`, { method: 'POST' });
+  expect(end.status).toBe(200);
+  const cleaned = await waitForState(id, ['cleaned']);
+  expect(cleaned.completion).toBe(0.5);
+  expect(fs.readdirSync(home)).toEqual([]);
+  expect((await new Browser(hub.url).hubLogin('student1', creds.password)).status).toBe(403);
+  expect((await new Browser(hub.url).request(new URL(creds.startUrl!).pathname + new URL(creds.startUrl!).search)).status).toBe(403);
+  const pool = (await (await api('/admin/pool?workshop=WKSHP-Life')).json()) as { free: number; allocated: number };
+  expect(pool).toMatchObject({ free: 5, allocated: 0 });
+  const server = await fetch(`${hub.hubApiUrl}/users/student1`, { headers: { Authorization: `token ${adminToken}` } });
+  expect(((await server.json()) as { servers: object }).servers).toEqual({});
+});
+
+test('a template error fails CREATE with the file and variable named, purges the student and frees the seat', async () => {
+  const id = await register('bob@example.com', 'WKSHP-Broken');
+  const failed = await waitForState(id, ['failed']);
+  expect(failed.state).toBe('failed');
+  const jobs = (await (await api(`/admin/registrations/${id}`)).json()) as { student: string };
+  expect(jobs.student).toBe('student6');
+  const home = path.join(hub.dataDir, 'homes', 'student6');
+  expect(fs.existsSync(path.join(home, 'WKSHP-Broken'))).toBe(false);
+  expect(fs.readdirSync(home).filter((f) => f.startsWith('.wod-deploying'))).toEqual([]);
+  const pool = (await (await api('/admin/pool?workshop=WKSHP-Broken')).json()) as { free: number };
+  expect(pool.free).toBe(3);
+  expect(hub.output()).toMatch(/0-ReadMeFirst\.ipynb:1: undefined variable NOT_DEFINED_ANYWHERE/);
+});

@@ -1,0 +1,21 @@
+/** Reads the mails wod kept in a test hub's outbox folder. */
+import fs from 'node:fs';
+import path from 'node:path';
+import { simpleParser, type ParsedMail } from 'mailparser';
+
+export async function outboxMails(dataDir: string): Promise<ParsedMail[]> {
+  const dir = path.join(dataDir, 'outbox');
+  if (!fs.existsSync(dir)) return [];
+  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
+  return Promise.all(files.map((f) => simpleParser(fs.readFileSync(path.join(dir, f)))));
+}
+
+/** The credentials in a credentials mail. */
+export function credentialsIn(mail: ParsedMail): { student: string; password: string; startUrl: string | null } {
+  const text = mail.text ?? '';
+  return {
+    student: text.match(/username: (\S+)/)![1],
+    password: text.match(/password: (\S+)/)![1],
+    startUrl: text.match(/(http\S+\/hub\/wod-login\?token=\S+)/)?.[1] ?? null,
+  };
+}
