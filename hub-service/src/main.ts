@@ -22,6 +22,7 @@ import { JobEngine } from './jobs/engine.js';
 import { enqueueJob, JobStore } from './jobs/store.js';
 import { LocalHost, SystemUsersHost } from './lifecycle/host.js';
 import { isTransient, lifecyclePlans } from './lifecycle/verbs.js';
+import { createMailApi } from './mail-in/server.js';
 import { CredentialsMailer } from './mail-out/credentials.js';
 import { Outbox } from './mail-out/outbox.js';
 import { importCatalog } from './catalog/importer.js';
@@ -118,6 +119,12 @@ function main(): void {
   endOverdue();
   const deadlines = setInterval(endOverdue, 5_000);
 
+  const mailApi = config.mailApi.enabled
+    ? createMailApi({ config: config.mailApi, poolSize: config.students.count, db, log: log.child('mail-in'), onJobs: () => engine!.kick(), password: process.env.WOD_MAIL_API_PASSWORD })
+    : null;
+  mailApi?.on('error', (e) => log.error('mail API error', { error: e.message }));
+  mailApi?.listen(config.mailApi.port, config.mailApi.host, () => log.info('mail API listening', { host: config.mailApi.host, port: config.mailApi.port }));
+
   const url = new URL(hubEnv.serviceUrl);
   const server: Server = app.listen(Number(url.port), url.hostname, () => {
     log.info(`wod ${VERSION} listening`, { url: hubEnv.serviceUrl, prefix: hubEnv.servicePrefix, mode: config.students.mode });
@@ -133,6 +140,7 @@ function main(): void {
     stopping = true;
     log.info('shutting down', { signal });
     clearInterval(deadlines);
+    mailApi?.close();
     server.close(() => {
       void engine!.stop().then(() => {
         db.close();

@@ -4,7 +4,9 @@
  * a workshop whose templates fail is purged and its seat freed.
  */
 import fs from 'node:fs';
+import Database from 'better-sqlite3';
 import path from 'node:path';
+import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { Browser } from '../support/browser';
 import { type RunningHub, startHub } from '../support/hub';
 import { credentialsIn, outboxMails } from '../support/outbox';
@@ -52,9 +54,11 @@ async function register(email: string, workshop: string): Promise<number> {
 async function waitForState(id: number, states: string[], timeoutMs = 90_000): Promise<{ state: string; student: string; completion: number | null; deadlineAt: string }> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {
-    const r = (await (await api(`/admin/registrations/${id}`)).json()) as { state: string; student: string; completion: number | null; deadlineAt: string };
-    if (states.includes(r.state)) return r;
-    if (Date.now() > deadline) throw new Error(`registration ${id} is ${r.state}, not ${states.join('/')}`);
+    const res = await api(`/admin/registrations/${id}`).catch(() => null);
+    // while the service restarts, the proxy answers for it
+    const r = res?.ok ? ((await res.json()) as { state: string; student: string; completion: number | null; deadlineAt: string }) : null;
+    if (r && states.includes(r.state)) return r;
+    if (Date.now() > deadline) throw new Error(`registration ${id} is ${r?.state ?? 'unknown'}, not ${states.join('/')}`);
     await new Promise((res) => setTimeout(res, 250));
   }
 }
@@ -129,4 +133,53 @@ test('a template error fails CREATE with the file and variable named, purges the
   const pool = (await (await api('/admin/pool?workshop=WKSHP-Broken')).json()) as { free: number };
   expect(pool.free).toBe(3);
   expect(hub.output()).toMatch(/0-ReadMeFirst\.ipynb:1: undefined variable NOT_DEFINED_ANYWHERE/);
+});
+
+test('kill -9 of the service during CREATE: the hub restarts it, the job resumes and completes exactly once', async () => {
+  const dir = path.join(workshops, 'WKSHP-Slow');
+  writeWorkshop(workshops, 'WKSHP-Slow', { range: [10, 12], capacity: 3 });
+  fs.writeFileSync(path.join(dir, 'create'), '#!/bin/sh\necho "slow create for $STUDENT"\nsleep 3\n', { mode: 0o755 });
+  await api('/admin/workshops/import', { method: 'POST' });
+  const id = await register('crash@example.com', 'WKSHP-Slow');
+  // wait until the create hook runs, then kill the service outright
+  const servicePid = () => findProcesses(hub.hubApiUrl, 'JUPYTERHUB_SERVICE_NAME=wod')[0];
+  const before = servicePid();
+  const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });
+  const inCreateHook = () => db.prepare(`SELECT 1 FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE j.registration_id = ? AND s.step = 'content' AND s.finished_at IS NULL`).get(id);
+  const until = Date.now() + 30_000;
+  while (!inCreateHook() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
+  expect(inCreateHook()).toBeTruthy();
+  process.kill(before, 'SIGKILL');
+
+  const ready = await waitForState(id, ['ready'], 120_000);
+  expect(servicePid()).not.toBe(before);
+  expect(ready.student).toBe('student10');
+  const detail = (await (await api(`/admin/registrations/${id}`)).json()) as { id: number };
+  expect(detail.id).toBe(id);
+  const mails = (await outboxMails(hub.dataDir)).filter((m) => (m.to as { text: string }).text === 'crash@example.com');
+  expect(mails).toHaveLength(1);
+  const creds = credentialsIn(mails[0]);
+  const lab = await new Browser(hub.url).hubLogin(creds.student, creds.password);
+  expect(lab.status).toBe(200);
+  expect(hub.output()).toMatch(/resuming interrupted jobs count=1/);
+  const jobs = db.prepare(`SELECT verb, state, attempts FROM jobs WHERE registration_id = ?`).all(id);
+  expect(jobs).toEqual([{ verb: 'CREATE', state: 'done', attempts: 2 }]);
+  db.close();
+});
+
+test('wod action: a mailed CREATE order gives a working JupyterLab and prints the credentials; CLEANUP takes it back', async () => {
+  const out = hub.cli('action', 'CREATE', 'WKSHP-Life', '3', '--timeout', '120');
+  expect(out).toMatch(/→ mail order "CREATE 3 0 wod-operator@localhost" \/ WKSHP-Life/);
+  expect(out).toMatch(/250 .*queued as jobs/);
+  expect(out).toMatch(/student3 ✓ content/);
+  expect(out).toMatch(/CREATE student3: done/);
+  const password = out.match(/password: (\S+)/)![1];
+  const lab = await new Browser(hub.url).hubLogin('student3', password);
+  expect(lab.url).toBe(`${hub.url}/user/student3/lab/tree/WKSHP-Life/0-ReadMeFirst.ipynb`);
+
+  const cleanup = hub.cli('action', 'CLEANUP', 'WKSHP-Life', '3', '--direct', '--timeout', '120');
+  expect(cleanup).toMatch(/CLEANUP student3: done/);
+  expect((await new Browser(hub.url).hubLogin('student3', password)).status).toBe(403);
+  expect(() => hub.cli('action', 'PURGE', 'WKSHP-Life', '3,4')).toThrow(/PURGE takes one student/);
+  expect(() => hub.cli('action', 'CREATE', 'WKSHP-Life', '99')).toThrow(/550 .*student 99 is out of range/);
 });

@@ -18,7 +18,7 @@ export interface RunningHub {
   url: string;
   dataDir: string;
   env: NodeJS.ProcessEnv;
-  ports: { public: number; hubApi: number; proxyApi: number; service: number };
+  ports: { public: number; hubApi: number; proxyApi: number; service: number; mailApi: number };
   /** the hub's internal API URL (what services and servers see) */
   hubApiUrl: string;
   /** the service reached directly, as the authenticator shim reaches it */
@@ -45,7 +45,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   const dataDir = options.dataDir ?? fs.mkdtempSync(path.join(os.tmpdir(), 'wod-test-'));
   const emptyConfig = path.join(dataDir, 'wod.test.yaml');
   fs.writeFileSync(emptyConfig, '# tests configure wod through the environment\n');
-  const [pub, hubApi, proxyApi, service] = await freePorts(4);
+  const [pub, hubApi, proxyApi, service, mailApi] = await freePorts(5);
   const password = crypto.randomBytes(12).toString('base64url');
   const env: NodeJS.ProcessEnv = {
     ...process.env,
@@ -55,6 +55,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     WOD_HUB_API_PORT: String(hubApi),
     WOD_HUB_PROXY_API_PORT: String(proxyApi),
     WOD_SERVICE_PORT: String(service),
+    WOD_MAIL_API_PORT: String(mailApi),
     ...(options.generatedPassword ? {} : { WOD_ADMIN_PASSWORD: password }),
     ...options.env,
   };
@@ -101,7 +102,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     url: `http://127.0.0.1:${pub}`,
     dataDir,
     env,
-    ports: { public: pub, hubApi, proxyApi, service },
+    ports: { public: pub, hubApi, proxyApi, service, mailApi },
     hubApiUrl,
     serviceUrl: `http://127.0.0.1:${service}/services/wod`,
     admin: printed ?? { name: 'admin', password },

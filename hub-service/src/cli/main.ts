@@ -16,6 +16,8 @@ import { USER_NAME } from '../config/schema.js';
 import { prepare } from '../prepare.js';
 import { openDatabase } from '../store/db.js';
 import { VERSION } from '../version.js';
+import type { Verb } from '../jobs/store.js';
+import { action } from './action.js';
 import { start } from './start.js';
 
 const program = new Command('wod')
@@ -93,6 +95,20 @@ workshops
     }
   });
 
+program
+  .command('action')
+  .description("run a verb on a student or a range, like the original wod-test-action.sh: sends real mail orders to the mail API, follows the jobs, prints CREATE's credentials")
+  .argument('<verb>', 'CREATE, CLEANUP, RESET or PURGE')
+  .argument('<workshop>', 'the workshop folder, e.g. WKSHP-Python101 (CHLG-… for challenge mode)')
+  .argument('<students>', 'a student number, or min,max')
+  .option('--direct', 'store the jobs in the database instead of mailing the orders')
+  .option('--timeout <seconds>', 'how long to follow the jobs', '300')
+  .action(async (verb: string, workshop: string, students: string, opts: { direct?: boolean; timeout: string }) => {
+    const v = verb.toUpperCase();
+    if (!['CREATE', 'CLEANUP', 'RESET', 'PURGE'].includes(v)) throw new ConfigError(`'${verb}' is not a verb: CREATE, CLEANUP, RESET or PURGE`);
+    process.exitCode = await action(loadConfig(), v as Verb, workshop, students, { direct: opts.direct, timeout: Number(opts.timeout) });
+  });
+
 function printProblems(problems: Problem[]): void {
   for (const p of problems) (p.severity === 'error' ? console.error : console.warn)(formatProblem(p));
 }
@@ -115,6 +131,6 @@ accounts
   });
 
 program.parseAsync().catch((e: Error) => {
-  process.stderr.write(`wod: ${e instanceof ConfigError ? e.message : (e.stack ?? e.message)}\n`);
+  process.stderr.write(`wod: ${process.env.WOD_DEBUG ? (e.stack ?? e.message) : e.message}\n`);
   process.exit(2);
 });

@@ -75,6 +75,21 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    mailApi: z
+      .object({
+        /** accept the original's mail orders (CREATE/CLEANUP/RESET/PURGE) over SMTP */
+        enabled: z.union([z.boolean(), z.stringbool()]).default(true),
+        host: z.string().min(1).default('127.0.0.1'),
+        port: port.default(10025),
+        /** envelope senders (MAIL FROM) allowed to give orders */
+        senders: z.array(z.string().min(3)).default(['wodadmin@localhost']),
+        /** client networks allowed to connect, as CIDR */
+        networks: z.array(z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'a network like 127.0.0.0/8')).default(['127.0.0.0/8', '::1/128']),
+        /** when set, SMTP AUTH is required, with the password in WOD_MAIL_API_PASSWORD */
+        authUser: z.string().min(1).optional(),
+      })
+      .strict()
+      .prefault({}),
     mail: z
       .object({
         /** the From of participant mails */

@@ -1,0 +1,125 @@
+/**
+ * `wod action <CREATE|CLEANUP|RESET|PURGE> <WKSHP-X> <stdid|min,max>`: the original's
+ * wod-test-action.sh. Sends real mail orders to the mail API (or, with --direct, stores the jobs
+ * itself), then follows the jobs step by step and, for CREATE, prints the credentials.
+ */
+import crypto from 'node:crypto';
+import fs from 'node:fs';
+import path from 'node:path';
+import { simpleParser } from 'mailparser';
+import nodemailer from 'nodemailer';
+import { dataPaths } from '../config/paths.js';
+import type { WodConfig } from '../config/schema.js';
+import type { Verb } from '../jobs/store.js';
+import { dispatchOrder } from '../mail-in/dispatch.js';
+import { parseOrder } from '../mail-in/orders.js';
+import { Outbox } from '../mail-out/outbox.js';
+import { openDatabase } from '../store/db.js';
+
+const say = (line: string) => process.stdout.write(line + '\n');
+
+export interface ActionOptions {
+  direct?: boolean;
+  timeout: number;
+}
+
+/** One order per student for CREATE and CLEANUP, one for a RESET range; PURGE takes one student. */
+export function orderSubjects(verb: Verb, students: string, operator: string): string[] {
+  const [first, last = first] = students.split(',').map(Number);
+  if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1 || last < first) throw new Error(`'${students}' is not a student number or a min,max range`);
+  if (verb === 'RESET') return [`RESET ${students} 0`];
+  if (verb === 'PURGE' && last !== first) throw new Error('PURGE takes one student, not a range');
+  return Array.from({ length: last - first + 1 }, (_, i) => `${verb} ${first + i} 0${verb === 'CREATE' ? ` ${operator}` : ''}`);
+}
+
+async function send(config: WodConfig, subjects: string[], workshop: string): Promise<number[]> {
+  const transport = nodemailer.createTransport({
+    host: config.mailApi.host,
+    port: config.mailApi.port,
+    ignoreTLS: true,
+    ...(config.mailApi.authUser ? { auth: { user: config.mailApi.authUser, pass: process.env.WOD_MAIL_API_PASSWORD ?? '' } } : {}),
+  });
+  const jobs: number[] = [];
+  for (const subject of subjects) {
+    say(`→ mail order "${subject}" / ${workshop} to ${config.mailApi.host}:${config.mailApi.port}`);
+    const info = await transport.sendMail({ from: config.mailApi.senders[0], to: `wod@${config.mailApi.host}`, subject, text: `${workshop}\n` });
+    say(`  ${info.response}`);
+    jobs.push(...(info.response.match(/jobs ([\d, ]+)/)?.[1].split(',').map(Number) ?? []));
+  }
+  return jobs;
+}
+
+export async function action(config: WodConfig, verb: Verb, workshop: string, students: string, opts: ActionOptions): Promise<number> {
+  const subjects = orderSubjects(verb, students, config.mail.operatorAddress);
+  const db = openDatabase(dataPaths(config).database);
+  try {
+    let jobs: number[];
+    if (opts.direct) {
+      jobs = subjects.flatMap((subject) => {
+        const r = dispatchOrder(db, parseOrder(subject, workshop), `cli:${crypto.randomUUID()}`, config.students.count);
+        say(`→ stored "${subject}" / ${workshop} as job(s) ${r.jobs.join(', ')}`);
+        return r.jobs;
+      });
+    } else {
+      jobs = await send(config, subjects, workshop);
+    }
+    return await follow(db, config, jobs, opts.timeout);
+  } finally {
+    db.close();
+  }
+}
+
+interface Row {
+  id: number;
+  verb: string;
+  state: string;
+  student: string;
+  registration_id: number | null;
+  error: string | null;
+}
+
+/** Prints each step as the service runs it, until every job is done or failed. */
+async function follow(db: ReturnType<typeof openDatabase>, config: WodConfig, jobs: number[], timeoutS: number): Promise<number> {
+  const printed = new Set<number>();
+  const deadline = Date.now() + timeoutS * 1000;
+  const list = jobs.join(',') || '0';
+  for (;;) {
+    const steps = db
+      .prepare(`SELECT s.id, s.job_id, s.step, s.ok, s.started_at, s.finished_at, st.name AS student FROM job_steps s JOIN jobs j ON j.id = s.job_id
+                JOIN students st ON st.id = j.student_id WHERE s.job_id IN (${list}) AND s.finished_at IS NOT NULL ORDER BY s.id`)
+      .all() as { id: number; step: string; ok: number; started_at: string; finished_at: string; student: string }[];
+    for (const s of steps.filter((x) => !printed.has(x.id))) {
+      printed.add(s.id);
+      const ms = Date.parse(s.finished_at) - Date.parse(s.started_at);
+      say(`  ${s.student} ${s.ok ? '✓' : '✗'} ${s.step} (${(ms / 1000).toFixed(1)} s)`);
+    }
+    const rows = db
+      .prepare(`SELECT j.id, j.verb, j.state, st.name AS student, j.registration_id, j.error FROM jobs j JOIN students st ON st.id = j.student_id WHERE j.id IN (${list})`)
+      .all() as Row[];
+    if (rows.every((r) => r.state === 'done' || r.state === 'failed')) {
+      for (const r of rows) {
+        say(`${r.verb} ${r.student}: ${r.state}${r.error ? ` (${r.error.split('\n')[0]})` : ''}`);
+        if (r.verb === 'CREATE' && r.state === 'done') await printCredentials(config, r);
+      }
+      return rows.some((r) => r.state === 'failed') ? 1 : 0;
+    }
+    if (Date.now() > deadline) {
+      say(`still running after ${timeoutS} s: ${rows.filter((r) => r.state !== 'done').map((r) => `${r.verb} ${r.student} (${r.state})`).join(', ')}; is the service running (npm start)?`);
+      return 1;
+    }
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+
+async function printCredentials(config: WodConfig, job: Row): Promise<void> {
+  const outbox = new Outbox(path.join(config.dataDir, 'outbox'), config.mail.from);
+  const file = outbox.file(`credentials-${job.registration_id !== null ? `registration-${job.registration_id}` : job.student}-job-${job.id}`);
+  if (!fs.existsSync(file)) return;
+  const text = (await simpleParser(fs.readFileSync(file))).text ?? '';
+  for (const key of ['username', 'password']) {
+    const m = text.match(new RegExp(`${key}: (\\S+)`));
+    if (m) say(`  ${key}: ${m[1]}`);
+  }
+  const link = text.match(/(http\S+\/hub\/wod-login\?\S+)/);
+  if (link) say(`  start link: ${link[1]}`);
+}
