@@ -95,6 +95,7 @@ function main(): void {
     auth,
     hubProbe,
     importCatalog: importNow,
+    onJobs: () => engine?.kick(),
     log,
   };
 

@@ -183,3 +183,26 @@ test('wod action: a mailed CREATE order gives a working JupyterLab and prints th
   expect(() => hub.cli('action', 'PURGE', 'WKSHP-Life', '3,4')).toThrow(/PURGE takes one student/);
   expect(() => hub.cli('action', 'CREATE', 'WKSHP-Life', '99')).toThrow(/550 .*student 99 is out of range/);
 });
+
+test('admin API: jobs with their step logs, and running a verb from the panel', async () => {
+  const list = (await (await api('/admin/jobs?verb=CREATE&state=done')).json()) as { items: { id: number; student: string }[]; total: number };
+  expect(list.total).toBeGreaterThan(0);
+  const job = (await (await api(`/admin/jobs/${list.items.at(-1)!.id}`)).json()) as { steps: { step: string; ok: boolean; output: string | null }[] };
+  expect(job.steps.map((s) => s.step)).toEqual(expect.arrayContaining(['password', 'content', 'server', 'credentials']));
+  expect(job.steps.find((s) => s.step === 'content')!.output).toMatch(/creating for student1 in WKSHP-Life/);
+  expect(JSON.stringify(job)).not.toMatch(/password: /);
+
+  const run = await api('/admin/actions', { method: 'POST', body: JSON.stringify({ verb: 'PURGE', workshop: 'WKSHP-Life', students: '4' }) });
+  expect(run.status).toBe(202);
+  const { jobs } = (await run.json()) as { jobs: number[] };
+  const until = Date.now() + 60_000;
+  let state = '';
+  while (state !== 'done' && Date.now() < until) {
+    state = ((await (await api(`/admin/jobs/${jobs[0]}`)).json()) as { state: string }).state;
+    await new Promise((r) => setTimeout(r, 200));
+  }
+  expect(state).toBe('done');
+  const bad = await api('/admin/actions', { method: 'POST', body: JSON.stringify({ verb: 'CREATE', workshop: 'WKSHP-Life', students: '77' }) });
+  expect(bad.status).toBe(422);
+  expect(((await bad.json()) as { message: string }).message).toMatch(/out of range/);
+});

@@ -12,7 +12,7 @@ import { dataPaths } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
 import type { Verb } from '../jobs/store.js';
 import { dispatchOrder } from '../mail-in/dispatch.js';
-import { parseOrder } from '../mail-in/orders.js';
+import { orderSubjects, parseOrder } from '../mail-in/orders.js';
 import { Outbox } from '../mail-out/outbox.js';
 import { openDatabase } from '../store/db.js';
 
@@ -21,15 +21,6 @@ const say = (line: string) => process.stdout.write(line + '\n');
 export interface ActionOptions {
   direct?: boolean;
   timeout: number;
-}
-
-/** One order per student for CREATE and CLEANUP, one for a RESET range; PURGE takes one student. */
-export function orderSubjects(verb: Verb, students: string, operator: string): string[] {
-  const [first, last = first] = students.split(',').map(Number);
-  if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1 || last < first) throw new Error(`'${students}' is not a student number or a min,max range`);
-  if (verb === 'RESET') return [`RESET ${students} 0`];
-  if (verb === 'PURGE' && last !== first) throw new Error('PURGE takes one student, not a range');
-  return Array.from({ length: last - first + 1 }, (_, i) => `${verb} ${first + i} 0${verb === 'CREATE' ? ` ${operator}` : ''}`);
 }
 
 async function send(config: WodConfig, subjects: string[], workshop: string): Promise<number[]> {

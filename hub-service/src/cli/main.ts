@@ -3,11 +3,13 @@
  * The `wod` command line (`npx wod --help`). Each command reads the one configuration
  * (wod.yaml + WOD_* environment) like the service does.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
 import { importCatalog } from '../catalog/importer.js';
 import { scanWorkshops } from '../catalog/loader.js';
 import { formatProblem, type Problem } from '../catalog/problems.js';
+import { findHooks, runHook } from '../lifecycle/hooks.js';
 import { syncPool } from '../pool/pool.js';
 import { Accounts } from '../accounts/accounts.js';
 import { ConfigError, configKeys, loadConfig } from '../config/load.js';
@@ -107,6 +109,29 @@ program
     const v = verb.toUpperCase();
     if (!['CREATE', 'CLEANUP', 'RESET', 'PURGE'].includes(v)) throw new ConfigError(`'${verb}' is not a verb: CREATE, CLEANUP, RESET or PURGE`);
     process.exitCode = await action(loadConfig(), v as Verb, workshop, students, { direct: opts.direct, timeout: Number(opts.timeout) });
+  });
+
+workshops
+  .command('setup <workshop>')
+  .description("run a workshop's setup hook(s) (e.g. to build its appliance), showing their output")
+  .action(async (folder: string) => {
+    const config = loadConfig();
+    const dirs = [config.workshops.overlayDir, config.workshops.dir].filter((d): d is string => !!d).map((d) => path.join(d, folder));
+    const dir = dirs.find((d) => fs.existsSync(path.join(d, 'wod.yml')));
+    if (!dir) throw new ConfigError(`no workshop folder ${folder} in ${dirs.join(' or ')}`);
+    const hooks = findHooks('setup', dir, folder, config.workshops.overlayScriptsDir);
+    if (!hooks.length) return void console.log(`${folder} has no setup hook`);
+    for (const hook of hooks) {
+      console.log(`$ ${hook}`);
+      const appliance = config.workshops.appliances[folder];
+      await runHook(hook, {
+        env: { WORKSHOP: folder, HUB_URL: config.publicUrl, ...(appliance ? { WODRTARGET: appliance } : {}) },
+        cwd: path.dirname(hook),
+        timeoutMs: config.workshops.hookTimeout * 1000,
+        onOutput: (text) => process.stdout.write(text),
+      });
+    }
+    console.log(`${folder}: setup done`);
   });
 
 function printProblems(problems: Problem[]): void {

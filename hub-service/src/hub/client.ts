@@ -156,7 +156,7 @@ export class HubClient {
   }
 
   /** Polls until the default server is ready; fails when the spawn ends without a server or the time is up. */
-  async waitForServer(name: string, timeoutMs = 60_000, pollMs = 250): Promise<HubServer> {
+  async waitForServer(name: string, timeoutMs = 60_000, pollMs = 100): Promise<HubServer> {
     const deadline = Date.now() + timeoutMs;
     for (;;) {
       const server = await this.getServer(name);

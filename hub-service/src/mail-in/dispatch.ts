@@ -3,7 +3,7 @@
  * answered 250 is stored; one refused changes nothing. A repeated Message-ID runs nothing twice.
  */
 import { audit } from '../audit/audit.js';
-import { enqueueJob } from '../jobs/store.js';
+import { enqueueJob, type JobSource } from '../jobs/store.js';
 import { RUNNING } from '../registrations/registrations.js';
 import type { Db } from '../store/db.js';
 import { type Order, OrderError } from './orders.js';
@@ -15,7 +15,7 @@ export interface Dispatched {
 
 const RUNNING_SQL = RUNNING.map((s) => `'${s}'`).join(', ');
 
-export function dispatchOrder(db: Db, order: Order, messageId: string, poolSize: number): Dispatched {
+export function dispatchOrder(db: Db, order: Order, messageId: string, poolSize: number, source: JobSource = 'mail'): Dispatched {
   return db
     .transaction((): Dispatched => {
       const prefix = `mail:${messageId}:`;
@@ -55,9 +55,9 @@ export function dispatchOrder(db: Db, order: Order, messageId: string, poolSize:
         } else if (order.verb === 'RESET' && student.state === 'cleanup') {
           registrationId = student.registration_id;
         }
-        jobs.push(enqueueJob(db, { verb: order.verb, studentId: n, registrationId, workshopId: w.id, source: 'mail', key: `${prefix}${n}` }));
+        jobs.push(enqueueJob(db, { verb: order.verb, studentId: n, registrationId, workshopId: w.id, source, key: `${prefix}${n}` }));
       }
-      audit(db, `mail:${order.participantId}`, `order.${order.verb.toLowerCase()}`, { type: 'workshop', id: order.workshop }, { students: order.students, messageId, jobs });
+      audit(db, `${source}:${order.participantId}`, `order.${order.verb.toLowerCase()}`, { type: 'workshop', id: order.workshop }, { students: order.students, messageId, jobs });
       return { duplicate: false, jobs };
     })
     .immediate();

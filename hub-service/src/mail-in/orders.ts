@@ -54,3 +54,12 @@ export function parseOrder(subject: string, body: string): Order {
     challenge: line.startsWith('CHLG-'),
   };
 }
+
+/** One order per student for CREATE and CLEANUP, one for a RESET range; PURGE takes one student. */
+export function orderSubjects(verb: Verb, students: string, operator: string): string[] {
+  const [first, last = first] = students.split(',').map(Number);
+  if (!Number.isInteger(first) || !Number.isInteger(last) || first < 1 || last < first) throw new OrderError(`'${students}' is not a student number or a min,max range`);
+  if (verb === 'RESET') return [`RESET ${students} 0`];
+  if (verb === 'PURGE' && last !== first) throw new OrderError('PURGE takes one student, not a range');
+  return Array.from({ length: last - first + 1 }, (_, i) => `${verb} ${first + i} 0${verb === 'CREATE' ? ` ${operator}` : ''}`);
+}

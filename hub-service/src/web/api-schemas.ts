@@ -23,3 +23,21 @@ export const poolQuery = z.union([
   z.object({ workshop: z.string().min(1) }).strict(),
   z.object({ first: z.coerce.number().int().min(1), last: z.coerce.number().int().min(1) }).strict(),
 ]);
+
+export const jobQuery = z.object({
+  state: z.enum(['queued', 'running', 'done', 'failed']).optional(),
+  verb: z.enum(['CREATE', 'CLEANUP', 'RESET', 'PURGE']).optional(),
+  registration: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
+/** Run a verb on a student or a range, from the panel: the equivalent of `wod action`. */
+export const actionInput = z
+  .object({
+    verb: z.enum(['CREATE', 'CLEANUP', 'RESET', 'PURGE']),
+    workshop: z.string().min(1),
+    students: z.string().regex(/^\d+(,\d+)?$/, 'a student number, or min,max'),
+  })
+  .strict();
+

@@ -4,16 +4,20 @@
  * registrations and the pool, for a hub token with the wod admin scope or the admin OAuth cookie.
  * Errors are always `{status, message}` (+ `errors` with field messages on 422, `code` on 409).
  */
+import crypto from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
+import { getJob, listJobs } from '../jobs/queries.js';
+import { dispatchOrder } from '../mail-in/dispatch.js';
+import { OrderError, orderSubjects, parseOrder } from '../mail-in/orders.js';
 import { fieldErrors } from '../registrations/input.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
 import { listStudents, rangeState } from '../pool/pool.js';
 import type { DeskOutcome } from '../registrations/desk.js';
 import type { WebDeps } from './deps.js';
-import { poolQuery, registrationQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, jobQuery, poolQuery, registrationQuery, workshopPatch } from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
 import { adminWorkshop, participantStatus, publicWorkshop } from './views.js';
 
@@ -134,6 +138,32 @@ export function apiRouter(deps: WebDeps): express.Router {
     } catch (e) {
       if (!(e instanceof RegistrationError)) throw e;
       res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
+    }
+  });
+
+  admin.get('/jobs', (req, res) => {
+    const q = jobQuery.safeParse(req.query);
+    if (!q.success) return invalid(res, q.error);
+    const { registration, ...rest } = q.data;
+    res.json({ ...listJobs(db, { ...rest, registrationId: registration }), limit: q.data.limit, offset: q.data.offset });
+  });
+  admin.get('/jobs/:id', (req, res) => {
+    const job = getJob(db, Number(req.params.id));
+    if (!job) return void res.status(404).json({ status: 404, message: `there is no job ${req.params.id}` });
+    res.json(job);
+  });
+  admin.post('/actions', (req, res) => {
+    const a = actionInput.safeParse(req.body);
+    if (!a.success) return invalid(res, a.error);
+    try {
+      const jobs = orderSubjects(a.data.verb, a.data.students, config.mail.operatorAddress).flatMap(
+        (subject) => dispatchOrder(db, parseOrder(subject, a.data.workshop), `admin:${crypto.randomUUID()}`, config.students.count, 'admin').jobs,
+      );
+      deps.onJobs();
+      res.status(202).json({ jobs });
+    } catch (e) {
+      if (!(e instanceof OrderError)) throw e;
+      res.status(422).json({ status: 422, message: e.message, errors: [{ field: 'students', message: e.message }] });
     }
   });
 

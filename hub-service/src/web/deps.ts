@@ -20,5 +20,7 @@ export interface WebDeps {
   /** a hub client that fails fast, for pages that only show the hub's state */
   hubProbe: HubClient;
   importCatalog: (actor: Actor) => ImportReport;
+  /** jobs were queued: the engine should look now */
+  onJobs: () => void;
   log: Logger;
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { WodConfig } from '../config/schema.js';
 import { registrationInput } from '../registrations/input.js';
 import { VERSION } from '../version.js';
-import { registrationQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, jobQuery, registrationQuery, workshopPatch } from './api-schemas.js';
 
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -112,6 +112,26 @@ export function openApiDocument(config: WodConfig) {
             deadlineAt: { type: ['string', 'null'], format: 'date-time' },
             secondsLeft: { type: ['integer', 'null'] },
             jupyterUrl: { type: ['string', 'null'], description: 'set once the JupyterLab is ready' },
+          },
+        },
+        ActionInput: toSchema(actionInput),
+        Job: {
+          type: 'object',
+          properties: {
+            id: { type: 'integer' },
+            verb: { type: 'string', enum: ['CREATE', 'CLEANUP', 'RESET', 'PURGE'] },
+            state: { type: 'string', enum: ['queued', 'running', 'done', 'failed'] },
+            student: { type: 'string' },
+            registrationId: { type: ['integer', 'null'] },
+            workshop: { type: ['string', 'null'] },
+            source: { type: 'string' },
+            attempts: { type: 'integer' },
+            lastStep: { type: ['string', 'null'] },
+            error: { type: ['string', 'null'] },
+            steps: {
+              type: 'array',
+              items: { type: 'object', properties: { step: { type: 'string' }, attempt: { type: 'integer' }, startedAt: { type: 'string' }, finishedAt: { type: ['string', 'null'] }, ok: { type: ['boolean', 'null'] }, output: { type: ['string', 'null'] } } },
+            },
           },
         },
         ImportReport: {
@@ -224,6 +244,27 @@ export function openApiDocument(config: WodConfig) {
           operationId: 'adminEndRegistration', summary: 'End a registration now', tags: ['admin'], security: ADMIN,
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
           responses: { 200: { description: 'ended', ...json(ref('Registration')) }, 404: error('no such registration'), 409: error('already ended') },
+        },
+      },
+      '/admin/jobs': {
+        get: {
+          operationId: 'adminListJobs', summary: 'Jobs, newest first', tags: ['admin'], security: ADMIN,
+          parameters: Object.entries((toSchema(jobQuery) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema })),
+          responses: { 200: { description: 'a page of jobs', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('Job') }, total: { type: 'integer' } } }) }, 422: error('invalid query') },
+        },
+      },
+      '/admin/jobs/{id}': {
+        get: {
+          operationId: 'adminGetJob', summary: 'One job with the log of each step (timings, hook output)', tags: ['admin'], security: ADMIN,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 200: { description: 'the job', ...json(ref('Job')) }, 404: error('no such job') },
+        },
+      },
+      '/admin/actions': {
+        post: {
+          operationId: 'adminRunAction', summary: 'Run CREATE, CLEANUP, RESET or PURGE on a student or a range (like wod action)', tags: ['admin'], security: ADMIN,
+          requestBody: { required: true, ...json(ref('ActionInput')) },
+          responses: { 202: { description: 'queued', ...json({ type: 'object', properties: { jobs: { type: 'array', items: { type: 'integer' } } } }) }, 422: error('invalid action (unknown workshop, student out of range or in use…)') },
         },
       },
       '/admin/pool': {

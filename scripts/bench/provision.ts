@@ -1,0 +1,96 @@
+/**
+ * npm run bench:provision [-- --single 20 --burst 50]
+ *
+ * Time from a registration accepted (201) to its JupyterLab running and its credentials mail
+ * written, against a real hub: one at a time (p50/p95 over --single registrations), then a burst
+ * of --burst registrations at once (until the last is ready). Targets on a 2-core machine:
+ * p95 single ≤ 5 s; a burst of 50 all ready ≤ 60 s.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { parseArgs } from 'node:util';
+import { startHub } from '../../tests/support/hub';
+import { tempWorkshops, writeWorkshop } from '../../tests/support/workshops';
+
+const { values } = parseArgs({
+  options: {
+    single: { type: 'string', default: '20' },
+    burst: { type: 'string', default: '50' },
+    help: { type: 'boolean', default: false },
+  },
+});
+if (values.help) {
+  console.log('usage: npm run bench:provision -- [--single N] [--burst N]');
+  process.exit(0);
+}
+const single = Number(values.single);
+const burst = Number(values.burst);
+const seats = single + burst;
+
+const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
+const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
+
+async function main(): Promise<void> {
+  const workshops = tempWorkshops();
+  writeWorkshop(workshops, 'WKSHP-Bench', { range: [1, seats], capacity: seats });
+  console.log('bench: starting wod (JupyterHub, proxy, service)…');
+  const hub = await startHub({
+    env: { WOD_WORKSHOPS_DIR: workshops, WOD_STUDENTS_COUNT: String(seats), WOD_REGISTRATION_PER_IP_PER_MINUTE: '100000', WOD_LOG_LEVEL: 'warn' },
+  });
+  const outbox = path.join(hub.dataDir, 'outbox');
+  let n = 0;
+  const register = async (): Promise<{ id: number; accepted: number }> => {
+    const res = await fetch(`${hub.url}/services/wod/api/v1/registrations`, {
+      method: 'POST',
+      headers: { 'Content-Type': 'application/json' },
+      body: JSON.stringify({ email: `p${n++}@example.com`, name: 'Bench', company: 'wod', workshop: 'WKSHP-Bench', acceptTerms: true }),
+    });
+    if (res.status !== 201) throw new Error(`registration answered ${res.status}: ${await res.text()}`);
+    return { id: ((await res.json()) as { registration: { id: number } }).registration.id, accepted: performance.now() };
+  };
+  /** Ready = the CREATE job's last step wrote the credentials mail. */
+  const waitReady = async (ids: number[]): Promise<Map<number, number>> => {
+    const ready = new Map<number, number>();
+    const deadline = performance.now() + 600_000;
+    while (ready.size < ids.length) {
+      if (performance.now() > deadline) throw new Error(`only ${ready.size} of ${ids.length} ready after 600 s`);
+      const files = fs.existsSync(outbox) ? fs.readdirSync(outbox) : [];
+      for (const id of ids) {
+        if (!ready.has(id) && files.some((f) => f.startsWith(`credentials-registration-${id}-`) && f.endsWith('.eml'))) ready.set(id, performance.now());
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    return ready;
+  };
+
+  try {
+    console.log(`bench: ${single} registrations one at a time`);
+    const singles: number[] = [];
+    for (let i = 0; i < single; i++) {
+      const r = await register();
+      const at = (await waitReady([r.id])).get(r.id)!;
+      singles.push(at - r.accepted);
+      process.stdout.write(`bench:   #${i + 1} ready in ${s(at - r.accepted)}\n`);
+    }
+    console.log(`bench: ${burst} registrations at once`);
+    const t0 = performance.now();
+    const regs = await Promise.all(Array.from({ length: burst }, register));
+    const ready = await waitReady(regs.map((r) => r.id));
+    const burstTimes = regs.map((r) => ready.get(r.id)! - r.accepted).sort((a, b) => a - b);
+    const total = Math.max(...ready.values()) - t0;
+
+    const sorted = [...singles].sort((a, b) => a - b);
+    console.log('');
+    console.log('provision benchmark (registration accepted → JupyterLab running and credentials mailed)');
+    console.log(`  single (${single}):  p50 ${s(pct(sorted, 50))}  p95 ${s(pct(sorted, 95))}  max ${s(sorted[sorted.length - 1])}  (target p95 ≤ 5 s)`);
+    console.log(`  burst (${burst}):   all ready in ${s(total)}  (target ≤ 60 s); each: p50 ${s(pct(burstTimes, 50))}  p95 ${s(pct(burstTimes, 95))}`);
+  } finally {
+    await hub.stop();
+    fs.rmSync(workshops, { recursive: true, force: true });
+  }
+}
+
+main().catch((e) => {
+  console.error(e);
+  process.exit(1);
+});

@@ -1,0 +1,44 @@
+/** The wod command line on workshop folders, run as a person would (the compiled CLI, a real shell). */
+import { spawnSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
+import { tempWorkshops, writeWorkshop } from '../support/workshops';
+
+const CLI = path.resolve(__dirname, '..', '..', 'hub-service', 'dist', 'cli', 'main.js');
+const root = tempWorkshops();
+const wod = (...args: string[]) =>
+  spawnSync(process.execPath, [CLI, ...args], { env: { ...process.env, WOD_CONFIG: '', WOD_WORKSHOPS_DIR: root, WOD_DATA_DIR: path.join(root, 'var') }, encoding: 'utf8' });
+afterAll(() => fs.rmSync(root, { recursive: true, force: true }));
+
+test('workshops lint: problems with file, line and fix, and a failing exit code', () => {
+  writeWorkshop(root, 'WKSHP-Good', { range: [1, 5], capacity: 5 });
+  const good = wod('workshops', 'lint');
+  expect(good.status).toBe(0);
+  expect(good.stdout).toContain('1 of 1 workshop(s) valid; 0 error(s)');
+  writeWorkshop(root, 'WKSHP-Bad', { range: [3, 7], capacity: 9 });
+  const bad = wod('workshops', 'lint');
+  expect(bad.status).toBe(1);
+  expect(bad.stderr).toMatch(/WKSHP-Bad\/wod\.yml:\d+: error: capacity: capacity 9 is more than the 5 students .*\(fix: lower capacity to 5/);
+  expect(bad.stderr).toMatch(/overlaps WKSHP-Good/);
+  fs.rmSync(path.join(root, 'WKSHP-Bad'), { recursive: true });
+});
+
+test('workshops setup runs the setup hook with its environment and shows its output', () => {
+  const dir = writeWorkshop(root, 'WKSHP-Appliance', { range: [10, 12], capacity: 3 });
+  fs.writeFileSync(path.join(dir, 'setup'), '#!/bin/sh\necho "building the appliance of $WORKSHOP"\n', { mode: 0o755 });
+  const out = wod('workshops', 'setup', 'WKSHP-Appliance');
+  expect(out.status).toBe(0);
+  expect(out.stdout).toContain('building the appliance of WKSHP-Appliance');
+  expect(out.stdout).toContain('WKSHP-Appliance: setup done');
+  fs.writeFileSync(path.join(dir, 'setup'), '#!/bin/sh\necho broken; exit 4\n', { mode: 0o755 });
+  const failed = wod('workshops', 'setup', 'WKSHP-Appliance');
+  expect(failed.status).toBe(2);
+  expect(failed.stderr).toMatch(/setup exited with 4/);
+  expect(wod('workshops', 'setup', 'WKSHP-Nope').stderr).toMatch(/no workshop folder WKSHP-Nope/);
+});
+
+test('--help lists the commands; a bad verb is refused', () => {
+  const help = wod('--help');
+  for (const c of ['start', 'prepare', 'config', 'workshops', 'action', 'accounts']) expect(help.stdout).toContain(c);
+  expect(wod('action', 'DESTROY', 'WKSHP-Good', '1').stderr).toMatch(/'DESTROY' is not a verb/);
+});
