@@ -20,6 +20,7 @@ import { VERSION } from './version.js';
 import { formatProblem } from './catalog/problems.js';
 import { JobEngine } from './jobs/engine.js';
 import { enqueueJob, JobStore } from './jobs/store.js';
+import { ApiDb } from './lifecycle/api-db.js';
 import { LocalHost, SystemUsersHost } from './lifecycle/host.js';
 import { isTransient, lifecyclePlans } from './lifecycle/verbs.js';
 import { createMailApi } from './mail-in/server.js';
@@ -64,7 +65,17 @@ function main(): void {
   const jobs = new JobStore(db);
   engine = new JobEngine({
     store: jobs,
-    plans: lifecyclePlans({ db, config, hub, host, sealer, credentials: new CredentialsMailer(outbox, config.branding.name, config.mail.operatorAddress) }),
+    plans: lifecyclePlans({
+      db,
+      config,
+      hub,
+      host,
+      sealer,
+      credentials: new CredentialsMailer(outbox, config.branding.name, config.mail.operatorAddress),
+      apiDb: config.apiDb.url
+        ? new ApiDb({ url: config.apiDb.url, username: config.apiDb.username, password: process.env.WOD_API_DB_PASSWORD ?? '', baseStdid: config.apiDb.baseStdid })
+        : undefined,
+    }),
     log: log.child('jobs'),
     concurrency: config.lifecycle.concurrency,
     maxAttempts: config.lifecycle.maxAttempts,

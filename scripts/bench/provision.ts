@@ -9,6 +9,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
+import Database from 'better-sqlite3';
 import { startHub } from '../../tests/support/hub';
 import { tempWorkshops, writeWorkshop } from '../../tests/support/workshops';
 
@@ -84,6 +85,19 @@ async function main(): Promise<void> {
     console.log('provision benchmark (registration accepted → JupyterLab running and credentials mailed)');
     console.log(`  single (${single}):  p50 ${s(pct(sorted, 50))}  p95 ${s(pct(sorted, 95))}  max ${s(sorted[sorted.length - 1])}  (target p95 ≤ 5 s)`);
     console.log(`  burst (${burst}):   all ready in ${s(total)}  (target ≤ 60 s); each: p50 ${s(pct(burstTimes, 50))}  p95 ${s(pct(burstTimes, 95))}`);
+    // Where the time goes: the CREATE steps, from the jobs' own log.
+    const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });
+    const rows = db
+      .prepare(`SELECT s.step, (julianday(s.finished_at) - julianday(s.started_at)) * 86400000 AS ms FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE j.verb = 'CREATE' AND s.ok = 1`)
+      .all() as { step: string; ms: number }[];
+    db.close();
+    const bySteps = new Map<string, number[]>();
+    for (const r of rows) bySteps.set(r.step, [...(bySteps.get(r.step) ?? []), r.ms]);
+    console.log('  CREATE steps (p50 / p95 over all jobs):');
+    for (const [step, ms] of bySteps) {
+      const sortedMs = ms.sort((a, b) => a - b);
+      console.log(`    ${step.padEnd(18)} ${(pct(sortedMs, 50) / 1000).toFixed(2)} s / ${(pct(sortedMs, 95) / 1000).toFixed(2)} s`);
+    }
   } finally {
     await hub.stop();
     fs.rmSync(workshops, { recursive: true, force: true });

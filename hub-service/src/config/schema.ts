@@ -90,6 +90,17 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    apiDb: z
+      .object({
+        /** an external WoD api-db (e.g. https://api.example.org/api): report each verb back to it, as the original backend does */
+        url: z.url().optional(),
+        /** its user (the original's WODAPIDBUSER); the password comes from WOD_API_DB_PASSWORD */
+        username: z.string().min(1).default('moderator'),
+        /** this hub's offset in the api-db's student ids (the original's basestdid) */
+        baseStdid: z.coerce.number().int().min(0).default(0),
+      })
+      .strict()
+      .prefault({}),
     mail: z
       .object({
         /** the From of participant mails */

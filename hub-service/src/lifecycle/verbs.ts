@@ -26,6 +26,7 @@ import { type Plan, RestartFrom, type Step, type StepContext } from '../jobs/eng
 import type { Job, Verb } from '../jobs/store.js';
 import { startToken } from '../registrations/start-link.js';
 import type { Db } from '../store/db.js';
+import type { ApiDb } from './api-db.js';
 import { findHooks, type HookKind, runHook } from './hooks.js';
 import type { StudentHost } from './host.js';
 
@@ -55,6 +56,8 @@ export interface LifecycleDeps {
   host: StudentHost;
   sealer: Sealer;
   credentials: CredentialsSink;
+  /** set in external api-db mode: orders that came by mail are reported back to it */
+  apiDb?: ApiDb;
 }
 
 /** The hub answering 429/5xx or not at all: worth another attempt. */
@@ -195,6 +198,24 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
       ctx.log(keep ? `${s.student} kept for RESET\n` : `${s.student} is free\n`);
     });
 
+  const reportsToApiDb = (job: Job) => !!deps.apiDb && job.source === 'mail';
+  /** The last step of CLEANUP, RESET and PURGE ordered by an api-db: tell it. */
+  const report = step('reported', async (s, ctx) => {
+    if (!reportsToApiDb(ctx.job)) return;
+    const completion = s.registration ? (db.prepare('SELECT completion FROM registrations WHERE id = ?').get(s.registration.id) as { completion: number | null }).completion : null;
+    const calls = await deps.apiDb!.report({
+      verb: ctx.job.verb,
+      stdid: s.n,
+      participantId: s.registration?.externalId ?? null,
+      workshop: s.workshop?.folder ?? '',
+      completion,
+      reset: !!s.workshop?.reset,
+      // the original sends the purged student a new password; nobody can use it
+      password: ctx.job.verb === 'PURGE' ? generatePassword(16) : undefined,
+    });
+    ctx.log(`reported to the api-db: ${calls.join(', ')}\n`);
+  });
+
   const newPassword = async (s: Subject, job: Job) => {
     const password = generatePassword(16);
     db.prepare('UPDATE students SET password_hash = ? WHERE id = ?').run(await hashPassword(password), s.n);
@@ -254,6 +275,12 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
         password = await newPassword(s, ctx.job); // the first one died with the process that made it
       }
       const r = s.registration ? subject(ctx.job).registration : null;
+      if (reportsToApiDb(ctx.job)) {
+        // The api-db that ordered it mails the credentials itself, from what it is told here.
+        const calls = await deps.apiDb!.report({ verb: 'CREATE', stdid: s.n, participantId: r?.externalId ?? null, workshop: w.folder, password });
+        passwords.delete(ctx.job.id);
+        return void ctx.log(`reported to the api-db: ${calls.join(', ')}\n`);
+      }
       const deadline = r?.deadlineAt ? new Date(r.deadlineAt) : null;
       await deps.credentials.deliver({
         jobId: ctx.job.id,
@@ -289,6 +316,7 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
       await host.resetHome(s.student);
     }),
     release('cleaned'),
+    report,
   ];
 
   const reset: Plan = () => [
@@ -298,9 +326,10 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
     lock,
     wipe,
     release('cleaned'),
+    report,
   ];
 
-  const purge: Plan = () => [stopServer, kill, lock, wipe, release('failed')];
+  const purge: Plan = () => [stopServer, kill, lock, wipe, release('failed'), report];
 
   return { CREATE: create, CLEANUP: cleanup, RESET: reset, PURGE: purge };
 }
