@@ -9,7 +9,7 @@ import path from 'node:path';
 import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { Browser } from '../support/browser';
 import { type RunningHub, startHub } from '../support/hub';
-import { credentialsIn, outboxMails } from '../support/outbox';
+import { credentialsIn, outboxMails, waitForMail } from '../support/outbox';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 const notebook = (cells: object[]) => JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells });
@@ -81,7 +81,7 @@ test('a registration ends, without any hand, with a running personalised Jupyter
   expect(fs.statSync(home).mode & 0o777).toBe(0o700);
 
   // the credentials mail, and the password in no log and nowhere in the database
-  const mail = (await outboxMails(hub.dataDir)).find((m) => m.subject?.includes('is ready'))!;
+  const mail = await waitForMail(hub.dataDir, (m) => !!m.subject?.includes('is ready'));
   expect((mail.to as { text: string }).text).toBe('ada@example.com');
   const creds = credentialsIn(mail);
   expect(creds.student).toBe('student1');
@@ -156,6 +156,7 @@ test('kill -9 of the service during CREATE: the hub restarts it, the job resumes
   expect(ready.student).toBe('student10');
   const detail = (await (await api(`/admin/registrations/${id}`)).json()) as { id: number };
   expect(detail.id).toBe(id);
+  await waitForMail(hub.dataDir, (m) => (m.to as { text: string }).text === 'crash@example.com');
   const mails = (await outboxMails(hub.dataDir)).filter((m) => (m.to as { text: string }).text === 'crash@example.com');
   expect(mails).toHaveLength(1);
   const creds = credentialsIn(mails[0]);

@@ -19,3 +19,14 @@ export function credentialsIn(mail: ParsedMail): { student: string; password: st
     startUrl: text.match(/(http\S+\/hub\/wod-login\?token=\S+)/)?.[1] ?? null,
   };
 }
+
+/** Waits for a mail the service is about to send (it is written at the end of a job step). */
+export async function waitForMail(dataDir: string, match: (m: ParsedMail) => boolean, timeoutMs = 60_000): Promise<ParsedMail> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const found = (await outboxMails(dataDir)).find(match);
+    if (found) return found;
+    if (Date.now() > end) throw new Error('the expected mail was not sent');
+    await new Promise((r) => setTimeout(r, 100));
+  }
+}

@@ -155,9 +155,14 @@ export class HubClient {
     return user?.servers?.[''] ?? null;
   }
 
-  /** Polls until the default server is ready; fails when the spawn ends without a server or the time is up. */
-  async waitForServer(name: string, timeoutMs = 60_000, pollMs = 100): Promise<HubServer> {
+  /**
+   * Waits until the default server is ready, following the hub's progress stream (one request,
+   * no polling of a busy hub), then polling if the stream is not available; fails when the spawn
+   * fails or the time is up.
+   */
+  async waitForServer(name: string, timeoutMs = 60_000, pollMs = 250): Promise<HubServer> {
     const deadline = Date.now() + timeoutMs;
+    await this.followProgress(name, timeoutMs);
     for (;;) {
       const server = await this.getServer(name);
       if (server?.ready) return server;
@@ -168,6 +173,44 @@ export class HubClient {
         throw new HubApiError('GET', `/users/${name}`, 0, `the server was not ready after ${timeoutMs / 1000} s`);
       }
       await this.sleep(pollMs);
+    }
+  }
+
+  /** Reads `/users/:name/server/progress` (server-sent events) until ready or failed. */
+  private async followProgress(name: string, timeoutMs: number): Promise<void> {
+    const path = `/users/${enc(name)}/server/progress`;
+    let res: Response;
+    try {
+      res = await fetch(this.apiUrl + path, {
+        headers: { Authorization: `token ${this.options.token}`, Accept: 'text/event-stream' },
+        signal: AbortSignal.timeout(timeoutMs),
+      });
+    } catch {
+      return; // the polling that follows will tell
+    }
+    if (!res.ok || !res.body) {
+      await res.body?.cancel();
+      return; // e.g. 400 "not starting": already ready, or already failed
+    }
+    const decoder = new TextDecoder();
+    let buffer = '';
+    try {
+      for await (const chunk of res.body as unknown as AsyncIterable<Uint8Array>) {
+        buffer += decoder.decode(chunk, { stream: true });
+        let end: number;
+        while ((end = buffer.indexOf('\n\n')) >= 0) {
+          const data = buffer.slice(0, end).split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('\n');
+          buffer = buffer.slice(end + 2);
+          if (!data.trim()) continue;
+          const event = JSON.parse(data) as { ready?: boolean; failed?: boolean; message?: string };
+          if (event.failed) throw new HubApiError('GET', path, 0, event.message ?? 'spawn failed');
+          if (event.ready) return;
+        }
+      }
+    } catch (e) {
+      if (e instanceof HubApiError) throw e;
+    } finally {
+      await res.body.cancel().catch(() => {});
     }
   }
 
