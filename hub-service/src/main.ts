@@ -123,7 +123,8 @@ function main(): void {
     },
   });
 
-  engine.start();
+  if (config.lifecycle.paused) log.warn('lifecycle paused (lifecycle.paused): jobs are queued, not run');
+  else engine.start();
   // The deadline is the service's to enforce: past it, the registration ends and CLEANUP runs.
   const endOverdue = () => {
     for (const id of registrations.overdue()) registrations.end(id, 'system', 'deadline');

@@ -10,8 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import Database from 'better-sqlite3';
-import { startHub } from '../../tests/support/hub';
-import { tempWorkshops, writeWorkshop } from '../../tests/support/workshops';
+import { benchHub, percentile as pct, registrationBody } from './common';
 
 const { values } = parseArgs({
   options: {
@@ -28,23 +27,17 @@ const single = Number(values.single);
 const burst = Number(values.burst);
 const seats = single + burst;
 
-const pct = (sorted: number[], p: number) => sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 const s = (ms: number) => `${(ms / 1000).toFixed(2)} s`;
 
 async function main(): Promise<void> {
-  const workshops = tempWorkshops();
-  writeWorkshop(workshops, 'WKSHP-Bench', { range: [1, seats], capacity: seats });
-  console.log('bench: starting wod (JupyterHub, proxy, service)…');
-  const hub = await startHub({
-    env: { WOD_WORKSHOPS_DIR: workshops, WOD_STUDENTS_COUNT: String(seats), WOD_REGISTRATION_PER_IP_PER_MINUTE: '100000', WOD_LOG_LEVEL: 'warn' },
-  });
+  const { hub, done } = await benchHub(seats);
   const outbox = path.join(hub.dataDir, 'outbox');
   let n = 0;
   const register = async (): Promise<{ id: number; accepted: number }> => {
     const res = await fetch(`${hub.url}/services/wod/api/v1/registrations`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
-      body: JSON.stringify({ email: `p${n++}@example.com`, name: 'Bench', company: 'wod', workshop: 'WKSHP-Bench', acceptTerms: true }),
+      body: registrationBody(n++),
     });
     if (res.status !== 201) throw new Error(`registration answered ${res.status}: ${await res.text()}`);
     return { id: ((await res.json()) as { registration: { id: number } }).registration.id, accepted: performance.now() };
@@ -99,8 +92,7 @@ async function main(): Promise<void> {
       console.log(`    ${step.padEnd(18)} ${(pct(sortedMs, 50) / 1000).toFixed(2)} s / ${(pct(sortedMs, 95) / 1000).toFixed(2)} s`);
     }
   } finally {
-    await hub.stop();
-    fs.rmSync(workshops, { recursive: true, force: true });
+    await done();
   }
 }
 

@@ -6,10 +6,8 @@
  * large enough never to fill up. Prints its figures; the target on a 2-core machine is at least
  * 300 registrations/s with p99 under 50 ms.
  */
-import fs from 'node:fs';
 import { parseArgs } from 'node:util';
-import { startHub } from '../../tests/support/hub';
-import { tempWorkshops, writeWorkshop } from '../../tests/support/workshops';
+import { benchHub, percentile, registrationBody } from './common';
 
 const { values } = parseArgs({
   options: {
@@ -28,26 +26,13 @@ const concurrency = Number(values.concurrency);
 const warmup = Number(values.warmup);
 const seats = 20_000;
 
-function percentile(sorted: number[], p: number): number {
-  return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
-}
-
 async function main(): Promise<void> {
-  const workshops = tempWorkshops();
-  writeWorkshop(workshops, 'WKSHP-Bench', { range: [1, seats], capacity: seats });
-  console.log(`bench: starting wod (JupyterHub, proxy, service) with a pool of ${seats} students…`);
-  const hub = await startHub({
-    env: {
-      WOD_WORKSHOPS_DIR: workshops,
-      WOD_STUDENTS_COUNT: String(seats),
-      WOD_REGISTRATION_PER_IP_PER_MINUTE: '10000000',
-      WOD_LOG_LEVEL: 'warn',
-    },
-  });
+  // Jobs are queued, not run: this measures registration itself, not thousands of servers starting.
+  const { hub, done } = await benchHub(seats, { WOD_LIFECYCLE_PAUSED: 'true' });
   const url = `${hub.url}/services/wod/api/v1/registrations`;
   let n = 0;
   const post = async (): Promise<{ ms: number; status: number }> => {
-    const body = JSON.stringify({ email: `bench${n++}@example.com`, name: 'Bench Mark', company: 'wod', workshop: 'WKSHP-Bench', acceptTerms: true });
+    const body = registrationBody(n++);
     const t0 = performance.now();
     const res = await fetch(url, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body });
     await res.arrayBuffer();
@@ -93,8 +78,7 @@ async function main(): Promise<void> {
     console.log(`  latency:         p50 ${fmt(percentile(sorted, 50))}  p90 ${fmt(percentile(sorted, 90))}  p99 ${fmt(percentile(sorted, 99))} (target < 50 ms)  max ${fmt(sorted[sorted.length - 1])}`);
     if (ok !== latencies.length) process.exitCode = 1;
   } finally {
-    await hub.stop();
-    fs.rmSync(workshops, { recursive: true, force: true });
+    await done();
   }
 }
 

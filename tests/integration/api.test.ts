@@ -7,12 +7,12 @@ import path from 'node:path';
 import { Sealer } from '../../hub-service/src/auth/seal';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { Browser } from '../support/browser';
-import { type RunningHub, startHub } from '../support/hub';
+import { adminToken, type RunningHub, startHub } from '../support/hub';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 let hub: RunningHub;
 let api: string;
-let adminToken: string;
+let token: string;
 const workshops = tempWorkshops();
 
 beforeAll(async () => {
@@ -22,9 +22,7 @@ beforeAll(async () => {
     env: { WOD_WORKSHOPS_DIR: workshops, WOD_REGISTRATION_PER_IP_PER_MINUTE: '100000', WOD_REGISTRATION_DENY_LIST: '@blocked.example' },
   });
   api = `${hub.url}/services/wod/api/v1`;
-  const browser = new Browser(hub.url);
-  await browser.hubLogin('admin', hub.admin.password);
-  adminToken = await browser.hubToken('admin');
+  token = await adminToken(hub);
 });
 afterAll(async () => {
   await hub?.stop();
@@ -35,7 +33,7 @@ const register = (body: Record<string, unknown>) =>
   fetch(`${api}/registrations`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 const person = (n: number, workshop = 'WKSHP-Crowd') => ({ email: `person${n}@example.com`, name: `Person ${n}`, company: 'ACME', workshop, acceptTerms: true });
 const admin = (p: string, init: RequestInit = {}) =>
-  fetch(`${api}/admin${p}`, { ...init, headers: { Authorization: `token ${adminToken}`, 'Content-Type': 'application/json', ...init.headers } });
+  fetch(`${api}/admin${p}`, { ...init, headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json', ...init.headers } });
 
 test('500 simultaneous registrations for 20 seats: exactly 20 succeed, no student twice, the rest are told it is full', async () => {
   const answers = await Promise.all(

@@ -8,13 +8,13 @@ import Database from 'better-sqlite3';
 import path from 'node:path';
 import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { Browser } from '../support/browser';
-import { type RunningHub, startHub } from '../support/hub';
+import { adminToken, type RunningHub, startHub } from '../support/hub';
 import { credentialsIn, outboxMails, waitForMail } from '../support/outbox';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 const notebook = (cells: object[]) => JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells });
 let hub: RunningHub;
-let adminToken: string;
+let token: string;
 const workshops = tempWorkshops();
 
 beforeAll(async () => {
@@ -33,9 +33,7 @@ beforeAll(async () => {
     notebook: notebook([{ cell_type: 'markdown', id: 'm', metadata: {}, source: ['{{ NOT_DEFINED_ANYWHERE }}'] }]),
   });
   hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000' } });
-  const browser = new Browser(hub.url);
-  await browser.hubLogin('admin', hub.admin.password);
-  adminToken = await browser.hubToken('admin');
+  token = await adminToken(hub);
 });
 afterAll(async () => {
   await hub?.stop();
@@ -43,7 +41,7 @@ afterAll(async () => {
 });
 
 const api = (p: string, init: RequestInit = {}) =>
-  fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${adminToken}`, 'Content-Type': 'application/json', ...init.headers } });
+  fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json', ...init.headers } });
 
 async function register(email: string, workshop: string): Promise<number> {
   const res = await api('/registrations', { method: 'POST', body: JSON.stringify({ email, name: 'Test Person', company: 'ACME', workshop, acceptTerms: true }) });
@@ -117,7 +115,7 @@ test('a registration ends, without any hand, with a running personalised Jupyter
   expect((await new Browser(hub.url).request(new URL(creds.startUrl!).pathname + new URL(creds.startUrl!).search)).status).toBe(403);
   const pool = (await (await api('/admin/pool?workshop=WKSHP-Life')).json()) as { free: number; allocated: number };
   expect(pool).toMatchObject({ free: 5, allocated: 0 });
-  const server = await fetch(`${hub.hubApiUrl}/users/student1`, { headers: { Authorization: `token ${adminToken}` } });
+  const server = await fetch(`${hub.hubApiUrl}/users/student1`, { headers: { Authorization: `token ${token}` } });
   expect(((await server.json()) as { servers: object }).servers).toEqual({});
 });
 

@@ -9,6 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { findProcesses } from '../../hub-service/src/lifecycle/processes';
+import { Browser } from './browser';
 import { freePorts } from './ports';
 
 export const ROOT = path.resolve(__dirname, '..', '..');
@@ -121,4 +122,11 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
 function parseCredentials(output: string): { name: string; password: string } | null {
   const m = output.match(/Admin login \(shown once\): user (\S+)\s+password (\S+)/);
   return m ? { name: m[1], password: m[2] } : null;
+}
+
+/** A hub API token of the hub's admin, made through the real login form. */
+export async function adminToken(hub: RunningHub): Promise<string> {
+  const browser = new Browser(hub.url);
+  await browser.hubLogin(hub.admin.name, hub.admin.password);
+  return browser.hubToken(hub.admin.name);
 }

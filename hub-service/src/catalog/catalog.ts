@@ -5,27 +5,18 @@
 import { type Actor, audit } from '../audit/audit.js';
 import type { Db } from '../store/db.js';
 import { RUNNING } from '../registrations/registrations.js';
-import type { Pinnable } from './sync.js';
+import type { Pinnable, WorkshopRow } from './sync.js';
 import type { WorkshopSpec } from './spec.js';
 
-export interface CatalogEntry {
-  folder: string;
-  name: string;
-  description: string;
+/** The display fields come from wod.yml; active, capacity and priority may have been set by an admin. */
+type SpecFields = 'folder' | 'name' | 'description' | 'category' | 'presenter' | 'role' | 'avatar' | 'replayId' | 'replayLink' | 'workshopImg' | 'badgeImg' | 'beta';
+
+export interface CatalogEntry extends Pick<WorkshopSpec, SpecFields> {
   active: boolean;
   capacity: number;
   priority: number;
   range: [number, number];
   durationMinutes: number;
-  category: string[];
-  presenter: string | null;
-  role: string | null;
-  avatar: string | null;
-  replayId: number | null;
-  replayLink: string | null;
-  workshopImg: string | null;
-  badgeImg: string | null;
-  beta: boolean;
   /** seats a registration could take now: min(capacity − running, free students in range) */
   seats: number;
   running: number;
@@ -40,21 +31,7 @@ export interface CatalogEntry {
   spec: WorkshopSpec;
 }
 
-interface Row {
-  folder: string;
-  name: string;
-  active: number;
-  capacity: number;
-  priority: number;
-  range_min: number;
-  range_max: number;
-  duration_minutes: number;
-  spec: string;
-  pinned: string;
-  source: 'public' | 'overlay';
-  removed_at: string | null;
-  created_at: string;
-  updated_at: string;
+interface Row extends WorkshopRow {
   running: number;
   free_students: number;
   participants: number;

@@ -20,10 +20,11 @@ export interface ImportReport {
 export const PINNABLE = ['active', 'capacity', 'priority'] as const;
 export type Pinnable = (typeof PINNABLE)[number];
 
-interface Row {
+/** A row of the workshops table. */
+export interface WorkshopRow {
   id: number;
   folder: string;
-  source: string;
+  source: 'public' | 'overlay';
   path: string;
   name: string;
   active: number;
@@ -35,7 +36,10 @@ interface Row {
   spec: string;
   pinned: string;
   removed_at: string | null;
+  created_at: string;
+  updated_at: string;
 }
+type Row = WorkshopRow;
 
 export function importWorkshops(db: Db, scan: CatalogScan, actor: Actor): ImportReport {
   const report: ImportReport = { inserted: [], updated: [], deactivated: [], unchanged: [], problems: scan.problems };

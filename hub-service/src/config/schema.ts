@@ -66,6 +66,8 @@ export const configSchema = z
       .prefault({}),
     lifecycle: z
       .object({
+        /** maintenance: jobs are queued but not run until this is false again */
+        paused: z.union([z.boolean(), z.stringbool()]).default(false),
         /** jobs (CREATE, CLEANUP, RESET, PURGE) run at once */
         concurrency: z.coerce.number().int().min(1).max(64).default(4),
         /** attempts of a job failing for a passing reason (hub busy, timeouts) */
