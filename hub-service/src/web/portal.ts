@@ -1,9 +1,174 @@
-/** The public portal: catalog, workshop pages, registration, the participant's status page. */
-import express from 'express';
+/**
+ * The public portal, server-rendered: the catalog (tabs All / Latest / Popular / per category),
+ * workshop pages, the register form, the "check your mail" page, the terms, and the participant's
+ * status page reached by the signed link of their mails (time left, start, end now).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import express, { type Request, type Response } from 'express';
+import { type Sealer, safeEqual } from '../auth/seal.js';
+import { catalogTabs, getWorkshop, listWorkshops } from '../catalog/catalog.js';
+import { WORKSHOP_FOLDER } from '../catalog/spec.js';
+import { RegistrationError } from '../registrations/registrations.js';
+import { verifyStatusToken } from '../registrations/status-token.js';
 import type { WebDeps } from './deps.js';
+import { participantStatus, publicWorkshop } from './views.js';
+
+const STATIC_DIR = path.resolve(__dirname, '..', '..', 'static');
+const IMAGES: Record<string, string> = { '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp' };
+const LABELS = { email: 'Email', name: 'Full name', company: 'Company or school', acceptTerms: 'Terms and conditions', workshop: 'Workshop' };
+
+export function duration(minutes: number): string {
+  if (minutes % 60 === 0) return `${minutes / 60} hour${minutes === 60 ? '' : 's'}`;
+  return minutes > 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} minutes`;
+}
+
+export function timeLeft(seconds: number): string {
+  const h = Math.floor(seconds / 3600);
+  const m = Math.floor((seconds % 3600) / 60);
+  return h ? `${h} h ${m} min` : `${m} min`;
+}
+
+const STATE_TEXT: Record<string, string> = {
+  registered: 'Your workshop is being prepared: your login arrives by mail in a few seconds.',
+  deploying: 'Your workshop is being prepared: your login arrives by mail in a few seconds.',
+  ready: 'Your workshop is ready.',
+  reminded: 'Your workshop is ready, and ends soon.',
+  ended: 'Your workshop has ended; its account is being cleaned.',
+  cleaned: 'Your workshop is finished. Thank you for taking part!',
+  failed: 'We could not prepare your workshop, sorry. Your seat is free again: please register again.',
+};
+
+/** A ticket for the "check your mail" page: it shows the address, and opens nothing else. */
+const ticketFor = (sealer: Sealer, id: number) => `${id}.${sealer.mac(`registered:${id}`)}`;
 
 export function portalRouter(deps: WebDeps): express.Router {
+  const { db, config, sealer, registrations } = deps;
   const router = express.Router();
-  void deps;
+  const brand = config.branding;
+  const terms = (prefix: string) => brand.termsUrl ?? `${prefix}terms`;
+
+  router.use((req, res, next) => {
+    Object.assign(res.locals, { brand, publicUrl: config.publicUrl, terms: terms(req.app.locals.prefix), duration, og: null });
+    next();
+  });
+  router.use('/static', express.static(STATIC_DIR, { maxAge: '1h', index: false }));
+
+  const notFound = (res: Response, message = 'There is no such page.') => res.status(404).render('message', { title: 'Not found', message });
+  const openWorkshop = (req: Request) => {
+    const folder = String(req.params.folder);
+    const e = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
+    return e && e.active ? publicWorkshop(req.app.locals.prefix, e) : null;
+  };
+
+  router.get('/', (req, res) => {
+    const tabs = catalogTabs(listWorkshops(db)).map((t) => ({ ...t, entries: t.entries.map((e) => publicWorkshop(req.app.locals.prefix, e)) }));
+    const current = tabs.find((t) => t.id === req.query.tab) ?? tabs[0];
+    res.render('portal/catalog', { title: 'Workshops', tabs, current });
+  });
+
+  router.get('/workshops/:folder', (req, res) => {
+    const w = openWorkshop(req);
+    if (!w) return void notFound(res, 'There is no open workshop of that name.');
+    res.render('portal/workshop', {
+      title: w.name,
+      w,
+      og: { title: w.name, description: w.description.slice(0, 200), url: `${config.publicUrl}${w.url}`, image: w.badgeImg && `${w.badgeImg.startsWith('/') ? config.publicUrl : ''}${w.badgeImg}` },
+    });
+  });
+
+  router.get('/workshops/:folder/assets/*file', (req, res) => {
+    const folder = String(req.params.folder);
+    const file = ([] as string[]).concat((req.params as unknown as { file: string[] }).file).join('/');
+    const row = WORKSHOP_FOLDER.test(folder) ? (db.prepare('SELECT path FROM workshops WHERE folder = ? AND removed_at IS NULL').get(folder) as { path: string } | undefined) : undefined;
+    const type = IMAGES[path.extname(file).toLowerCase()];
+    if (!row || !type) return void res.status(404).end();
+    const full = path.resolve(row.path, file);
+    if (!full.startsWith(row.path + path.sep) || !fs.existsSync(full)) return void res.status(404).end();
+    res.set({ 'Content-Type': type, 'Cache-Control': 'public, max-age=3600' });
+    if (type === 'image/svg+xml') res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
+    fs.createReadStream(full).pipe(res);
+  });
+
+  const renderForm = (res: Response, w: NonNullable<ReturnType<typeof openWorkshop>>, extra: { values?: Record<string, unknown>; errors?: { field: string; message: string }[]; notice?: string } = {}) =>
+    res.render('portal/register', { title: `Register: ${w.name}`, w, values: extra.values ?? {}, errors: extra.errors ?? [], notice: extra.notice ?? null, labels: LABELS });
+
+  router.get('/workshops/:folder/register', (req, res) => {
+    const w = openWorkshop(req);
+    if (!w) return void notFound(res, 'There is no open workshop of that name.');
+    renderForm(res, w);
+  });
+
+  router.post('/workshops/:folder/register', (req, res) => {
+    const w = openWorkshop(req);
+    if (!w) return void notFound(res, 'There is no open workshop of that name.');
+    const body = (req.body ?? {}) as Record<string, unknown>;
+    const values = { email: body.email, name: body.name, company: body.company, acceptTerms: body.acceptTerms };
+    const outcome = deps.desk.submit({ ...values, workshop: w.folder }, { ip: req.ip ?? 'unknown', source: 'portal' });
+    switch (outcome.status) {
+      case 201:
+        res.redirect(303, `${req.app.locals.prefix}registered/${ticketFor(sealer, outcome.registration.id)}`);
+        return;
+      case 422:
+        res.status(422);
+        renderForm(res, w, { values, errors: outcome.errors });
+        return;
+      case 429:
+        res.status(429).set('Retry-After', String(outcome.retryAfterSeconds));
+        renderForm(res, w, { values, notice: outcome.message });
+        return;
+      default:
+        res.status(outcome.status);
+        renderForm(res, w, { values, notice: outcome.message });
+    }
+  });
+
+  router.get('/registered/:ticket', (req, res) => {
+    const m = String(req.params.ticket).match(/^(\d{1,12})\.([\w-]{20,})$/);
+    const r = m && safeEqual(m[2], sealer.mac(`registered:${m[1]}`)) ? registrations.get(Number(m[1])) : null;
+    if (!r) return void notFound(res);
+    res.set('Cache-Control', 'no-store').render('portal/registered', { title: 'Check your mail', email: r.participant.email, workshopName: r.workshop.name });
+  });
+
+  router.get('/terms', (_req, res) => {
+    if (brand.termsUrl) return void res.redirect(brand.termsUrl);
+    res.render('portal/terms', { title: 'Terms of use' });
+  });
+
+  const statusPage = (req: Request, res: Response, notice: { text: string; kind: 'ok' | 'error' } | null = null) => {
+    const token = String(req.params.token);
+    const id = verifyStatusToken(sealer, token);
+    const r = id === null ? null : registrations.get(id);
+    if (!r) return void notFound(res, 'This status link is not valid; use the link from your mail.');
+    const st = participantStatus(r, config.publicUrl);
+    res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }).render('portal/status', {
+      title: st.workshop.name,
+      st,
+      token,
+      stateText: STATE_TEXT[st.state] ?? st.state,
+      timeLeft: st.secondsLeft === null ? '' : timeLeft(st.secondsLeft),
+      notice: notice?.text ?? (req.query.ended ? 'Your workshop has ended. Its account is being cleaned now.' : null),
+      noticeKind: notice?.kind ?? 'ok',
+    });
+  };
+  router.get('/status/:token', (req, res) => statusPage(req, res));
+  router.post('/status/:token/end', (req, res) => {
+    const id = verifyStatusToken(sealer, String(req.params.token));
+    const r = id === null ? null : registrations.get(id);
+    if (!r) return void notFound(res, 'This status link is not valid; use the link from your mail.');
+    if ((req.body as { confirm?: string } | undefined)?.confirm !== 'yes') {
+      res.status(422);
+      return statusPage(req, res, { text: 'Tick the box to confirm that you want to end your workshop now.', kind: 'error' });
+    }
+    try {
+      registrations.end(r.id, `participant:${r.participant.email}`, 'participant');
+      res.redirect(303, `${req.app.locals.prefix}status/${req.params.token}?ended=1`);
+    } catch (e) {
+      if (!(e instanceof RegistrationError)) throw e;
+      res.status(e.status);
+      statusPage(req, res, { text: e.message, kind: 'error' });
+    }
+  });
+
   return router;
 }
