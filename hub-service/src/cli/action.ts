@@ -3,7 +3,6 @@
  * wod-test-action.sh. Sends real mail orders to the mail API (or, with --direct, stores the jobs
  * itself), then follows the jobs step by step and, for CREATE, prints the credentials.
  */
-import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import { simpleParser } from 'mailparser';
@@ -11,8 +10,8 @@ import nodemailer from 'nodemailer';
 import { dataPaths } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
 import type { Verb } from '../jobs/store.js';
-import { dispatchOrder } from '../mail-in/dispatch.js';
-import { orderSubjects, parseOrder } from '../mail-in/orders.js';
+import { dispatchAction } from '../mail-in/dispatch.js';
+import { orderSubjects } from '../mail-in/orders.js';
 import { Outbox } from '../mail-out/outbox.js';
 import { openDatabase } from '../store/db.js';
 
@@ -46,11 +45,8 @@ export async function action(config: WodConfig, verb: Verb, workshop: string, st
   try {
     let jobs: number[];
     if (opts.direct) {
-      jobs = subjects.flatMap((subject) => {
-        const r = dispatchOrder(db, parseOrder(subject, workshop), `cli:${crypto.randomUUID()}`, config.students.count);
-        say(`→ stored "${subject}" / ${workshop} as job(s) ${r.jobs.join(', ')}`);
-        return r.jobs;
-      });
+      jobs = dispatchAction(db, { verb, workshop, students }, config.mail.operatorAddress, config.students.count, 'cli');
+      say(`→ stored ${subjects.map((s) => `"${s}"`).join(', ')} / ${workshop} as job(s) ${jobs.join(', ')}`);
     } else {
       jobs = await send(config, subjects, workshop);
     }

@@ -2,11 +2,12 @@
  * Turns an accepted mail order into jobs, in one transaction, before the SMTP answer: an order
  * answered 250 is stored; one refused changes nothing. A repeated Message-ID runs nothing twice.
  */
+import crypto from 'node:crypto';
 import { audit } from '../audit/audit.js';
-import { enqueueJob, type JobSource } from '../jobs/store.js';
+import { enqueueJob, type JobSource, type Verb } from '../jobs/store.js';
 import { RUNNING } from '../registrations/registrations.js';
 import type { Db } from '../store/db.js';
-import { type Order, OrderError } from './orders.js';
+import { type Order, OrderError, orderSubjects, parseOrder } from './orders.js';
 
 export interface Dispatched {
   duplicate: boolean;
@@ -62,3 +63,11 @@ export function dispatchOrder(db: Db, order: Order, messageId: string, poolSize:
     })
     .immediate();
 }
+
+/** A verb on a student or a range given from the panel or the API: the same orders, without mail. */
+export function dispatchAction(db: Db, action: { verb: Verb; workshop: string; students: string }, operator: string, poolSize: number, source: JobSource): number[] {
+  return orderSubjects(action.verb, action.students, operator).flatMap(
+    (subject) => dispatchOrder(db, parseOrder(subject, action.workshop), `${source}:${crypto.randomUUID()}`, poolSize, source).jobs,
+  );
+}
+

@@ -1,26 +1,200 @@
-import express from 'express';
+/**
+ * The admin panel, behind hub OAuth (hub admins and holders of custom:wod:admin only): a dashboard,
+ * workshops (edit, import now), registrations (search, detail, end), the student pool, jobs with
+ * their step logs, and actions (a verb on a student or a range). Forms carry the session's CSRF token.
+ */
+import express, { type Request, type Response } from 'express';
+import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
+import { type ImportReport, PINNABLE } from '../catalog/sync.js';
+import { WORKSHOP_FOLDER } from '../catalog/spec.js';
+import { getJob, listJobs } from '../jobs/queries.js';
+import { dispatchAction } from '../mail-in/dispatch.js';
+import { OrderError } from '../mail-in/orders.js';
+import { listStudents, rangeState } from '../pool/pool.js';
+import { RegistrationError, RUNNING } from '../registrations/registrations.js';
 import { VERSION } from '../version.js';
+import { actionInput, registrationQuery, workshopPatch } from './api-schemas.js';
 import type { WebDeps } from './deps.js';
 
-/** The admin panel, behind hub OAuth: hub admins and holders of custom:wod:admin only. */
+const STATES = ['registered', 'deploying', 'ready', 'reminded', 'ended', 'cleaned', 'failed'];
+const RUNNING_SQL = RUNNING.map((s) => `'${s}'`).join(', ');
+
 export function adminRouter(deps: WebDeps): express.Router {
+  const { db, config, registrations } = deps;
   const router = express.Router();
   router.use(deps.auth.requireUser, deps.auth.requireWodAdmin, deps.auth.requireCsrf);
+  const actor = (req: Request) => `admin:${req.visitor!.name}`;
+  const render = (req: Request, res: Response, view: string, section: string, locals: Record<string, unknown>) =>
+    res.render(`admin/${view}`, { title: `${section} · wod admin`, section, visitor: req.visitor, csrfToken: req.csrfToken, notice: null, ...locals });
+  const notFound = (res: Response, what: string) => res.status(404).render('message', { title: 'Not found', message: `There is no ${what}.` });
+  const positiveId = (value: unknown) => (/^\d{1,12}$/.test(String(value)) ? Number(value) : null);
 
   router.get('/', async (req, res) => {
     const hubVersion = await deps.hubProbe.info().then((i) => i.version, () => null);
-    res.render('admin/index', {
-      title: 'wod admin',
-      visitor: req.visitor,
-      csrfToken: req.csrfToken,
+    const count = (sql: string, ...params: unknown[]) => (db.prepare(sql).get(...params) as { n: number }).n;
+    const workshops = listWorkshops(db, { includeInactive: true }).filter((w) => !w.removed);
+    const pool = rangeState(db, 1, config.students.count);
+    const finished = db
+      .prepare(`SELECT w.folder, COUNT(*) AS n, AVG(r.completion) AS completion FROM registrations r JOIN workshops w ON w.id = r.workshop_id WHERE r.state = 'cleaned' GROUP BY w.folder`)
+      .all() as { folder: string; n: number; completion: number | null }[];
+    render(req, res, 'index', 'Dashboard', {
+      stats: {
+        'active workshops': workshops.filter((w) => w.active).length,
+        'running registrations': count(`SELECT COUNT(*) AS n FROM registrations WHERE state IN (${RUNNING_SQL})`),
+        'registrations today': count(`SELECT COUNT(*) AS n FROM registrations WHERE created_at >= ?`, new Date().toISOString().slice(0, 10)),
+        'free seats': workshops.filter((w) => w.active).reduce((sum, w) => sum + w.seats, 0),
+        'students free': pool.free,
+        'students allocated': pool.allocated,
+        'students to clean': pool.cleanup,
+        'failed jobs': count(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'failed'`),
+      },
+      byWorkshop: workshops.map((w) => {
+        const f = finished.find((x) => x.folder === w.folder);
+        return { folder: w.folder, name: w.name, running: w.running, seats: w.seats, participants: w.participants, finished: f?.n ?? 0, completion: f?.completion ?? null };
+      }),
       facts: {
         'wod version': VERSION,
         'JupyterHub version': hubVersion ?? 'not answering',
-        'student mode': deps.config.students.mode,
-        'student homes': deps.config.students.homeRoot,
-        'public URL': deps.config.publicUrl,
+        'student mode': config.students.mode,
+        'student homes': config.students.homeRoot,
+        'public URL': config.publicUrl,
       },
     });
+  });
+
+  const workshopsPage = (req: Request, res: Response, extra: { report?: ImportReport; errors?: Record<string, string>; notice?: { text: string; kind: string } } = {}) =>
+    render(req, res, 'workshops', 'Workshops', {
+      workshops: listWorkshops(db, { includeInactive: true }),
+      dirs: [config.workshops.dir, config.workshops.overlayDir].filter(Boolean).join(' and '),
+      report: extra.report ?? null,
+      errors: extra.errors ?? {},
+      notice: extra.notice ?? (req.query.saved ? { text: `${req.query.saved} saved.`, kind: 'ok' } : null),
+    });
+  router.get('/workshops', (req, res) => workshopsPage(req, res));
+  router.post('/workshops/import', (req, res) => {
+    const report = deps.importCatalog(actor(req));
+    const errors = report.problems.filter((p) => p.severity === 'error').length;
+    workshopsPage(req, res, { report, notice: { text: `Imported: ${errors ? `${errors} error(s), see the report` : 'no error'}.`, kind: errors ? 'error' : 'ok' } });
+  });
+  router.post('/workshops/:folder', (req, res) => {
+    const folder = String(req.params.folder);
+    const current = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
+    if (!current) return void notFound(res, `workshop ${folder}`);
+    const body = req.body as Record<string, string>;
+    const form = { active: body.active === 'on', capacity: Number(body.capacity), priority: Number(body.priority) };
+    // Only what changed: an unchanged field must not become pinned.
+    const changed = Object.fromEntries(PINNABLE.filter((k) => form[k] !== current[k]).map((k) => [k, form[k]]));
+    if (!Object.keys(changed).length) return void res.redirect(303, `${req.app.locals.prefix}admin/workshops`);
+    const patch = workshopPatch.safeParse(changed);
+    try {
+      if (!patch.success) throw new WorkshopUpdateError(patch.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+      updateWorkshop(db, folder, patch.data, actor(req));
+      res.redirect(303, `${req.app.locals.prefix}admin/workshops?saved=${encodeURIComponent(folder)}`);
+    } catch (e) {
+      if (!(e instanceof WorkshopUpdateError)) throw e;
+      res.status(422);
+      workshopsPage(req, res, { errors: { [folder]: e.message }, notice: { text: `${folder} not saved: ${e.message}`, kind: 'error' } });
+    }
+  });
+
+  router.get('/registrations', (req, res) => {
+    const page = Math.max(1, Number(req.query.page) || 1);
+    const raw = Object.fromEntries(Object.entries(req.query).filter(([k, v]) => ['q', 'state', 'workshop'].includes(k) && v));
+    const q = registrationQuery.safeParse({ ...raw, limit: 50, offset: (page - 1) * 50 });
+    if (!q.success) return void res.status(422).render('message', { title: 'Invalid search', message: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    const { items, total } = registrations.search(q.data);
+    render(req, res, 'registrations', 'Registrations', {
+      items, total, page, query: raw, states: STATES,
+      folders: listWorkshops(db, { includeInactive: true }).map((w) => w.folder),
+    });
+  });
+  const registrationPage = (req: Request, res: Response, id: number, notice: { text: string; kind: string } | null = null) => {
+    const r = registrations.get(id);
+    if (!r) return void notFound(res, `registration ${id}`);
+    render(req, res, 'registration', 'Registrations', {
+      r,
+      notice: notice ?? (req.query.ended ? { text: 'Ended: the CLEANUP job takes the seat back.', kind: 'ok' } : null),
+      jobs: listJobs(db, { registrationId: id, limit: 100, offset: 0 }).items,
+      audit: db.prepare(`SELECT at, actor, action, details FROM audit WHERE subject_type = 'registration' AND subject_id = ? ORDER BY id`).all(String(id)),
+    });
+  };
+  router.get('/registrations/:id', (req, res) => {
+    const id = positiveId(req.params.id);
+    if (id === null) return void notFound(res, 'such registration');
+    registrationPage(req, res, id);
+  });
+  router.post('/registrations/:id/end', (req, res) => {
+    const id = positiveId(req.params.id);
+    if (id === null) return void notFound(res, 'such registration');
+    if ((req.body as { confirm?: string }).confirm !== 'yes') {
+      res.status(422);
+      return registrationPage(req, res, id, { text: 'Tick the box to confirm.', kind: 'error' });
+    }
+    try {
+      registrations.end(id, actor(req), 'admin');
+      res.redirect(303, `${req.app.locals.prefix}admin/registrations/${id}?ended=1`);
+    } catch (e) {
+      if (!(e instanceof RegistrationError)) throw e;
+      res.status(e.status);
+      registrationPage(req, res, id, { text: e.message, kind: 'error' });
+    }
+  });
+
+  router.get('/pool', (req, res) => {
+    const workshops = listWorkshops(db, { includeInactive: true }).filter((w) => !w.removed).sort((a, b) => Number(b.active) - Number(a.active));
+    const covered = new Set(workshops.flatMap((w) => Array.from({ length: w.range[1] - w.range[0] + 1 }, (_, i) => w.range[0] + i)));
+    const outside = Array.from({ length: config.students.count }, (_, i) => i + 1).filter((n) => !covered.has(n));
+    render(req, res, 'pool', 'Student pool', {
+      count: config.students.count,
+      groups: [
+        ...workshops.map((w) => ({ id: w.folder, title: `${w.name}${w.active ? '' : ' (inactive)'}`, ...rangeState(db, ...w.range), students: listStudents(db, ...w.range) })),
+        ...(outside.length ? [{ id: 'outside', title: 'In no workshop range', range: [outside[0], outside[outside.length - 1]], ...countStates(outside), students: null }] : []),
+      ],
+    });
+  });
+  const countStates = (ids: number[]) => {
+    const set = new Set(ids);
+    const all = listStudents(db, 1, config.students.count).filter((s) => set.has(s.id));
+    return { free: all.filter((s) => s.state === 'free').length, allocated: all.filter((s) => s.state === 'allocated').length, cleanup: all.filter((s) => s.state === 'cleanup').length };
+  };
+
+  router.get('/jobs', (req, res) => {
+    const query = { state: (req.query.state as string) || undefined, verb: (req.query.verb as string) || undefined };
+    const { items, total } = listJobs(db, { ...query, limit: 200, offset: 0 });
+    render(req, res, 'jobs', 'Jobs', { jobs: items, total, query });
+  });
+  router.get('/jobs/:id', (req, res) => {
+    const id = positiveId(req.params.id);
+    const job = id === null ? null : getJob(db, id);
+    if (!job) return void notFound(res, `job ${req.params.id}`);
+    render(req, res, 'job', 'Jobs', { job });
+  });
+
+  const actionsPage = (req: Request, res: Response, values: Record<string, unknown> = {}, notice: { text: string; kind: string } | null = null) =>
+    render(req, res, 'actions', 'Actions', {
+      values,
+      notice,
+      operator: config.mail.operatorAddress,
+      folders: listWorkshops(db, { includeInactive: true }).filter((w) => !w.removed).map((w) => w.folder),
+      jobs: (db.prepare(`SELECT id FROM jobs WHERE source = 'admin' ORDER BY id DESC LIMIT 20`).all() as { id: number }[]).map((j) => getJob(db, j.id)!),
+    });
+  router.get('/actions', (req, res) => actionsPage(req, res));
+  router.post('/actions', (req, res) => {
+    const body = req.body as Record<string, string>;
+    const a = actionInput.safeParse({ verb: body.verb, workshop: body.workshop, students: body.students });
+    if (!a.success) {
+      res.status(422);
+      return actionsPage(req, res, body, { text: a.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), kind: 'error' });
+    }
+    try {
+      const jobs = dispatchAction(db, a.data, config.mail.operatorAddress, config.students.count, 'admin');
+      deps.onJobs();
+      actionsPage(req, res, {}, { text: `${a.data.verb} queued as job(s) ${jobs.join(', ')}.`, kind: 'ok' });
+    } catch (e) {
+      if (!(e instanceof OrderError)) throw e;
+      res.status(422);
+      actionsPage(req, res, body, { text: e.message, kind: 'error' });
+    }
   });
 
   router.post('/logout', deps.auth.logout);

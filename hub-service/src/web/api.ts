@@ -4,13 +4,12 @@
  * registrations and the pool, for a hub token with the wod admin scope or the admin OAuth cookie.
  * Errors are always `{status, message}` (+ `errors` with field messages on 422, `code` on 409).
  */
-import crypto from 'node:crypto';
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
 import { getJob, listJobs } from '../jobs/queries.js';
-import { dispatchOrder } from '../mail-in/dispatch.js';
-import { OrderError, orderSubjects, parseOrder } from '../mail-in/orders.js';
+import { dispatchAction } from '../mail-in/dispatch.js';
+import { OrderError } from '../mail-in/orders.js';
 import { fieldErrors } from '../registrations/input.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
@@ -156,9 +155,7 @@ export function apiRouter(deps: WebDeps): express.Router {
     const a = actionInput.safeParse(req.body);
     if (!a.success) return invalid(res, a.error);
     try {
-      const jobs = orderSubjects(a.data.verb, a.data.students, config.mail.operatorAddress).flatMap(
-        (subject) => dispatchOrder(db, parseOrder(subject, a.data.workshop), `admin:${crypto.randomUUID()}`, config.students.count, 'admin').jobs,
-      );
+      const jobs = dispatchAction(db, a.data, config.mail.operatorAddress, config.students.count, 'admin');
       deps.onJobs();
       res.status(202).json({ jobs });
     } catch (e) {
