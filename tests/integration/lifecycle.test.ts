@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
+import nodemailer from 'nodemailer';
 import path from 'node:path';
 import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { Browser } from '../support/browser';
@@ -204,4 +205,37 @@ test('admin API: jobs with their step logs, and running a verb from the panel', 
   const bad = await api('/admin/actions', { method: 'POST', body: JSON.stringify({ verb: 'CREATE', workshop: 'WKSHP-Life', students: '77' }) });
   expect(bad.status).toBe(422);
   expect(((await bad.json()) as { message: string }).message).toMatch(/out of range/);
+});
+
+test("the deadline is the service's: past it, the server stops, the seat is freed and logins are refused", async () => {
+  const id = await register('late@example.com', 'WKSHP-Life');
+  await waitForState(id, ['ready']);
+  const mail = await waitForMail(hub.dataDir, (m) => (m.to as { text: string }).text === 'late@example.com');
+  const creds = credentialsIn(mail);
+  expect(mail.text).toMatch(/status page.*\n.*\/services\/wod\/status\/\d+\.[\w-]+/);
+  expect((await new Browser(hub.url).hubLogin(creds.student, creds.password)).status).toBe(200);
+  // the clock runs out (set back in the database, as time would)
+  const db = new Database(path.join(hub.dataDir, 'wod.sqlite'));
+  db.prepare(`UPDATE registrations SET deadline_at = ? WHERE id = ?`).run(new Date(Date.now() - 1000).toISOString(), id);
+  db.close();
+  const cleaned = await waitForState(id, ['cleaned'], 60_000);
+  expect(cleaned.state).toBe('cleaned');
+  expect((await new Browser(hub.url).hubLogin(creds.student, creds.password)).status).toBe(403);
+  const r = (await (await api(`/admin/registrations/${id}`)).json()) as { endReason: string };
+  expect(r.endReason).toBe('deadline');
+});
+
+test("two orders for one student run one after the other, in order", async () => {
+  const send = (subject: string) =>
+    nodemailer.createTransport({ host: '127.0.0.1', port: hub.ports.mailApi, ignoreTLS: true }).sendMail({ from: 'wodadmin@localhost', to: 'wod@x', subject, text: 'WKSHP-Life' });
+  await send('CREATE 5 900 order@example.com');
+  await send('CLEANUP 5 900');
+  const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });
+  const jobs = () => db.prepare(`SELECT verb, state, started_at AS startedAt, finished_at AS finishedAt FROM jobs WHERE student_id = 5 AND source = 'mail' ORDER BY id`).all() as { verb: string; state: string; startedAt: string; finishedAt: string }[];
+  const until = Date.now() + 90_000;
+  while (!jobs().every((j) => j.state === 'done') && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+  const [create, cleanup] = jobs();
+  db.close();
+  expect([create.verb, create.state, cleanup.verb, cleanup.state]).toEqual(['CREATE', 'done', 'CLEANUP', 'done']);
+  expect(Date.parse(cleanup.startedAt)).toBeGreaterThanOrEqual(Date.parse(create.finishedAt));
 });

@@ -25,6 +25,7 @@ import { HubApiError, type HubClient } from '../hub/client.js';
 import { type Plan, RestartFrom, type Step, type StepContext } from '../jobs/engine.js';
 import type { Job, Verb } from '../jobs/store.js';
 import { startToken } from '../registrations/start-link.js';
+import { statusToken } from '../registrations/status-token.js';
 import type { Db } from '../store/db.js';
 import type { ApiDb } from './api-db.js';
 import { findHooks, type HookKind, runHook } from './hooks.js';
@@ -39,6 +40,8 @@ export interface Credentials {
   password: string;
   /** one-click link into JupyterLab, valid until the deadline */
   startUrl: string | null;
+  /** the participant's status page: time left, end now */
+  statusUrl: string | null;
   hubUrl: string;
   deadlineAt: string | null;
   workshop: { folder: string; name: string };
@@ -289,6 +292,7 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
         student: s.student,
         password,
         startUrl: r && deadline ? `${config.publicUrl}/hub/wod-login?token=${startToken(deps.sealer, r.id, deadline)}` : null,
+        statusUrl: r ? `${config.publicUrl}/services/wod/status/${statusToken(deps.sealer, r.id)}` : null,
         hubUrl: `${config.publicUrl}/hub/login`,
         deadlineAt: r?.deadlineAt ?? null,
         workshop: { folder: w.folder, name: w.name },

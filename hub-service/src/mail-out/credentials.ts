@@ -21,6 +21,7 @@ export class CredentialsMailer implements CredentialsSink {
       `  password: ${c.password}`,
       '',
       ...(deadline ? [`Your workshop is open until ${deadline}. Save what you want to keep before then:`, 'at the end the account and its files are wiped.', ''] : []),
+      ...(c.statusUrl ? ['Your status page (time left, end the workshop early):', c.statusUrl, ''] : []),
       `— ${this.brand}`,
     ];
     await this.outbox.send({
