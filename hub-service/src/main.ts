@@ -24,8 +24,10 @@ import { ApiDb } from './lifecycle/api-db.js';
 import { LocalHost, SystemUsersHost } from './lifecycle/host.js';
 import { isTransient, lifecyclePlans } from './lifecycle/verbs.js';
 import { createMailApi } from './mail-in/server.js';
-import { CredentialsMailer } from './mail-out/credentials.js';
-import { Outbox } from './mail-out/outbox.js';
+import { Letters } from './journey/letters.js';
+import { Timers } from './journey/timers.js';
+import { Mailer } from './mail-out/mailer.js';
+import { OutboxTransport, SmtpTransport } from './mail-out/transport.js';
 import { importCatalog } from './catalog/importer.js';
 import { syncPool } from './pool/pool.js';
 import { RegistrationDesk } from './registrations/desk.js';
@@ -56,12 +58,15 @@ function main(): void {
   });
   const accounts = new Accounts(db);
   let engine: JobEngine | null = null;
-  const registrations = new Registrations(db, () => engine?.kick());
+  const transport =
+    config.mail.transport === 'smtp' ? new SmtpTransport(config.mail, process.env.WOD_MAIL_SMTP_PASSWORD) : new OutboxTransport(path.join(config.dataDir, 'outbox'), config.mail.from);
+  const mailer = new Mailer(db, transport, config, log.child('mail-out'));
+  const letters = new Letters(db, mailer, sealer, config);
+  const registrations = new Registrations(db, { onJob: () => engine?.kick(), onCreated: (id) => letters.welcome(id) });
   const host =
     config.students.mode === 'local'
       ? new LocalHost(config.students.homeRoot, hubEnv.apiUrl)
       : new SystemUsersHost(config.students.homeRoot, config.students.uidBase);
-  const outbox = new Outbox(path.join(config.dataDir, 'outbox'), config.mail.from);
   const jobs = new JobStore(db);
   engine = new JobEngine({
     store: jobs,
@@ -70,8 +75,7 @@ function main(): void {
       config,
       hub,
       host,
-      sealer,
-      credentials: new CredentialsMailer(outbox, config.branding.name, config.mail.operatorAddress),
+      messenger: letters,
       apiDb: config.apiDb.url
         ? new ApiDb({ url: config.apiDb.url, username: config.apiDb.username, password: process.env.WOD_API_DB_PASSWORD ?? '', baseStdid: config.apiDb.baseStdid })
         : undefined,
@@ -81,11 +85,13 @@ function main(): void {
     maxAttempts: config.lifecycle.maxAttempts,
     isTransient,
     onFailed: (job) => {
-      // A CREATE that cannot finish takes the failure path: the seat is purged and freed.
-      if (job.verb === 'CREATE') {
+      // A CREATE that cannot finish takes the failure path: the seat is purged and freed, with an apology.
+      if (job.verb !== 'CREATE') return;
+      db.transaction(() => {
         enqueueJob(db, { verb: 'PURGE', studentId: job.student_id, registrationId: job.registration_id, workshopId: job.workshop_id, source: job.source, key: `PURGE:after-job:${job.id}` });
-        engine?.kick();
-      }
+        if (job.registration_id !== null) letters.apology(job.registration_id);
+      })();
+      engine?.kick();
     },
   });
 
@@ -125,12 +131,18 @@ function main(): void {
 
   if (config.lifecycle.paused) log.warn('lifecycle paused (lifecycle.paused): jobs are queued, not run');
   else engine.start();
-  // The deadline is the service's to enforce: past it, the registration ends and CLEANUP runs.
-  const endOverdue = () => {
-    for (const id of registrations.overdue()) registrations.end(id, 'system', 'deadline');
+  // The clock is the service's: reminders, deadlines (CLEANUP) and the deployment watchdog.
+  const timers = new Timers(db, registrations, letters, config.timers, () => engine?.kick());
+  const sweep = () => {
+    try {
+      timers.sweep();
+    } catch (e) {
+      log.error('timers sweep failed', { error: (e as Error).message });
+    }
   };
-  endOverdue();
-  const deadlines = setInterval(endOverdue, 5_000);
+  sweep();
+  const deadlines = setInterval(sweep, 5_000);
+  mailer.start();
 
   const mailApi = config.mailApi.enabled
     ? createMailApi({ config: config.mailApi, poolSize: config.students.count, db, log: log.child('mail-in'), onJobs: () => engine!.kick(), password: process.env.WOD_MAIL_API_PASSWORD })
@@ -153,6 +165,7 @@ function main(): void {
     stopping = true;
     log.info('shutting down', { signal });
     clearInterval(deadlines);
+    mailer.stop();
     mailApi?.close();
     server.close(() => {
       void engine!.stop().then(() => {

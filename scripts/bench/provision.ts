@@ -50,7 +50,7 @@ async function main(): Promise<void> {
       if (performance.now() > deadline) throw new Error(`only ${ready.size} of ${ids.length} ready after 600 s`);
       const files = fs.existsSync(outbox) ? fs.readdirSync(outbox) : [];
       for (const id of ids) {
-        if (!ready.has(id) && files.some((f) => f.startsWith(`credentials-registration-${id}-`) && f.endsWith('.eml'))) ready.set(id, performance.now());
+        if (!ready.has(id) && files.some((f) => f.startsWith(`credentials-${id}-job-`) && f.endsWith('.eml'))) ready.set(id, performance.now());
       }
       await new Promise((r) => setTimeout(r, 20));
     }

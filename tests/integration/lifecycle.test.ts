@@ -5,6 +5,7 @@
  */
 import fs from 'node:fs';
 import Database from 'better-sqlite3';
+import type { ParsedMail } from 'mailparser';
 import nodemailer from 'nodemailer';
 import path from 'node:path';
 import { findProcesses } from '../../hub-service/src/lifecycle/processes';
@@ -155,8 +156,9 @@ test('kill -9 of the service during CREATE: the hub restarts it, the job resumes
   expect(ready.student).toBe('student10');
   const detail = (await (await api(`/admin/registrations/${id}`)).json()) as { id: number };
   expect(detail.id).toBe(id);
-  await waitForMail(hub.dataDir, (m) => (m.to as { text: string }).text === 'crash@example.com');
-  const mails = (await outboxMails(hub.dataDir)).filter((m) => (m.to as { text: string }).text === 'crash@example.com');
+  const isCredentials = (m: ParsedMail) => (m.to as { text: string }).text === 'crash@example.com' && !!m.subject?.includes('is ready');
+  await waitForMail(hub.dataDir, isCredentials);
+  const mails = (await outboxMails(hub.dataDir)).filter(isCredentials);
   expect(mails).toHaveLength(1);
   const creds = credentialsIn(mails[0]);
   const lab = await new Browser(hub.url).hubLogin(creds.student, creds.password);
@@ -210,9 +212,9 @@ test('admin API: jobs with their step logs, and running a verb from the panel', 
 test("the deadline is the service's: past it, the server stops, the seat is freed and logins are refused", async () => {
   const id = await register('late@example.com', 'WKSHP-Life');
   await waitForState(id, ['ready']);
-  const mail = await waitForMail(hub.dataDir, (m) => (m.to as { text: string }).text === 'late@example.com');
+  const mail = await waitForMail(hub.dataDir, (m) => (m.to as { text: string }).text === 'late@example.com' && !!m.subject?.includes('is ready'));
   const creds = credentialsIn(mail);
-  expect(mail.text).toMatch(/status page.*\n.*\/services\/wod\/status\/\d+\.[\w-]+/);
+  expect(mail.text).toMatch(/status page.*\/services\/wod\/status\/\d+\.[\w-]+/);
   expect((await new Browser(hub.url).hubLogin(creds.student, creds.password)).status).toBe(200);
   // the clock runs out (set back in the database, as time would)
   const db = new Database(path.join(hub.dataDir, 'wod.sqlite'));

@@ -49,8 +49,9 @@ const asRoot = process.getuid?.() === 0;
       expect(res.status).toBe(201);
     }
     const until = Date.now() + 120_000;
-    while ((await outboxMails(hub.dataDir)).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 300));
-    const mails = await outboxMails(hub.dataDir);
+    const credentialMails = async () => (await outboxMails(hub.dataDir)).filter((m) => m.subject?.includes('is ready'));
+    while ((await credentialMails()).length < 2 && Date.now() < until) await new Promise((r) => setTimeout(r, 300));
+    const mails = await credentialMails();
     expect(mails).toHaveLength(2);
 
     for (const n of [91, 92]) {

@@ -12,7 +12,7 @@ import type { WodConfig } from '../config/schema.js';
 import type { Verb } from '../jobs/store.js';
 import { dispatchAction } from '../mail-in/dispatch.js';
 import { orderSubjects } from '../mail-in/orders.js';
-import { Outbox } from '../mail-out/outbox.js';
+import { outboxFile } from '../mail-out/transport.js';
 import { openDatabase } from '../store/db.js';
 
 const say = (line: string) => process.stdout.write(line + '\n');
@@ -99,8 +99,7 @@ async function follow(db: ReturnType<typeof openDatabase>, config: WodConfig, jo
 }
 
 async function printCredentials(config: WodConfig, job: Row): Promise<void> {
-  const outbox = new Outbox(path.join(config.dataDir, 'outbox'), config.mail.from);
-  const file = outbox.file(`credentials-${job.registration_id !== null ? `registration-${job.registration_id}` : job.student}-job-${job.id}`);
+  const file = outboxFile(path.join(config.dataDir, 'outbox'), `credentials-${job.registration_id ?? job.student}-job-${job.id}`);
   if (!fs.existsSync(file)) return;
   const text = (await simpleParser(fs.readFileSync(file))).text ?? '';
   for (const key of ['username', 'password']) {

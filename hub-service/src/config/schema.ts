@@ -64,6 +64,15 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    timers: z
+      .object({
+        /** the reminder goes this long before the deadline */
+        reminderMinutes: z.coerce.number().int().min(1).default(60),
+        /** a registration not ready after this long is purged, with an apology */
+        watchdogMinutes: z.coerce.number().int().min(1).default(10),
+      })
+      .strict()
+      .prefault({}),
     lifecycle: z
       .object({
         /** maintenance: jobs are queued but not run until this is false again */
@@ -109,6 +118,16 @@ export const configSchema = z
         from: z.string().min(3).default('Workshops-on-Demand <wod@localhost>'),
         /** gets the credentials of students created without a participant (orders from the CLI) */
         operatorAddress: z.string().min(3).default('wod-operator@localhost'),
+        /** outbox: every mail kept as an .eml file in <dataDir>/outbox; smtp: sent through a relay */
+        transport: z.enum(['outbox', 'smtp']).default('outbox'),
+        smtpHost: z.string().min(1).default('127.0.0.1'),
+        smtpPort: port.default(587),
+        /** TLS from the first byte (port 465); otherwise STARTTLS when the relay offers it */
+        smtpSecure: z.union([z.boolean(), z.stringbool()]).default(false),
+        /** relay login; the password comes from WOD_MAIL_SMTP_PASSWORD */
+        smtpUser: z.string().min(1).optional(),
+        /** a copy of every credentials mail goes here (an operator's mailbox) */
+        bccCredentials: z.string().min(3).optional(),
       })
       .strict()
       .prefault({}),

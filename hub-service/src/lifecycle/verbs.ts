@@ -14,7 +14,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { hashPassword, generatePassword } from '../accounts/passwords.js';
-import type { Sealer } from '../auth/seal.js';
 import type { WorkshopSpec } from '../catalog/spec.js';
 import type { WodConfig } from '../config/schema.js';
 import { completion } from '../content/completion.js';
@@ -24,8 +23,6 @@ import YAML from 'yaml';
 import { HubApiError, type HubClient } from '../hub/client.js';
 import { type Plan, RestartFrom, type Step, type StepContext } from '../jobs/engine.js';
 import type { Job, Verb } from '../jobs/store.js';
-import { startToken } from '../registrations/start-link.js';
-import { statusToken } from '../registrations/status-token.js';
 import type { Db } from '../store/db.js';
 import type { ApiDb } from './api-db.js';
 import { findHooks, type HookKind, runHook } from './hooks.js';
@@ -35,21 +32,16 @@ export interface Credentials {
   /** the CREATE job: one credentials mail per job, however often its step runs */
   jobId: number;
   registrationId: number | null;
-  email: string | null;
   student: string;
   password: string;
-  /** one-click link into JupyterLab, valid until the deadline */
-  startUrl: string | null;
-  /** the participant's status page: time left, end now */
-  statusUrl: string | null;
-  hubUrl: string;
-  deadlineAt: string | null;
   workshop: { folder: string; name: string };
 }
 
-/** Where CREATE hands the credentials (the participant's mail). */
-export interface CredentialsSink {
-  deliver(credentials: Credentials): Promise<void>;
+/** What the lifecycle tells the participant: the credentials at once, the thanks with the seat's release. */
+export interface Messenger {
+  credentials(c: Credentials): Promise<void>;
+  /** called inside the transaction that marks the registration cleaned */
+  thanks(registrationId: number): void;
 }
 
 export interface LifecycleDeps {
@@ -57,8 +49,7 @@ export interface LifecycleDeps {
   config: WodConfig;
   hub: HubClient;
   host: StudentHost;
-  sealer: Sealer;
-  credentials: CredentialsSink;
+  messenger: Messenger;
   /** set in external api-db mode: orders that came by mail are reported back to it */
   apiDb?: ApiDb;
 }
@@ -188,8 +179,12 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
       const keep = final === 'cleaned' && s.workshop?.reset && ctx.job.verb === 'CLEANUP';
       db.transaction(() => {
         if (s.registration) {
-          db.prepare(`UPDATE registrations SET state = ?, ended_at = COALESCE(ended_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
-                      WHERE id = ? AND state NOT IN ('cleaned', 'failed')`).run(final, s.registration.id);
+          const changed = db
+            .prepare(`UPDATE registrations SET state = ?, ended_at = COALESCE(ended_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+                      WHERE id = ? AND state NOT IN ('cleaned', 'failed')`)
+            .run(final, s.registration.id).changes;
+          // A finished workshop is thanked, with its badge, in the same transaction: once.
+          if (changed && final === 'cleaned' && s.registration.externalId === null) deps.messenger.thanks(s.registration.id);
         }
         // A workshop with `reset: true` keeps the student until its RESET.
         db.prepare(`UPDATE students SET state = ?, registration_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(
@@ -278,27 +273,17 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
         password = await newPassword(s, ctx.job); // the first one died with the process that made it
       }
       const r = s.registration ? subject(ctx.job).registration : null;
+      // The watchdog may have given up on this registration meanwhile: its PURGE follows.
+      if (r && !['ready', 'reminded'].includes(r.state)) return void ctx.log(`registration is ${r.state}: no credentials\n`);
       if (reportsToApiDb(ctx.job)) {
         // The api-db that ordered it mails the credentials itself, from what it is told here.
         const calls = await deps.apiDb!.report({ verb: 'CREATE', stdid: s.n, participantId: r?.externalId ?? null, workshop: w.folder, password });
         passwords.delete(ctx.job.id);
         return void ctx.log(`reported to the api-db: ${calls.join(', ')}\n`);
       }
-      const deadline = r?.deadlineAt ? new Date(r.deadlineAt) : null;
-      await deps.credentials.deliver({
-        jobId: ctx.job.id,
-        registrationId: r?.id ?? null,
-        email: r?.email ?? null,
-        student: s.student,
-        password,
-        startUrl: r && deadline ? `${config.publicUrl}/hub/wod-login?token=${startToken(deps.sealer, r.id, deadline)}` : null,
-        statusUrl: r ? `${config.publicUrl}/services/wod/status/${statusToken(deps.sealer, r.id)}` : null,
-        hubUrl: `${config.publicUrl}/hub/login`,
-        deadlineAt: r?.deadlineAt ?? null,
-        workshop: { folder: w.folder, name: w.name },
-      });
+      await deps.messenger.credentials({ jobId: ctx.job.id, registrationId: r?.id ?? null, student: s.student, password, workshop: { folder: w.folder, name: w.name } });
       passwords.delete(ctx.job.id);
-      ctx.log(`credentials handed on${r?.email ? ` for ${r.email}` : ''}\n`);
+      ctx.log(`credentials mailed${r?.email ? ` to ${r.email}` : ''}\n`);
     }),
   ];
 

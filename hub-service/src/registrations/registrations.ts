@@ -78,12 +78,24 @@ export interface SearchQuery {
   offset: number;
 }
 
+export interface RegistrationHooks {
+  /** told when a job was queued (the engine looks at once instead of at its next poll) */
+  onJob?: () => void;
+  /** runs inside the registration's transaction (the welcome mail is queued with it) */
+  onCreated?: (registrationId: number) => void;
+}
+
 export class Registrations {
+  private readonly onJob: () => void;
+  private readonly onCreated: (registrationId: number) => void;
+
   constructor(
     private readonly db: Db,
-    /** told when a job was queued (the engine looks at once instead of at its next poll) */
-    private readonly onJob: () => void = () => {},
-  ) {}
+    hooks: RegistrationHooks = {},
+  ) {
+    this.onJob = hooks.onJob ?? (() => {});
+    this.onCreated = hooks.onCreated ?? (() => {});
+  }
 
   register(input: RegistrationInput, meta: { source: JobSource; ip?: string }): RegistrationView {
     const db = this.db;
@@ -134,6 +146,7 @@ export class Registrations {
       db.prepare(`UPDATE students SET state = 'allocated', registration_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
                   WHERE id = ?`).run(regId, student.id);
       enqueueJob(db, { verb: 'CREATE', studentId: student.id, registrationId: regId, workshopId: w.id, source: meta.source, key: `CREATE:registration:${regId}` });
+      this.onCreated(regId);
       audit(db, `participant:${input.email}`, 'registration.created', { type: 'registration', id: regId }, {
         workshop: input.workshop,
         student: student.id,

@@ -150,4 +150,33 @@ export const migrations: Migration[] = [
       ALTER TABLE registrations ADD COLUMN external_id TEXT;
     `,
   },
+  {
+    version: 4,
+    name: 'mails',
+    sql: `
+      -- Every participant mail, queued in the same transaction as what caused it, sent by the mailer
+      -- and retried until the transport takes it. key: one per registration and kind of mail.
+      -- Credentials mails are recorded here without their body: the password is never stored.
+      CREATE TABLE mails (
+        id              INTEGER PRIMARY KEY,
+        key             TEXT NOT NULL UNIQUE,
+        kind            TEXT NOT NULL,
+        registration_id INTEGER REFERENCES registrations (id),
+        to_address      TEXT NOT NULL,
+        subject         TEXT NOT NULL,
+        text            TEXT,
+        html            TEXT,
+        message_id      TEXT NOT NULL,
+        state           TEXT NOT NULL DEFAULT 'queued' CHECK (state IN ('queued', 'sent')),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        error           TEXT,
+        created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        sent_at         TEXT
+      ) STRICT;
+      CREATE INDEX mails_due ON mails (state, next_at);
+      CREATE INDEX mails_registration ON mails (registration_id);
+      ALTER TABLE participants ADD COLUMN milestone TEXT;
+    `,
+  },
 ];

@@ -1,0 +1,132 @@
+/**
+ * What the participant is told, when: the welcome at registration, the credentials when the
+ * workshop is ready, the reminder, the thanks with the badge (and a milestone badge), the apology
+ * when it could not be prepared. Each is keyed by registration and kind: it goes once.
+ */
+import type { Sealer } from '../auth/seal.js';
+import type { WodConfig } from '../config/schema.js';
+import { milestoneAt, mails } from '../mail-out/content.js';
+import type { Mailer } from '../mail-out/mailer.js';
+import { startToken } from '../registrations/start-link.js';
+import { statusToken } from '../registrations/status-token.js';
+import type { Db } from '../store/db.js';
+
+interface Reg {
+  id: number;
+  /** set for registrations made by a mail order: the api-db (or the operator) tells its participant itself */
+  externalId: string | null;
+  name: string;
+  email: string;
+  participantId: number;
+  workshop: string;
+  folder: string;
+  badgeImg: string | null;
+  deadlineAt: string | null;
+  completion: number | null;
+}
+
+export class Letters {
+  constructor(
+    private readonly db: Db,
+    private readonly mailer: Mailer,
+    private readonly sealer: Sealer,
+    private readonly config: Pick<WodConfig, 'publicUrl' | 'workshops' | 'mail'>,
+  ) {}
+
+  private reg(id: number): Reg {
+    const row = this.db
+      .prepare(`SELECT r.id, r.external_id AS externalId, p.name, p.email, p.id AS participantId, w.name AS workshop, w.folder, w.spec, r.deadline_at AS deadlineAt, r.completion
+                FROM registrations r JOIN participants p ON p.id = r.participant_id JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ?`)
+      .get(id) as Reg & { spec: string };
+    return { ...row, name: row.name || row.email, badgeImg: (JSON.parse(row.spec) as { badgeImg: string | null }).badgeImg };
+  }
+
+  statusUrl(id: number): string {
+    return `${this.config.publicUrl}/services/wod/status/${statusToken(this.sealer, id)}`;
+  }
+
+  startUrl(id: number, deadlineAt: string | null): string | null {
+    return deadlineAt ? `${this.config.publicUrl}/hub/wod-login?token=${startToken(this.sealer, id, new Date(deadlineAt))}` : null;
+  }
+
+  private base(r: Reg) {
+    return { name: r.name, workshop: r.workshop, statusUrl: this.statusUrl(r.id) };
+  }
+
+  private badgeImage(r: Reg): string | null {
+    if (!r.badgeImg) return null;
+    return /^https?:\/\//.test(r.badgeImg) ? r.badgeImg : `${this.config.publicUrl}/services/wod/workshops/${r.folder}/assets/${r.badgeImg}`;
+  }
+
+  welcome(id: number): void {
+    const r = this.reg(id);
+    this.mailer.queue({ kind: 'welcome', key: `welcome-${id}`, registrationId: id, to: r.email, content: mails.welcome(this.base(r)) });
+  }
+
+  reminder(id: number, minutesLeft: number): void {
+    const r = this.reg(id);
+    if (r.externalId !== null) return;
+    this.mailer.queue({
+      kind: 'reminder',
+      key: `reminder-${id}`,
+      registrationId: id,
+      to: r.email,
+      content: mails.reminder({ ...this.base(r), minutesLeft, startUrl: this.startUrl(id, r.deadlineAt), deadlineAt: r.deadlineAt! }),
+    });
+  }
+
+  /** The thanks, and the milestone mail when this finished workshop reaches one. */
+  thanks(id: number): void {
+    const r = this.reg(id);
+    const portalUrl = `${this.config.publicUrl}/services/wod/`;
+    this.mailer.queue({
+      kind: 'thanks',
+      key: `thanks-${id}`,
+      registrationId: id,
+      to: r.email,
+      content: mails.thanks({ ...this.base(r), completion: r.completion, badgeImage: this.badgeImage(r), badgePage: `${portalUrl}badges/workshop/${r.folder}`, surveyUrl: this.config.workshops.surveyUrl, portalUrl }),
+    });
+    const { n } = this.db
+      .prepare(`SELECT COUNT(DISTINCT workshop_id) AS n FROM registrations WHERE participant_id = ? AND state = 'cleaned'`)
+      .get(r.participantId) as { n: number };
+    const level = milestoneAt(n);
+    if (!level) return;
+    this.db.prepare('UPDATE participants SET milestone = ? WHERE id = ?').run(level, r.participantId);
+    const slug = level.toLowerCase().replace(/\s+/g, '-');
+    this.mailer.queue({
+      kind: 'milestone',
+      key: `milestone-${r.participantId}-${slug}`,
+      registrationId: id,
+      to: r.email,
+      content: mails.milestone({ name: r.name, level, count: n, badgePage: `${portalUrl}badges/${slug}`, badgeImage: `${portalUrl}badges/${slug}.svg` }),
+    });
+  }
+
+  apology(id: number): void {
+    const r = this.reg(id);
+    if (r.externalId !== null) return;
+    this.mailer.queue({ kind: 'apology', key: `apology-${id}`, registrationId: id, to: r.email, content: mails.apology({ ...this.base(r), portalUrl: `${this.config.publicUrl}/services/wod/` }) });
+  }
+
+  /** Sent at once by the CREATE job (the password lives in memory only). */
+  async credentials(c: { jobId: number; registrationId: number | null; student: string; password: string; workshop: { folder: string; name: string } }): Promise<void> {
+    const r = c.registrationId !== null ? this.reg(c.registrationId) : null;
+    await this.mailer.sendNow({
+      kind: 'credentials',
+      key: r ? `credentials-${r.id}-job-${c.jobId}` : `credentials-${c.student}-job-${c.jobId}`,
+      registrationId: r?.id ?? null,
+      to: r?.email ?? this.config.mail.operatorAddress,
+      bcc: this.config.mail.bccCredentials,
+      content: mails.credentials({
+        name: r?.name ?? 'operator',
+        workshop: c.workshop.name,
+        statusUrl: r ? this.statusUrl(r.id) : `${this.config.publicUrl}/services/wod/`,
+        student: c.student,
+        password: c.password,
+        startUrl: r ? this.startUrl(r.id, r.deadlineAt) : null,
+        hubUrl: `${this.config.publicUrl}/hub/login`,
+        deadlineAt: r?.deadlineAt ?? null,
+      }),
+    });
+  }
+}

@@ -1,0 +1,129 @@
+/**
+ * The participant mails, written once as blocks and rendered twice: plain text, and HTML through
+ * the ejs layout with the configured branding. Pure apart from reading the layout.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import ejs from 'ejs';
+import type { WodConfig } from '../config/schema.js';
+
+export type Block =
+  | { p: string }
+  | { button: { text: string; href: string } }
+  | { link: { text: string; href: string } }
+  | { fields: [string, string][] }
+  | { image: { src: string; alt: string } };
+
+export interface MailContent {
+  subject: string;
+  preheader: string;
+  blocks: Block[];
+}
+
+const LAYOUT = path.resolve(__dirname, '..', '..', 'views', 'mail', 'layout.ejs');
+
+export function renderText(c: MailContent, brandName: string, portalUrl: string): string {
+  const out: string[] = [];
+  for (const b of c.blocks) {
+    if ('p' in b) out.push(b.p, '');
+    else if ('button' in b) out.push(`${b.button.text}:`, b.button.href, '');
+    else if ('link' in b) out.push(`${b.link.text} ${b.link.href}`, '');
+    else if ('fields' in b) out.push(...b.fields.map(([k, v]) => `  ${k}: ${v}`), '');
+  }
+  out.push('--', `${brandName} · ${portalUrl}`);
+  return out.join('\n');
+}
+
+let layout: ejs.TemplateFunction | null = null;
+
+export function renderHtml(c: MailContent, brand: WodConfig['branding'], portalUrl: string): string {
+  layout ??= ejs.compile(fs.readFileSync(LAYOUT, 'utf8'), { filename: LAYOUT });
+  return layout({ ...c, brand, portalUrl }) as string;
+}
+
+const when = (iso: string) => new Date(iso).toUTCString().replace(' GMT', ' UTC');
+const percent = (ratio: number | null) => (ratio === null ? null : `${Math.round(ratio * 100)} %`);
+
+export interface Participant {
+  name: string;
+  workshop: string;
+  statusUrl: string;
+}
+
+export const MILESTONES: { count: number; name: string }[] = [
+  { count: 3, name: 'Apprentice' },
+  { count: 5, name: 'Expert' },
+  { count: 7, name: 'Hero' },
+  { count: 10, name: 'Super Hero' },
+  { count: 15, name: 'Legend' },
+];
+
+export const mails = {
+  welcome: (p: Participant): MailContent => ({
+    subject: `Your ${p.workshop} workshop is being prepared`,
+    preheader: 'Your login follows in a few seconds.',
+    blocks: [
+      { p: `Hello ${p.name},` },
+      { p: `thank you for registering for ${p.workshop}. We are preparing your own JupyterLab now: a second mail with your username, your password and a one-click start link follows in a few seconds.` },
+      { p: 'Your time starts when your workshop is ready.' },
+      { link: { text: 'Your status page (time left, end the workshop early):', href: p.statusUrl } },
+    ],
+  }),
+  credentials: (p: Participant & { student: string; password: string; startUrl: string | null; hubUrl: string; deadlineAt: string | null }): MailContent => ({
+    subject: `Your ${p.workshop} workshop is ready`,
+    preheader: 'Start it with one click.',
+    blocks: [
+      { p: `Hello ${p.name}, your ${p.workshop} workshop is ready.` },
+      ...(p.startUrl ? [{ button: { text: 'Start my workshop', href: p.startUrl } }] : []),
+      { p: `Or log in at ${p.hubUrl} with:` },
+      { fields: [['username', p.student], ['password', p.password]] },
+      ...(p.deadlineAt ? [{ p: `Your workshop is open until ${when(p.deadlineAt)}. Save what you want to keep before then: at the end the account and its files are wiped.` }] : []),
+      { link: { text: 'Your status page (time left, end the workshop early):', href: p.statusUrl } },
+    ],
+  }),
+  reminder: (p: Participant & { minutesLeft: number; startUrl: string | null; deadlineAt: string }): MailContent => ({
+    subject: `${p.workshop}: ${p.minutesLeft} minutes left`,
+    preheader: 'Save your work before the end.',
+    blocks: [
+      { p: `Hello ${p.name}, your ${p.workshop} workshop ends at ${when(p.deadlineAt)}, in ${p.minutesLeft} minutes.` },
+      { p: 'Finish what you are doing and download anything you want to keep (right-click a file → Download): at the end the account and its files are wiped.' },
+      ...(p.startUrl ? [{ button: { text: 'Back to my workshop', href: p.startUrl } }] : []),
+      { link: { text: 'Your status page:', href: p.statusUrl } },
+    ],
+  }),
+  thanks: (p: Participant & { completion: number | null; badgeImage: string | null; badgePage: string; surveyUrl: string; portalUrl: string }): MailContent => ({
+    subject: `Thank you for taking ${p.workshop}`,
+    preheader: 'Your badge is here.',
+    blocks: [
+      { p: `Hello ${p.name}, thank you for taking ${p.workshop}!` },
+      ...(percent(p.completion) ? [{ p: `You ran ${percent(p.completion)} of its exercises.` }] : []),
+      ...(p.badgeImage ? [{ image: { src: p.badgeImage, alt: `${p.workshop} badge` } }] : []),
+      { button: { text: 'See and share your badge', href: p.badgePage } },
+      ...(p.surveyUrl ? [{ link: { text: 'Two minutes to tell us how it went:', href: p.surveyUrl } }] : []),
+      { link: { text: 'More workshops:', href: p.portalUrl } },
+    ],
+  }),
+  milestone: (p: { name: string; level: string; count: number; badgePage: string; badgeImage: string }): MailContent => ({
+    subject: `You are now a ${p.level}!`,
+    preheader: `${p.count} workshops completed.`,
+    blocks: [
+      { p: `Congratulations ${p.name}: you have completed ${p.count} workshops and earned the ${p.level} badge.` },
+      { image: { src: p.badgeImage, alt: `${p.level} badge` } },
+      { button: { text: 'See and share your badge', href: p.badgePage } },
+    ],
+  }),
+  apology: (p: Participant & { portalUrl: string }): MailContent => ({
+    subject: `We could not prepare your ${p.workshop} workshop`,
+    preheader: 'Sorry: please register again.',
+    blocks: [
+      { p: `Hello ${p.name}, we are sorry: something went wrong while preparing your ${p.workshop} workshop, and it could not be made ready.` },
+      { p: 'Your seat is free again and nothing was kept. Please register again; if it happens twice, tell us by replying to this mail.' },
+      { button: { text: 'Register again', href: p.portalUrl } },
+    ],
+  }),
+};
+
+/** The milestone reached with `count` finished workshops, if that count is one. */
+export function milestoneAt(count: number): string | null {
+  return MILESTONES.find((m) => m.count === count)?.name ?? null;
+}

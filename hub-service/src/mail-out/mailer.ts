@@ -1,0 +1,138 @@
+/**
+ * Participant mail, reliably. A mail is queued in the same transaction as what caused it, under a
+ * key (one per registration and kind), so it is neither lost nor queued twice; the delivery loop
+ * hands it to the transport and retries with backoff, however long the relay is down. The
+ * credentials mail alone is sent at once by its job step and recorded without its body, because
+ * the password must not be stored.
+ */
+import crypto from 'node:crypto';
+import type { WodConfig } from '../config/schema.js';
+import type { Logger } from '../log.js';
+import type { Db } from '../store/db.js';
+import { type MailContent, renderHtml, renderText } from './content.js';
+import type { MailTransport } from './transport.js';
+
+export interface QueuedMail {
+  kind: string;
+  key: string;
+  registrationId: number | null;
+  to: string;
+  content: MailContent;
+}
+
+interface Row {
+  id: number;
+  key: string;
+  to_address: string;
+  subject: string;
+  text: string;
+  html: string | null;
+  message_id: string;
+  attempts: number;
+}
+
+const MAX_DELAY_MS = 10 * 60_000;
+
+export class Mailer {
+  private timer: NodeJS.Timeout | null = null;
+  private busy = false;
+  private readonly domain: string;
+
+  constructor(
+    private readonly db: Db,
+    private readonly transport: MailTransport,
+    private readonly config: Pick<WodConfig, 'branding' | 'publicUrl' | 'mail'>,
+    private readonly log: Logger,
+    private readonly now: () => number = Date.now,
+  ) {
+    this.domain = new URL(config.publicUrl).hostname || 'wod.local';
+  }
+
+  get portalUrl(): string {
+    return `${this.config.publicUrl}/services/wod/`;
+  }
+
+  private render(content: MailContent) {
+    return { text: renderText(content, this.config.branding.name, this.portalUrl), html: renderHtml(content, this.config.branding, this.portalUrl) };
+  }
+
+  private messageId(key: string): string {
+    return `<${key.replace(/[^\w.-]/g, '.')}.${crypto.randomBytes(6).toString('hex')}@${this.domain}>`;
+  }
+
+  /** Queues a mail; call it inside the transaction that decides it. A second call with the same key does nothing. */
+  queue(mail: QueuedMail): void {
+    const { text, html } = this.render(mail.content);
+    this.db
+      .prepare(`INSERT INTO mails (key, kind, registration_id, to_address, subject, text, html, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (key) DO NOTHING`)
+      .run(mail.key, mail.kind, mail.registrationId, mail.to, mail.content.subject, text, html, this.messageId(mail.key));
+  }
+
+  /** Sends now (the credentials); records it, without its body, once sent. Throws when the transport fails. */
+  async sendNow(mail: QueuedMail & { bcc?: string }): Promise<void> {
+    if (this.db.prepare(`SELECT 1 FROM mails WHERE key = ? AND state = 'sent'`).get(mail.key)) return;
+    const { text, html } = this.render(mail.content);
+    const messageId = this.messageId(mail.key);
+    await this.transport.send({ key: mail.key, to: mail.to, bcc: mail.bcc, subject: mail.content.subject, text, html, messageId });
+    this.db
+      .prepare(`INSERT INTO mails (key, kind, registration_id, to_address, subject, message_id, state, attempts, sent_at) VALUES (?, ?, ?, ?, ?, ?, 'sent', 1, ?)
+                ON CONFLICT (key) DO NOTHING`)
+      .run(mail.key, mail.kind, mail.registrationId, mail.to, mail.content.subject, messageId, new Date(this.now()).toISOString());
+  }
+
+  /** Queues a copy of a sent or queued mail under a new key (the admin's "resend"). */
+  resend(id: number): number | null {
+    const row = this.db.prepare(`SELECT * FROM mails WHERE id = ? AND text IS NOT NULL`).get(id) as (Row & { kind: string; registration_id: number | null }) | undefined;
+    if (!row) return null;
+    const key = `${row.key}:resent:${crypto.randomBytes(3).toString('hex')}`;
+    return Number(
+      this.db
+        .prepare(`INSERT INTO mails (key, kind, registration_id, to_address, subject, text, html, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(key, row.kind, row.registration_id, row.to_address, row.subject, row.text, row.html, this.messageId(key)).lastInsertRowid,
+    );
+  }
+
+  /** Hands every due mail to the transport; a failure waits longer each time, and never loses the mail. */
+  async deliverDue(): Promise<number> {
+    if (this.busy) return 0;
+    this.busy = true;
+    let sent = 0;
+    try {
+      const due = this.db
+        .prepare(`SELECT id, key, to_address, subject, text, html, message_id, attempts FROM mails WHERE state = 'queued' AND next_at <= ? ORDER BY id LIMIT 50`)
+        .all(new Date(this.now()).toISOString()) as Row[];
+      for (const m of due) {
+        try {
+          await this.transport.send({ key: m.key, to: m.to_address, subject: m.subject, text: m.text, html: m.html ?? undefined, messageId: m.message_id });
+          this.db.prepare(`UPDATE mails SET state = 'sent', attempts = attempts + 1, sent_at = ?, error = NULL WHERE id = ?`).run(new Date(this.now()).toISOString(), m.id);
+          sent++;
+        } catch (e) {
+          const delay = Math.min(MAX_DELAY_MS, 5_000 * 2 ** m.attempts);
+          this.db
+            .prepare(`UPDATE mails SET attempts = attempts + 1, next_at = ?, error = ? WHERE id = ?`)
+            .run(new Date(this.now() + delay).toISOString(), (e as Error).message.slice(0, 500), m.id);
+          this.log.warn('mail not sent, will retry', { key: m.key, delayMs: delay, error: (e as Error).message });
+          break; // the relay is probably down: the others wait too
+        }
+      }
+    } finally {
+      this.busy = false;
+    }
+    return sent;
+  }
+
+  start(intervalMs = 1_000): void {
+    const tick = () => {
+      void this.deliverDue().finally(() => {
+        this.timer = setTimeout(tick, intervalMs);
+        this.timer.unref();
+      });
+    };
+    tick();
+  }
+
+  stop(): void {
+    if (this.timer) clearTimeout(this.timer);
+  }
+}
