@@ -104,7 +104,7 @@ export const mails = {
     ],
   }),
   milestone: (p: { name: string; level: string; count: number; badgePage: string; badgeImage: string }): MailContent => ({
-    subject: `You are now a ${p.level}!`,
+    subject: `You are now ${/^[AEIOU]/.test(p.level) ? 'an' : 'a'} ${p.level}!`,
     preheader: `${p.count} workshops completed.`,
     blocks: [
       { p: `Congratulations ${p.name}: you have completed ${p.count} workshops and earned the ${p.level} badge.` },

@@ -64,9 +64,9 @@ export class Mailer {
   queue(mail: QueuedMail): void {
     const { text, html } = this.render(mail.content);
     this.db
-      .prepare(`INSERT INTO mails (key, kind, registration_id, to_address, subject, text, html, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+      .prepare(`INSERT INTO mails (key, kind, registration_id, to_address, subject, text, html, message_id, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
                 ON CONFLICT (key) DO NOTHING`)
-      .run(mail.key, mail.kind, mail.registrationId, mail.to, mail.content.subject, text, html, this.messageId(mail.key));
+      .run(mail.key, mail.kind, mail.registrationId, mail.to, mail.content.subject, text, html, this.messageId(mail.key), new Date(this.now()).toISOString());
   }
 
   /** Sends now (the credentials); records it, without its body, once sent. Throws when the transport fails. */
@@ -88,8 +88,8 @@ export class Mailer {
     const key = `${row.key}:resent:${crypto.randomBytes(3).toString('hex')}`;
     return Number(
       this.db
-        .prepare(`INSERT INTO mails (key, kind, registration_id, to_address, subject, text, html, message_id) VALUES (?, ?, ?, ?, ?, ?, ?, ?)`)
-        .run(key, row.kind, row.registration_id, row.to_address, row.subject, row.text, row.html, this.messageId(key)).lastInsertRowid,
+        .prepare(`INSERT INTO mails (key, kind, registration_id, to_address, subject, text, html, message_id, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)`)
+        .run(key, row.kind, row.registration_id, row.to_address, row.subject, row.text, row.html, this.messageId(key), new Date(this.now()).toISOString()).lastInsertRowid,
     );
   }
 
