@@ -113,6 +113,8 @@ function main(): void {
     hubProbe,
     importCatalog: importNow,
     onJobs: () => engine?.kick(),
+    mailer,
+    letters,
     log,
   };
 

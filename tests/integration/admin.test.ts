@@ -40,7 +40,7 @@ const post = (p: string, fields: Record<string, string>, withCsrf = true) =>
   });
 
 test('every page renders for an admin, and none for anyone else', async () => {
-  const pages = ['/', '/workshops', '/registrations', '/registrations/1', '/pool', '/jobs', '/jobs/1', '/actions'];
+  const pages = ['/', '/workshops', '/registrations', '/registrations/1', '/pool', '/jobs', '/jobs/1', '/mails', '/mails/1', '/actions'];
   for (const p of pages) expect([p, (await get(p)).status]).toEqual([p, 200]);
   expect((await get('/')).text).toMatch(/running registrations/);
   const password = hub.cli('accounts', 'password', 'mallory').match(/password (\S+)/)![1];

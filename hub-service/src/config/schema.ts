@@ -80,7 +80,7 @@ export const configSchema = z
         /** jobs (CREATE, CLEANUP, RESET, PURGE) run at once */
         concurrency: z.coerce.number().int().min(1).max(64).default(4),
         /** attempts of a job failing for a passing reason (hub busy, timeouts) */
-        maxAttempts: z.coerce.number().int().min(1).default(5),
+        maxAttempts: z.coerce.number().int().min(1).default(10),
         /** seconds to wait for a student's server to be ready */
         serverTimeout: z.coerce.number().int().min(5).default(120),
       })

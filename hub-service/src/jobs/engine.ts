@@ -130,7 +130,7 @@ export class JobEngine {
         }
         const transient = e instanceof TransientError || (this.o.isTransient?.(e) ?? false);
         if (transient && job.attempts < (this.o.maxAttempts ?? 5)) {
-          const delay = (this.o.backoffMs ?? 2_000) * 2 ** (job.attempts - 1);
+          const delay = Math.min(60_000, (this.o.backoffMs ?? 2_000) * 2 ** (job.attempts - 1));
           log.warn(`${job.verb} job will be retried`, { job: job.id, step: step.name, delayMs: delay, error: error.message });
           store.retryLater(job, delay, `${step.name}: ${error.message}`);
         } else {

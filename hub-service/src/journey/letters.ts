@@ -3,10 +3,14 @@
  * workshop is ready, the reminder, the thanks with the badge (and a milestone badge), the apology
  * when it could not be prepared. Each is keyed by registration and kind: it goes once.
  */
+import crypto from 'node:crypto';
+import { generatePassword, hashPassword } from '../accounts/passwords.js';
 import type { Sealer } from '../auth/seal.js';
 import type { WodConfig } from '../config/schema.js';
+import { TransientError } from '../jobs/engine.js';
 import { milestoneAt, mails } from '../mail-out/content.js';
 import type { Mailer } from '../mail-out/mailer.js';
+import { RegistrationError } from '../registrations/registrations.js';
 import { startToken } from '../registrations/start-link.js';
 import { statusToken } from '../registrations/status-token.js';
 import type { Db } from '../store/db.js';
@@ -108,12 +112,37 @@ export class Letters {
     this.mailer.queue({ kind: 'apology', key: `apology-${id}`, registrationId: id, to: r.email, content: mails.apology({ ...this.base(r), portalUrl: `${this.config.publicUrl}/services/wod/` }) });
   }
 
+  /**
+   * New credentials for a running registration (an admin's "resend"): a new password, mailed first,
+   * then set, so that the participant is never left with a password they did not receive.
+   */
+  async newCredentials(id: number): Promise<void> {
+    const row = this.db
+      .prepare(`SELECT s.id AS studentId, s.name AS student, w.folder, w.name FROM registrations r JOIN students s ON s.id = r.student_id
+                JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ? AND r.state IN ('ready', 'reminded')`)
+      .get(id) as { studentId: number; student: string; folder: string; name: string } | undefined;
+    if (!row) throw new RegistrationError(409, 'not-running', `registration ${id} is not ready: there is nothing to log in to`);
+    const password = generatePassword(16);
+    await this.credentials({ key: `credentials-${id}-resent-${crypto.randomBytes(3).toString('hex')}`, registrationId: id, student: row.student, password, workshop: { folder: row.folder, name: row.name } });
+    this.db.prepare('UPDATE students SET password_hash = ? WHERE id = ?').run(await hashPassword(password), row.studentId);
+  }
+
   /** Sent at once by the CREATE job (the password lives in memory only). */
-  async credentials(c: { jobId: number; registrationId: number | null; student: string; password: string; workshop: { folder: string; name: string } }): Promise<void> {
+  async credentials(c: { jobId?: number; key?: string; registrationId: number | null; student: string; password: string; deadlineAt?: string; workshop: { folder: string; name: string } }): Promise<void> {
     const r = c.registrationId !== null ? this.reg(c.registrationId) : null;
+    const deadlineAt = c.deadlineAt ?? r?.deadlineAt ?? null;
+    try {
+      await this.send(c, r, deadlineAt);
+    } catch (e) {
+      // The relay may be down for a while: the job step is retried, with the password still in memory.
+      throw new TransientError(`the credentials mail could not be sent: ${(e as Error).message}`);
+    }
+  }
+
+  private async send(c: { jobId?: number; key?: string; student: string; password: string; workshop: { name: string } }, r: Reg | null, deadlineAt: string | null): Promise<void> {
     await this.mailer.sendNow({
       kind: 'credentials',
-      key: r ? `credentials-${r.id}-job-${c.jobId}` : `credentials-${c.student}-job-${c.jobId}`,
+      key: c.key ?? `credentials-${r?.id ?? c.student}-job-${c.jobId}`,
       registrationId: r?.id ?? null,
       to: r?.email ?? this.config.mail.operatorAddress,
       bcc: this.config.mail.bccCredentials,
@@ -123,9 +152,9 @@ export class Letters {
         statusUrl: r ? this.statusUrl(r.id) : `${this.config.publicUrl}/services/wod/`,
         student: c.student,
         password: c.password,
-        startUrl: r ? this.startUrl(r.id, r.deadlineAt) : null,
+        startUrl: r ? this.startUrl(r.id, deadlineAt) : null,
         hubUrl: `${this.config.publicUrl}/hub/login`,
-        deadlineAt: r?.deadlineAt ?? null,
+        deadlineAt,
       }),
     });
   }

@@ -3,7 +3,7 @@
  * after a crash, or retried after a passing failure, can run a step again safely.
  *
  * CREATE:  password, account, leftovers, home, content (create hook, templates, workspace),
- *          post-copy, server, ready, credentials
+ *          post-copy, server, credentials (then ready: the clock starts when they are sent)
  * CLEANUP: completion, cleanup hook, server, processes, lock, home, release
  * RESET:   reset hook, server, processes, lock, home, release
  * PURGE:   server, processes, lock, home, release   (the failure path: no hooks)
@@ -34,6 +34,7 @@ export interface Credentials {
   registrationId: number | null;
   student: string;
   password: string;
+  deadlineAt: string;
   workshop: { folder: string; name: string };
 }
 
@@ -258,13 +259,6 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
       }
       ctx.log(`server of ${s.student} ready\n`);
     }),
-    step('ready', async (s) => {
-      if (!s.registration) return;
-      const minutes = s.workshop?.durationMinutes ?? 240;
-      db.prepare(`UPDATE registrations SET state = 'ready', ready_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
-                    deadline_at = COALESCE(deadline_at, strftime('%Y-%m-%dT%H:%M:%fZ', 'now', ?))
-                  WHERE id = ? AND state IN ('registered', 'deploying')`).run(`+${minutes} minutes`, s.registration.id);
-    }),
     step('credentials', async (s, ctx) => {
       const w = needWorkshop(s);
       let password = passwords.get(ctx.job.id);
@@ -272,18 +266,24 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
         if (w.varpass) throw new RestartFrom('password');
         password = await newPassword(s, ctx.job); // the first one died with the process that made it
       }
-      const r = s.registration ? subject(ctx.job).registration : null;
+      const r = s.registration;
       // The watchdog may have given up on this registration meanwhile: its PURGE follows.
-      if (r && !['ready', 'reminded'].includes(r.state)) return void ctx.log(`registration is ${r.state}: no credentials\n`);
+      if (r && !['registered', 'deploying'].includes(r.state)) return void ctx.log(`registration is ${r.state}: no credentials\n`);
+      // The clock starts when the credentials go out.
+      const deadlineAt = new Date(Date.now() + w.durationMinutes * 60_000).toISOString();
       if (reportsToApiDb(ctx.job)) {
         // The api-db that ordered it mails the credentials itself, from what it is told here.
         const calls = await deps.apiDb!.report({ verb: 'CREATE', stdid: s.n, participantId: r?.externalId ?? null, workshop: w.folder, password });
-        passwords.delete(ctx.job.id);
-        return void ctx.log(`reported to the api-db: ${calls.join(', ')}\n`);
+        ctx.log(`reported to the api-db: ${calls.join(', ')}\n`);
+      } else {
+        await deps.messenger.credentials({ jobId: ctx.job.id, registrationId: r?.id ?? null, student: s.student, password, deadlineAt, workshop: { folder: w.folder, name: w.name } });
+        ctx.log(`credentials mailed${r?.email ? ` to ${r.email}` : ''}\n`);
       }
-      await deps.messenger.credentials({ jobId: ctx.job.id, registrationId: r?.id ?? null, student: s.student, password, workshop: { folder: w.folder, name: w.name } });
       passwords.delete(ctx.job.id);
-      ctx.log(`credentials mailed${r?.email ? ` to ${r.email}` : ''}\n`);
+      if (r) {
+        db.prepare(`UPDATE registrations SET state = 'ready', ready_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), deadline_at = ?
+                    WHERE id = ? AND state IN ('registered', 'deploying')`).run(deadlineAt, r.id);
+      }
     }),
   ];
 

@@ -163,6 +163,19 @@ export class Registrations {
     return row ? toView(row) : null;
   }
 
+  /** Gives a running registration more time (an admin's decision). */
+  extend(id: number, minutes: number, actor: Actor): RegistrationView {
+    this.db.transaction(() => {
+      const r = this.db.prepare('SELECT state, deadline_at FROM registrations WHERE id = ?').get(id) as { state: RegistrationState; deadline_at: string | null } | undefined;
+      if (!r) throw new RegistrationError(404, 'unknown-registration', `there is no registration ${id}`);
+      if (!['ready', 'reminded'].includes(r.state) || !r.deadline_at) throw new RegistrationError(409, 'not-running', `registration ${id} has no running clock (${r.state})`);
+      const deadline = new Date(Date.parse(r.deadline_at) + minutes * 60_000).toISOString();
+      this.db.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(deadline, id);
+      audit(this.db, actor, 'registration.extended', { type: 'registration', id }, { minutes, deadline });
+    }).immediate();
+    return this.get(id)!;
+  }
+
   /** Running registrations whose deadline has passed. */
   overdue(now = Date.now()): number[] {
     return (

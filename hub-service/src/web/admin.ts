@@ -10,10 +10,11 @@ import { WORKSHOP_FOLDER } from '../catalog/spec.js';
 import { getJob, listJobs } from '../jobs/queries.js';
 import { dispatchAction } from '../mail-in/dispatch.js';
 import { OrderError } from '../mail-in/orders.js';
+import { getMail, listMails } from '../mail-out/queries.js';
 import { listStudents, rangeState } from '../pool/pool.js';
 import { RegistrationError, RUNNING } from '../registrations/registrations.js';
 import { VERSION } from '../version.js';
-import { actionInput, registrationQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, registrationQuery, workshopPatch } from './api-schemas.js';
 import type { WebDeps } from './deps.js';
 
 const STATES = ['registered', 'deploying', 'ready', 'reminded', 'ended', 'cleaned', 'failed'];
@@ -115,6 +116,7 @@ export function adminRouter(deps: WebDeps): express.Router {
       r,
       notice: notice ?? (req.query.ended ? { text: 'Ended: the CLEANUP job takes the seat back.', kind: 'ok' } : null),
       jobs: listJobs(db, { registrationId: id, limit: 100, offset: 0 }).items,
+      mails: listMails(db, { registrationId: id, limit: 100, offset: 0 }).items,
       audit: db.prepare(`SELECT at, actor, action, details FROM audit WHERE subject_type = 'registration' AND subject_id = ? ORDER BY id`).all(String(id)),
     });
   };
@@ -138,6 +140,50 @@ export function adminRouter(deps: WebDeps): express.Router {
       res.status(e.status);
       registrationPage(req, res, id, { text: e.message, kind: 'error' });
     }
+  });
+
+  router.post('/registrations/:id/extend', (req, res) => {
+    const id = positiveId(req.params.id);
+    if (id === null) return void notFound(res, 'such registration');
+    const x = extendInput.safeParse(req.body);
+    try {
+      if (!x.success) throw new RegistrationError(409, 'not-running', 'give the minutes, from 1 to 1440');
+      const r = registrations.extend(id, x.data.minutes, actor(req));
+      registrationPage(req, res, id, { text: `Extended by ${x.data.minutes} minutes: the deadline is now ${r.deadlineAt}.`, kind: 'ok' });
+    } catch (e) {
+      if (!(e instanceof RegistrationError)) throw e;
+      res.status(x.success ? e.status : 422);
+      registrationPage(req, res, id, { text: e.message, kind: 'error' });
+    }
+  });
+  router.post('/registrations/:id/credentials', async (req, res, next) => {
+    const id = positiveId(req.params.id);
+    if (id === null) return void notFound(res, 'such registration');
+    try {
+      await deps.letters.newCredentials(id);
+      registrationPage(req, res, id, { text: 'New credentials mailed; the old password no longer works.', kind: 'ok' });
+    } catch (e) {
+      if (!(e instanceof RegistrationError)) return next(e);
+      res.status(e.status);
+      registrationPage(req, res, id, { text: e.message, kind: 'error' });
+    }
+  });
+
+  router.get('/mails', (req, res) => {
+    const { items, total } = listMails(db, { limit: 200, offset: 0 });
+    render(req, res, 'mails', 'Outbox', { items, total, transport: config.mail.transport });
+  });
+  router.get('/mails/:id', (req, res) => {
+    const id = positiveId(req.params.id);
+    const m = id === null ? null : getMail(db, id);
+    if (!m) return void notFound(res, `mail ${req.params.id}`);
+    render(req, res, 'mail', 'Outbox', { m, notice: req.query.resent ? { text: `Queued again as mail ${req.query.resent}.`, kind: 'ok' } : null });
+  });
+  router.post('/mails/:id/resend', (req, res) => {
+    const id = positiveId(req.params.id);
+    const copy = id === null ? null : deps.mailer.resend(id);
+    if (copy === null) return void notFound(res, `mail ${req.params.id} with a stored body`);
+    res.redirect(303, `${req.app.locals.prefix}admin/mails/${id}?resent=${copy}`);
   });
 
   router.get('/pool', (req, res) => {

@@ -41,3 +41,10 @@ export const actionInput = z
   })
   .strict();
 
+export const extendInput = z.object({ minutes: z.coerce.number().int().min(1).max(24 * 60) }).strict();
+
+export const mailQuery = z.object({
+  registration: z.coerce.number().int().min(1).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});

@@ -8,6 +8,7 @@ import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
 import { getJob, listJobs } from '../jobs/queries.js';
+import { getMail, listMails } from '../mail-out/queries.js';
 import { dispatchAction } from '../mail-in/dispatch.js';
 import { OrderError } from '../mail-in/orders.js';
 import { fieldErrors } from '../registrations/input.js';
@@ -16,7 +17,7 @@ import { verifyStatusToken } from '../registrations/status-token.js';
 import { listStudents, rangeState } from '../pool/pool.js';
 import type { DeskOutcome } from '../registrations/desk.js';
 import type { WebDeps } from './deps.js';
-import { actionInput, jobQuery, poolQuery, registrationQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, workshopPatch } from './api-schemas.js';
 import { openApiDocument } from './openapi.js';
 import { adminWorkshop, participantStatus, publicWorkshop } from './views.js';
 
@@ -138,6 +139,42 @@ export function apiRouter(deps: WebDeps): express.Router {
       if (!(e instanceof RegistrationError)) throw e;
       res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
     }
+  });
+
+  admin.post('/registrations/:id/extend', (req, res) => {
+    const x = extendInput.safeParse(req.body);
+    if (!x.success) return invalid(res, x.error);
+    try {
+      res.json(registrations.extend(Number(req.params.id), x.data.minutes, actor(req)));
+    } catch (e) {
+      if (!(e instanceof RegistrationError)) throw e;
+      res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
+    }
+  });
+  admin.post('/registrations/:id/credentials', async (req, res) => {
+    try {
+      await deps.letters.newCredentials(Number(req.params.id));
+      res.status(202).json({ status: 202, message: 'new credentials mailed; the old password no longer works' });
+    } catch (e) {
+      if (!(e instanceof RegistrationError)) throw e;
+      res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
+    }
+  });
+
+  admin.get('/mails', (req, res) => {
+    const q = mailQuery.safeParse(req.query);
+    if (!q.success) return invalid(res, q.error);
+    res.json({ ...listMails(db, { registrationId: q.data.registration, limit: q.data.limit, offset: q.data.offset }), limit: q.data.limit, offset: q.data.offset });
+  });
+  admin.get('/mails/:id', (req, res) => {
+    const mail = getMail(db, Number(req.params.id));
+    if (!mail) return void res.status(404).json({ status: 404, message: `there is no mail ${req.params.id}` });
+    res.json(mail);
+  });
+  admin.post('/mails/:id/resend', (req, res) => {
+    const id = deps.mailer.resend(Number(req.params.id));
+    if (id === null) return void res.status(404).json({ status: 404, message: `there is no mail ${req.params.id} with a stored body (credentials are resent from the registration)` });
+    res.status(202).json({ id });
   });
 
   admin.get('/jobs', (req, res) => {

@@ -4,7 +4,9 @@ import type { Sealer } from '../auth/seal.js';
 import type { ImportReport } from '../catalog/sync.js';
 import type { WodConfig } from '../config/schema.js';
 import type { HubClient } from '../hub/client.js';
+import type { Letters } from '../journey/letters.js';
 import type { Logger } from '../log.js';
+import type { Mailer } from '../mail-out/mailer.js';
 import type { RegistrationDesk } from '../registrations/desk.js';
 import type { Registrations } from '../registrations/registrations.js';
 import type { Db } from '../store/db.js';
@@ -22,5 +24,7 @@ export interface WebDeps {
   importCatalog: (actor: Actor) => ImportReport;
   /** jobs were queued: the engine should look now */
   onJobs: () => void;
+  mailer: Mailer;
+  letters: Letters;
   log: Logger;
 }

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { WodConfig } from '../config/schema.js';
 import { registrationInput } from '../registrations/input.js';
 import { VERSION } from '../version.js';
-import { actionInput, jobQuery, registrationQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, jobQuery, mailQuery, registrationQuery, workshopPatch } from './api-schemas.js';
 
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -115,6 +115,16 @@ export function openApiDocument(config: WodConfig) {
           },
         },
         ActionInput: toSchema(actionInput),
+        ExtendInput: toSchema(extendInput),
+        Mail: {
+          type: 'object',
+          properties: {
+            id: { type: 'integer' }, key: { type: 'string' }, kind: { type: 'string', enum: ['welcome', 'credentials', 'reminder', 'thanks', 'milestone', 'apology'] },
+            registrationId: { type: ['integer', 'null'] }, to: { type: 'string' }, subject: { type: 'string' }, state: { type: 'string', enum: ['queued', 'sent'] },
+            attempts: { type: 'integer' }, error: { type: ['string', 'null'] }, createdAt: { type: 'string' }, sentAt: { type: ['string', 'null'] },
+            text: { type: ['string', 'null'] }, html: { type: ['string', 'null'] },
+          },
+        },
         Job: {
           type: 'object',
           properties: {
@@ -244,6 +254,42 @@ export function openApiDocument(config: WodConfig) {
           operationId: 'adminEndRegistration', summary: 'End a registration now', tags: ['admin'], security: ADMIN,
           parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
           responses: { 200: { description: 'ended', ...json(ref('Registration')) }, 404: error('no such registration'), 409: error('already ended') },
+        },
+      },
+      '/admin/registrations/{id}/extend': {
+        post: {
+          operationId: 'adminExtendRegistration', summary: 'Give a running registration more time', tags: ['admin'], security: ADMIN,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          requestBody: { required: true, ...json(ref('ExtendInput')) },
+          responses: { 200: { description: 'the new deadline', ...json(ref('Registration')) }, 404: error('no such registration'), 409: error('no running clock') },
+        },
+      },
+      '/admin/registrations/{id}/credentials': {
+        post: {
+          operationId: 'adminResendCredentials', summary: 'Mail new credentials (a new password) to the participant', tags: ['admin'], security: ADMIN,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 202: { description: 'mailed', ...json(ref('Error')) }, 409: error('the registration is not ready') },
+        },
+      },
+      '/admin/mails': {
+        get: {
+          operationId: 'adminListMails', summary: 'The outbox: every participant mail, newest first', tags: ['admin'], security: ADMIN,
+          parameters: Object.entries((toSchema(mailQuery) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema })),
+          responses: { 200: { description: 'a page of mails', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('Mail') }, total: { type: 'integer' } } }) } },
+        },
+      },
+      '/admin/mails/{id}': {
+        get: {
+          operationId: 'adminGetMail', summary: 'One mail with its text and HTML (credentials mails are not stored)', tags: ['admin'], security: ADMIN,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 200: { description: 'the mail', ...json(ref('Mail')) }, 404: error('no such mail') },
+        },
+      },
+      '/admin/mails/{id}/resend': {
+        post: {
+          operationId: 'adminResendMail', summary: 'Send a copy of a mail again', tags: ['admin'], security: ADMIN,
+          parameters: [{ name: 'id', in: 'path', required: true, schema: { type: 'integer' } }],
+          responses: { 202: { description: 'queued', ...json({ type: 'object', properties: { id: { type: 'integer' } } }) }, 404: error('no such mail, or one without a stored body') },
         },
       },
       '/admin/jobs': {

@@ -9,6 +9,7 @@ import express, { type Request, type Response } from 'express';
 import { type Sealer, safeEqual } from '../auth/seal.js';
 import { catalogTabs, getWorkshop, listWorkshops } from '../catalog/catalog.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
+import { MILESTONES } from '../mail-out/content.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
 import type { WebDeps } from './deps.js';
@@ -170,5 +171,45 @@ export function portalRouter(deps: WebDeps): express.Router {
     }
   });
 
+  // Public badge pages, made to be shared: OpenGraph tags carry the title, description and image.
+  router.get('/badges/workshop/:folder', (req, res) => {
+    const folder = String(req.params.folder);
+    const e = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
+    if (!e) return void notFound(res, 'There is no such badge.');
+    const w = publicWorkshop(req.app.locals.prefix, e);
+    const image = w.badgeImg ? `${w.badgeImg.startsWith('/') ? config.publicUrl : ''}${w.badgeImg}` : `${config.publicUrl}${req.app.locals.prefix}badges/finisher.svg`;
+    const url = `${config.publicUrl}${req.app.locals.prefix}badges/workshop/${folder}`;
+    const title = `${w.name}: finisher`;
+    const description = `Completed the hands-on ${w.name} workshop on ${brand.name}.`;
+    res.render('portal/badge', { title, description, image, url, og: { title, description, url, image } });
+  });
+  router.get('/badges/:slug.svg', (req, res) => {
+    const m = MILESTONES.find((x) => slugOf(x.name) === req.params.slug) ?? (req.params.slug === 'finisher' ? { name: 'Finisher', count: 1 } : null);
+    if (!m) return void res.status(404).end();
+    res.set({ 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=86400' }).send(Buffer.from(badgeSvg(m.name, m.count, brand.primaryColor)));
+  });
+  router.get('/badges/:slug', (req, res) => {
+    const m = MILESTONES.find((x) => slugOf(x.name) === req.params.slug);
+    if (!m) return void notFound(res, 'There is no such badge.');
+    const url = `${config.publicUrl}${req.app.locals.prefix}badges/${req.params.slug}`;
+    const title = `${m.name} badge`;
+    const description = `Completed ${m.count} hands-on workshops on ${brand.name}.`;
+    const image = `${url}.svg`;
+    res.render('portal/badge', { title, description, image, url, og: { title, description, url, image } });
+  });
+
   return router;
+}
+
+const slugOf = (name: string) => name.toLowerCase().replace(/\s+/g, '-');
+
+/** A milestone badge, drawn rather than shipped: a medal with the level and the count. */
+function badgeSvg(name: string, count: number, colour: string): string {
+  const esc = (t: string) => t.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200" role="img" aria-label="${esc(name)} badge">
+  <circle cx="100" cy="100" r="94" fill="${esc(colour)}"/><circle cx="100" cy="100" r="80" fill="none" stroke="#fff" stroke-width="4" stroke-dasharray="6 6"/>
+  <text x="100" y="92" text-anchor="middle" font-family="sans-serif" font-size="${name.length > 8 ? 22 : 28}" font-weight="700" fill="#fff">${esc(name)}</text>
+  <text x="100" y="126" text-anchor="middle" font-family="sans-serif" font-size="18" fill="#fff">${count} workshop${count === 1 ? '' : 's'}</text>
+</svg>
+`;
 }

@@ -1,0 +1,151 @@
+/**
+ * A participant's whole journey by mail, through a real SMTP relay that this test runs: welcome,
+ * credentials, reminder, thanks with the badge, the milestone on the third finished workshop; the
+ * apology when a deployment fails; a relay down then back loses nothing and sends nothing twice.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import { type ParsedMail, simpleParser } from 'mailparser';
+import { SMTPServer } from 'smtp-server';
+import { Sealer } from '../../hub-service/src/auth/seal';
+import { statusToken } from '../../hub-service/src/registrations/status-token';
+import { Browser } from '../support/browser';
+import { type RunningHub, startHub } from '../support/hub';
+import { credentialsIn } from '../support/outbox';
+import { freePorts } from '../support/ports';
+import { tempWorkshops, writeWorkshop } from '../support/workshops';
+
+let hub: RunningHub;
+let relayPort: number;
+let relay: SMTPServer | null = null;
+const received: ParsedMail[] = [];
+const workshops = tempWorkshops();
+
+function startRelay(): Promise<void> {
+  relay = new SMTPServer({
+    authOptional: true,
+    disabledCommands: ['STARTTLS'],
+    logger: false,
+    onData(stream, _session, cb) {
+      const chunks: Buffer[] = [];
+      stream.on('data', (c: Buffer) => chunks.push(c));
+      stream.on('end', () => void simpleParser(Buffer.concat(chunks)).then((m) => (received.push(m), cb()), cb));
+    },
+  });
+  return new Promise((r) => relay!.listen(relayPort, '127.0.0.1', r));
+}
+const stopRelay = () => new Promise<void>((r) => relay!.close(() => r()));
+
+beforeAll(async () => {
+  [relayPort] = await freePorts(1);
+  await startRelay();
+  for (const [i, name] of ['One', 'Two', 'Three'].entries()) {
+    const dir = writeWorkshop(workshops, `WKSHP-${name}`, { name: `Workshop ${name}`, range: [1 + i * 5, 5 + i * 5], capacity: 5, badgeImg: 'badge.svg' });
+    fs.writeFileSync(path.join(dir, 'badge.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
+  }
+  writeWorkshop(workshops, 'WKSHP-Broken', { range: [20, 22], capacity: 3 }, { notebook: '{"nbformat": 4, "cells": [], "x": "{{ MISSING }}"}' });
+  hub = await startHub({
+    env: { WOD_WORKSHOPS_DIR: workshops, WOD_MAIL_TRANSPORT: 'smtp', WOD_MAIL_SMTP_HOST: '127.0.0.1', WOD_MAIL_SMTP_PORT: String(relayPort), WOD_MAIL_FROM: 'Academy <academy@example.org>', WOD_REGISTRATION_PER_EMAIL_PER_HOUR: '100' },
+  });
+});
+afterAll(async () => {
+  await hub?.stop();
+  await relay?.close();
+  fs.rmSync(workshops, { recursive: true, force: true });
+});
+
+const to = (m: ParsedMail) => (m.to as { text: string }).text;
+async function mailFor(email: string, subject: RegExp, timeoutMs = 60_000): Promise<ParsedMail> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const m = received.find((x) => to(x) === email && subject.test(x.subject ?? ''));
+    if (m) return m;
+    if (Date.now() > end) throw new Error(`no mail "${subject}" for ${email}; got ${received.map((x) => `${to(x)}: ${x.subject}`).join(' | ')}`);
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}
+const register = async (email: string, workshop: string) => {
+  const res = await fetch(`${hub.url}/services/wod/api/v1/registrations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email, name: 'Grace Hopper', company: 'Navy', workshop, acceptTerms: true }),
+  });
+  expect(res.status).toBe(201);
+  return ((await res.json()) as { registration: { id: number } }).registration.id;
+};
+const db = () => new Database(path.join(hub.dataDir, 'wod.sqlite'));
+const sealer = () => new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+
+test('one registration left alone: welcome, credentials, reminder, thanks, with proper headers and both alternatives', async () => {
+  const id = await register('grace@example.com', 'WKSHP-One');
+  const welcome = await mailFor('grace@example.com', /being prepared/);
+  expect(welcome.from?.text).toBe('"Academy" <academy@example.org>');
+  expect(welcome.messageId).toMatch(/^<welcome-\d+\.[0-9a-f]+@127\.0\.0\.1>$/);
+  expect(welcome.date).toBeInstanceOf(Date);
+  expect(welcome.text).toMatch(/status page/);
+  expect(welcome.html).toMatch(/<a href="http:\/\/127\.0\.0\.1:\d+\/services\/wod\/status\//);
+
+  const creds = await mailFor('grace@example.com', /is ready/);
+  const { password, startUrl } = credentialsIn(creds);
+  expect(creds.html).toContain(password);
+  expect((await new Browser(hub.url).request(new URL(startUrl!).pathname + new URL(startUrl!).search)).status).toBe(200);
+
+  // the clock moves on: 30 minutes left → the reminder; then past the deadline → CLEANUP and the thanks
+  const d = db();
+  d.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() + 30 * 60_000).toISOString(), id);
+  const reminder = await mailFor('grace@example.com', /minutes left/);
+  expect(reminder.text).toMatch(/wod-login\?token=/);
+  d.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), id);
+  d.close();
+  const thanks = await mailFor('grace@example.com', /Thank you for taking Workshop One/);
+  expect(thanks.html).toMatch(/WKSHP-One\/assets\/badge\.svg/);
+  const badgePage = thanks.text!.match(/(http\S+\/badges\/workshop\/WKSHP-One)/)![1];
+  const page = await new Browser(hub.url).request(new URL(badgePage).pathname);
+  expect(page.text).toContain('<meta property="og:image"');
+
+  const mine = received.filter((m) => to(m) === 'grace@example.com').map((m) => m.subject);
+  expect(mine).toEqual([
+    'Your Workshop One workshop is being prepared',
+    'Your Workshop One workshop is ready',
+    'Workshop One: 30 minutes left',
+    'Thank you for taking Workshop One',
+  ]);
+});
+
+test('the third finished workshop brings the Apprentice milestone, in its own mail, once', async () => {
+  for (const w of ['WKSHP-Two', 'WKSHP-Three']) {
+    const id = await register('grace@example.com', w);
+    await mailFor('grace@example.com', new RegExp(`Workshop ${w.slice(6)} workshop is ready`));
+    const ended = await fetch(`${hub.url}/services/wod/api/v1/status/${statusToken(sealer(), id)}/end`, { method: 'POST' });
+    expect(ended.status).toBe(200);
+    await mailFor('grace@example.com', new RegExp(`Thank you for taking Workshop ${w.slice(6)}`));
+  }
+  const milestone = await mailFor('grace@example.com', /You are now an Apprentice/);
+  expect(milestone.text).toMatch(/completed 3 workshops/);
+  const svg = await fetch(`${hub.url}/services/wod/badges/apprentice.svg`);
+  expect(svg.headers.get('content-type')).toBe('image/svg+xml');
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(received.filter((m) => /Apprentice/.test(m.subject ?? ''))).toHaveLength(1);
+});
+
+test('a failed deployment: the apology, and the seat is free again', async () => {
+  await register('ken@example.com', 'WKSHP-Broken');
+  const apology = await mailFor('ken@example.com', /could not prepare/);
+  expect(apology.text).toMatch(/register again/i);
+  const d = db();
+  expect(d.prepare(`SELECT COUNT(*) AS n FROM students WHERE id BETWEEN 20 AND 22 AND state = 'free'`).get()).toEqual({ n: 3 });
+  d.close();
+});
+
+test('a relay that is down then back loses nothing and sends nothing twice', async () => {
+  await stopRelay();
+  await register('ada@example.com', 'WKSHP-One');
+  await new Promise((r) => setTimeout(r, 3000)); // the mailer tries and fails meanwhile
+  expect(received.some((m) => to(m) === 'ada@example.com')).toBe(false);
+  await startRelay();
+  await mailFor('ada@example.com', /being prepared/, 90_000);
+  await mailFor('ada@example.com', /is ready/, 90_000);
+  const ids = received.map((m) => m.messageId);
+  expect(new Set(ids).size).toBe(ids.length);
+});
