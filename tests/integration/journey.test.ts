@@ -9,6 +9,7 @@ import Database from 'better-sqlite3';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
 import { Sealer } from '../../hub-service/src/auth/seal';
+import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { Browser } from '../support/browser';
 import { type RunningHub, startHub } from '../support/hub';
@@ -148,4 +149,46 @@ test('a relay that is down then back loses nothing and sends nothing twice', asy
   await mailFor('ada@example.com', /is ready/, 90_000);
   const ids = received.map((m) => m.messageId);
   expect(new Set(ids).size).toBe(ids.length);
+});
+
+test('the survey on the status page: stored, changeable, acknowledged by mail once', async () => {
+  const token = statusToken(sealer(), 1); // grace's first registration, finished
+  const form = (fields: Record<string, string>) => ({
+    method: 'POST',
+    headers: { 'Content-Type': 'application/x-www-form-urlencoded' },
+    body: new URLSearchParams(fields).toString(),
+    follow: false,
+  });
+  const browser = new Browser(hub.url);
+  const incomplete = await browser.request(`/services/wod/status/${token}/feedback`, form({ good: 'the exercises' }));
+  expect(incomplete.status).toBe(422);
+  const sent = await browser.request(`/services/wod/status/${token}/feedback`, form({ rating: '5', good: 'the exercises', improve: '', recommend: 'yes' }));
+  expect(sent.status).toBe(303);
+  await mailFor('grace@example.com', /Thank you for your feedback/);
+  const again = await browser.request(`/services/wod/status/${token}/feedback`, form({ rating: '4', good: 'the exercises', improve: 'more time', recommend: 'yes' }));
+  expect(again.status).toBe(303);
+  const page = await browser.request(`/services/wod/status/${token}`);
+  expect(page.text).toContain('more time');
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(received.filter((m) => /feedback/.test(m.subject ?? ''))).toHaveLength(1);
+  const d = db();
+  expect(JSON.parse((d.prepare('SELECT survey FROM registrations WHERE id = 1').get() as { survey: string }).survey)).toMatchObject({ rating: 4, improve: 'more time', recommend: true });
+  d.close();
+});
+
+test('a deadline that passes while the service is down is kept once it is back: thanks, once', async () => {
+  const id = await register('linus@example.com', 'WKSHP-Two');
+  await mailFor('linus@example.com', /is ready/);
+  const service = findProcesses(hub.hubApiUrl, 'JUPYTERHUB_SERVICE_NAME=wod')[0];
+  process.kill(service, 'SIGKILL');
+  const d = db();
+  d.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() - 60_000).toISOString(), id);
+  d.close();
+  await mailFor('linus@example.com', /Thank you for taking Workshop Two/, 120_000);
+  await new Promise((r) => setTimeout(r, 2000));
+  expect(received.filter((m) => to(m) === 'linus@example.com').map((m) => m.subject)).toEqual([
+    'Your Workshop Two workshop is being prepared',
+    'Your Workshop Two workshop is ready',
+    'Thank you for taking Workshop Two',
+  ]);
 });

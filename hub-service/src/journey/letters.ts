@@ -106,6 +106,12 @@ export class Letters {
     });
   }
 
+  /** The acknowledgement of a survey answer: once per registration, however often it is changed. */
+  feedback(id: number, rating: number): void {
+    const r = this.reg(id);
+    this.mailer.queue({ kind: 'feedback', key: `feedback-${id}`, registrationId: id, to: r.email, content: mails.feedback({ ...this.base(r), rating, portalUrl: `${this.config.publicUrl}/services/wod/` }) });
+  }
+
   apology(id: number): void {
     const r = this.reg(id);
     if (r.externalId !== null) return;

@@ -99,7 +99,7 @@ export const mails = {
       ...(percent(p.completion) ? [{ p: `You ran ${percent(p.completion)} of its exercises.` }] : []),
       ...(p.badgeImage ? [{ image: { src: p.badgeImage, alt: `${p.workshop} badge` } }] : []),
       { button: { text: 'See and share your badge', href: p.badgePage } },
-      ...(p.surveyUrl ? [{ link: { text: 'Two minutes to tell us how it went:', href: p.surveyUrl } }] : []),
+      { link: { text: 'Two minutes to tell us how it went:', href: p.surveyUrl || `${p.statusUrl}#feedback` } },
       { link: { text: 'More workshops:', href: p.portalUrl } },
     ],
   }),
@@ -110,6 +110,15 @@ export const mails = {
       { p: `Congratulations ${p.name}: you have completed ${p.count} workshops and earned the ${p.level} badge.` },
       { image: { src: p.badgeImage, alt: `${p.level} badge` } },
       { button: { text: 'See and share your badge', href: p.badgePage } },
+    ],
+  }),
+  feedback: (p: Participant & { rating: number; portalUrl: string }): MailContent => ({
+    subject: `Thank you for your feedback on ${p.workshop}`,
+    preheader: 'We read every answer.',
+    blocks: [
+      { p: `Hello ${p.name}, thank you for rating ${p.workshop} ${p.rating} out of 5. We read every answer, and they shape the next version of the workshop.` },
+      { link: { text: 'You can change your answer on your status page:', href: p.statusUrl } },
+      { link: { text: 'More workshops:', href: p.portalUrl } },
     ],
   }),
   apology: (p: Participant & { portalUrl: string }): MailContent => ({

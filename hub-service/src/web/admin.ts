@@ -13,6 +13,7 @@ import { OrderError } from '../mail-in/orders.js';
 import { getMail, listMails } from '../mail-out/queries.js';
 import { listStudents, rangeState } from '../pool/pool.js';
 import { RegistrationError, RUNNING } from '../registrations/registrations.js';
+import { readSurvey, surveySummary } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
 import { actionInput, extendInput, registrationQuery, workshopPatch } from './api-schemas.js';
 import type { WebDeps } from './deps.js';
@@ -35,6 +36,7 @@ export function adminRouter(deps: WebDeps): express.Router {
     const count = (sql: string, ...params: unknown[]) => (db.prepare(sql).get(...params) as { n: number }).n;
     const workshops = listWorkshops(db, { includeInactive: true }).filter((w) => !w.removed);
     const pool = rangeState(db, 1, config.students.count);
+    const survey = surveySummary(db);
     const finished = db
       .prepare(`SELECT w.folder, COUNT(*) AS n, AVG(r.completion) AS completion FROM registrations r JOIN workshops w ON w.id = r.workshop_id WHERE r.state = 'cleaned' GROUP BY w.folder`)
       .all() as { folder: string; n: number; completion: number | null }[];
@@ -48,6 +50,9 @@ export function adminRouter(deps: WebDeps): express.Router {
         'students allocated': pool.allocated,
         'students to clean': pool.cleanup,
         'failed jobs': count(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'failed'`),
+        'survey answers': survey.answers,
+        'mean rating': survey.meanRating === null ? '–' : `${survey.meanRating.toFixed(1)} / 5`,
+        'would recommend': survey.recommend === null ? '–' : `${Math.round(survey.recommend * 100)} %`,
       },
       byWorkshop: workshops.map((w) => {
         const f = finished.find((x) => x.folder === w.folder);
@@ -117,6 +122,7 @@ export function adminRouter(deps: WebDeps): express.Router {
       notice: notice ?? (req.query.ended ? { text: 'Ended: the CLEANUP job takes the seat back.', kind: 'ok' } : null),
       jobs: listJobs(db, { registrationId: id, limit: 100, offset: 0 }).items,
       mails: listMails(db, { registrationId: id, limit: 100, offset: 0 }).items,
+      survey: readSurvey(db, id),
       audit: db.prepare(`SELECT at, actor, action, details FROM audit WHERE subject_type = 'registration' AND subject_id = ? ORDER BY id`).all(String(id)),
     });
   };

@@ -14,6 +14,7 @@ import { OrderError } from '../mail-in/orders.js';
 import { fieldErrors } from '../registrations/input.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
+import { saveSurvey, surveyInput } from '../registrations/survey.js';
 import { listStudents, rangeState } from '../pool/pool.js';
 import type { DeskOutcome } from '../registrations/desk.js';
 import type { WebDeps } from './deps.js';
@@ -85,6 +86,18 @@ export function apiRouter(deps: WebDeps): express.Router {
   router.get('/status/:token', (req, res) => {
     const r = byToken(req, res);
     if (r) res.json(participantStatus(r, config.publicUrl));
+  });
+  router.put('/status/:token/feedback', (req, res) => {
+    const r = byToken(req, res);
+    if (!r) return;
+    const answer = surveyInput.safeParse(req.body);
+    if (!answer.success) return invalid(res, answer.error);
+    const stored = db.transaction(() => {
+      const saved = saveSurvey(db, r.id, answer.data, `participant:${r.participant.email}`);
+      deps.letters.feedback(r.id, answer.data.rating);
+      return saved;
+    })();
+    res.json(stored);
   });
   router.post('/status/:token/end', (req, res) => {
     const r = byToken(req, res);

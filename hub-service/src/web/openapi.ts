@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import type { WodConfig } from '../config/schema.js';
 import { registrationInput } from '../registrations/input.js';
+import { surveyInput } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
 import { actionInput, extendInput, jobQuery, mailQuery, registrationQuery, workshopPatch } from './api-schemas.js';
 
@@ -115,11 +116,12 @@ export function openApiDocument(config: WodConfig) {
           },
         },
         ActionInput: toSchema(actionInput),
+        SurveyInput: toSchema(surveyInput),
         ExtendInput: toSchema(extendInput),
         Mail: {
           type: 'object',
           properties: {
-            id: { type: 'integer' }, key: { type: 'string' }, kind: { type: 'string', enum: ['welcome', 'credentials', 'reminder', 'thanks', 'milestone', 'apology'] },
+            id: { type: 'integer' }, key: { type: 'string' }, kind: { type: 'string', enum: ['welcome', 'credentials', 'reminder', 'thanks', 'milestone', 'feedback', 'apology'] },
             registrationId: { type: ['integer', 'null'] }, to: { type: 'string' }, subject: { type: 'string' }, state: { type: 'string', enum: ['queued', 'sent'] },
             attempts: { type: 'integer' }, error: { type: ['string', 'null'] }, createdAt: { type: 'string' }, sentAt: { type: ['string', 'null'] },
             text: { type: ['string', 'null'] }, html: { type: ['string', 'null'] },
@@ -212,6 +214,14 @@ export function openApiDocument(config: WodConfig) {
           operationId: 'getStatus', summary: 'A participant\'s registration, by the signed token of their mails', tags: ['registration'],
           parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 200: { description: 'the status', ...json(ref('Status')) }, 404: error('invalid token') },
+        },
+      },
+      '/status/{token}/feedback': {
+        put: {
+          operationId: 'answerSurvey', summary: 'Answer (or change) the short survey of a registration', tags: ['registration'],
+          parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
+          requestBody: { required: true, ...json(ref('SurveyInput')) },
+          responses: { 200: { description: 'stored; acknowledged by mail once', ...json(ref('SurveyInput')) }, 404: error('invalid token'), 422: error('incomplete answer') },
         },
       },
       '/status/{token}/end': {

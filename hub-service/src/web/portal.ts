@@ -12,6 +12,7 @@ import { WORKSHOP_FOLDER } from '../catalog/spec.js';
 import { MILESTONES } from '../mail-out/content.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
+import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import type { WebDeps } from './deps.js';
 import { participantStatus, publicWorkshop } from './views.js';
 
@@ -148,11 +149,28 @@ export function portalRouter(deps: WebDeps): express.Router {
       token,
       stateText: STATE_TEXT[st.state] ?? st.state,
       timeLeft: st.secondsLeft === null ? '' : timeLeft(st.secondsLeft),
-      notice: notice?.text ?? (req.query.ended ? 'Your workshop has ended. Its account is being cleaned now.' : null),
+      survey: readSurvey(db, r.id),
+      notice: notice?.text ?? (req.query.ended ? 'Your workshop has ended. Its account is being cleaned now.' : req.query.thanks ? 'Thank you for your answer!' : null),
       noticeKind: notice?.kind ?? 'ok',
     });
   };
   router.get('/status/:token', (req, res) => statusPage(req, res));
+  router.post('/status/:token/feedback', (req, res) => {
+    const id = verifyStatusToken(sealer, String(req.params.token));
+    const r = id === null ? null : registrations.get(id);
+    if (!r) return void notFound(res, 'This status link is not valid; use the link from your mail.');
+    const answer = surveyInput.safeParse(req.body);
+    if (!answer.success) {
+      res.status(422);
+      return statusPage(req, res, { text: `Please complete your answer: ${answer.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}.`, kind: 'error' });
+    }
+    db.transaction(() => {
+      saveSurvey(db, r.id, answer.data, `participant:${r.participant.email}`);
+      deps.letters.feedback(r.id, answer.data.rating);
+    })();
+    res.redirect(303, `${req.app.locals.prefix}status/${req.params.token}?thanks=1#feedback`);
+  });
+
   router.post('/status/:token/end', (req, res) => {
     const id = verifyStatusToken(sealer, String(req.params.token));
     const r = id === null ? null : registrations.get(id);
