@@ -12,7 +12,6 @@ import { getMail, listMails } from '../mail-out/queries.js';
 import { dispatchAction } from '../mail-in/dispatch.js';
 import { OrderError } from '../mail-in/orders.js';
 import { fieldErrors } from '../registrations/input.js';
-import { RegistrationError } from '../registrations/registrations.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
 import { saveSurvey, surveyInput } from '../registrations/survey.js';
 import { listStudents, rangeState } from '../pool/pool.js';
@@ -102,12 +101,7 @@ export function apiRouter(deps: WebDeps): express.Router {
   router.post('/status/:token/end', (req, res) => {
     const r = byToken(req, res);
     if (!r) return;
-    try {
-      res.json(participantStatus(registrations.end(r.id, `participant:${r.participant.email}`, 'participant'), config.publicUrl));
-    } catch (e) {
-      if (!(e instanceof RegistrationError)) throw e;
-      res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
-    }
+    res.json(participantStatus(registrations.end(r.id, `participant:${r.participant.email}`, 'participant'), config.publicUrl));
   });
 
   // --- admin -----------------------------------------------------------------------------------
@@ -146,32 +140,17 @@ export function apiRouter(deps: WebDeps): express.Router {
     res.json(r);
   });
   admin.post('/registrations/:id/end', (req, res) => {
-    try {
-      res.json(registrations.end(Number(req.params.id), actor(req), 'admin'));
-    } catch (e) {
-      if (!(e instanceof RegistrationError)) throw e;
-      res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
-    }
+    res.json(registrations.end(Number(req.params.id), actor(req), 'admin'));
   });
 
   admin.post('/registrations/:id/extend', (req, res) => {
     const x = extendInput.safeParse(req.body);
     if (!x.success) return invalid(res, x.error);
-    try {
-      res.json(registrations.extend(Number(req.params.id), x.data.minutes, actor(req)));
-    } catch (e) {
-      if (!(e instanceof RegistrationError)) throw e;
-      res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
-    }
+    res.json(registrations.extend(Number(req.params.id), x.data.minutes, actor(req)));
   });
   admin.post('/registrations/:id/credentials', async (req, res) => {
-    try {
-      await deps.letters.newCredentials(Number(req.params.id));
-      res.status(202).json({ status: 202, message: 'new credentials mailed; the old password no longer works' });
-    } catch (e) {
-      if (!(e instanceof RegistrationError)) throw e;
-      res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
-    }
+    await deps.letters.newCredentials(Number(req.params.id));
+    res.status(202).json({ status: 202, message: 'new credentials mailed; the old password no longer works' });
   });
 
   admin.get('/mails', (req, res) => {

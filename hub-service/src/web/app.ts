@@ -44,16 +44,17 @@ export function createApp(opts: { prefix: string; log: Logger; mount: (router: e
   app.use(opts.prefix.replace(/\/$/, ''), router);
 
   app.use((req: Request, res: Response) => fail(req, res, 404, 'not found'));
-  app.use((err: Error & { status?: number; type?: string }, req: Request, res: Response, _next: NextFunction) => {
+  // Domain errors carry their HTTP status (and a code): routes let them through to here.
+  app.use((err: Error & { status?: number; code?: unknown }, req: Request, res: Response, _next: NextFunction) => {
     const status = err.status && err.status >= 400 && err.status < 500 ? err.status : 500;
     if (status === 500) opts.log.error(`${req.method} ${scrubUrl(req.originalUrl)} failed`, { error: err.stack ?? err.message });
-    fail(req, res, status, status === 500 ? 'internal error: the service log has the details' : err.message);
+    fail(req, res, status, status === 500 ? 'internal error: the service log has the details' : err.message, status < 500 && typeof err.code === 'string' ? err.code : undefined);
   });
   return app;
 }
 
-function fail(req: Request, res: Response, status: number, message: string): void {
+function fail(req: Request, res: Response, status: number, message: string, code?: string): void {
   res.status(status);
   if (req.accepts(['json', 'html']) === 'html') res.render('message', { title: `Error ${status}`, message });
-  else res.json({ status, message });
+  else res.json({ status, ...(code ? { code } : {}), message });
 }
