@@ -58,6 +58,15 @@ describe('authenticator shim call path', () => {
     expect(viaProxy.status).toBe(404);
   });
 
+  test('guessing: after 10 failed logins a name is refused for a while, even with the right password', async () => {
+    const password = hub.cli('accounts', 'password', 'carol').match(/password (\S+)/)![1];
+    for (let i = 0; i < 10; i++) expect((await ask(hub.serviceUrl, { username: 'carol', password: `guess${i}` }, secret())).status).toBe(401);
+    expect((await ask(hub.serviceUrl, { username: 'carol', password: 'guess10' }, secret())).status).toBe(401);
+    expect((await ask(hub.serviceUrl, { username: 'carol', password }, secret())).status).toBe(429);
+    expect((await new Browser(hub.url).hubLogin('carol', password)).status).toBe(403);
+    expect((await ask(hub.serviceUrl, { username: 'admin', password: hub.admin.password }, secret())).status).toBe(200);
+  });
+
   test("the hub's login form accepts what the service accepts, and only that", async () => {
     const refused = await new Browser(hub.url).hubLogin('admin', 'wrong password');
     expect(refused.status).toBe(403);

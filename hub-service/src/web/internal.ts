@@ -7,11 +7,15 @@ import type { Accounts } from '../accounts/accounts.js';
 import { activeStudentSession, landingPath, STUDENT_NAME, verifyStudentLogin } from '../accounts/student-logins.js';
 import { type Sealer, safeEqual } from '../auth/seal.js';
 import type { Logger } from '../log.js';
+import { RateLimiter } from '../registrations/rate-limit.js';
 import { verifyStartToken } from '../registrations/start-link.js';
 import type { Db } from '../store/db.js';
 
-export function internalRouter(deps: { secret: string; accounts: Accounts; db: Db; sealer: Sealer; log: Logger }): express.Router {
+export function internalRouter(deps: { secret: string; accounts: Accounts; db: Db; sealer: Sealer; log: Logger; now?: () => number }): express.Router {
   const router = express.Router();
+  // Guessing passwords: after 10 failures in 15 minutes a name is refused until the window ends.
+  const failures = new RateLimiter(10, 15 * 60_000, deps.now);
+  const blocked = new Map<string, number>();
 
   router.use((req: Request, res: Response, next: NextFunction) => {
     // The proxy adds X-Forwarded-For: a request that has it came from outside.
@@ -29,6 +33,12 @@ export function internalRouter(deps: { secret: string; accounts: Accounts; db: D
       return;
     }
     const name = username.trim().toLowerCase();
+    const until = blocked.get(name);
+    if (until && until > (deps.now ?? Date.now)()) {
+      deps.log.warn('login refused: too many failures', { user: name });
+      res.status(429).json({ status: 429, message: 'too many failed logins; try again later' });
+      return;
+    }
     if (STUDENT_NAME.test(name)) {
       const session = await verifyStudentLogin(deps.db, name, password);
       if (session) {
@@ -40,6 +50,11 @@ export function internalRouter(deps: { secret: string; accounts: Accounts; db: D
       deps.log.info('login accepted', { user: name });
       res.json({ name });
       return;
+    }
+    const hit = failures.hit(name);
+    if (!hit.allowed) {
+      if (blocked.size > 10_000) blocked.clear(); // names are the visitor's to choose: keep the map bounded
+      blocked.set(name, (deps.now ?? Date.now)() + hit.retryAfterSeconds * 1000);
     }
     deps.log.info('login refused', { user: name });
     res.status(401).json({ status: 401, message: 'invalid username or password' });
