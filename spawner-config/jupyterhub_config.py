@@ -124,6 +124,8 @@ c.Authenticator.refresh_pre_spawn = True
 c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.environment = {"PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
+# The token JupyterHub gives each JupyterLab page may also call the wod service (the extension's API).
+c.Spawner.oauth_client_allowed_scopes = ["access:services!service=wod"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
 if wod["students"]["mode"] == "local":

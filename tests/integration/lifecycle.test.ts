@@ -241,3 +241,25 @@ test("two orders for one student run one after the other, in order", async () =>
   expect([create.verb, create.state, cleanup.verb, cleanup.state]).toEqual(['CREATE', 'done', 'CLEANUP', 'done']);
   expect(Date.parse(cleanup.startedAt)).toBeGreaterThanOrEqual(Date.parse(create.finishedAt));
 });
+
+test("a student's JupyterLab talks to the service with the page's own token, about its own registration only", async () => {
+  const id = await register('lab@example.com', 'WKSHP-Life');
+  const mail = await waitForMail(hub.dataDir, (m) => (m.to as { text: string }).text === 'lab@example.com' && !!m.subject?.includes('is ready'));
+  const creds = credentialsIn(mail);
+  const lab = await new Browser(hub.url).hubLogin(creds.student, creds.password);
+  const config = JSON.parse(lab.text.match(/<script id="jupyter-config-data" type="application\/json">([\s\S]*?)<\/script>/)![1]) as { token: string };
+  const me = (init: RequestInit = {}, p = '') =>
+    fetch(`${hub.url}/services/wod/api/v1/me${p}`, { ...init, headers: { Authorization: `token ${config.token}`, 'Content-Type': 'application/json' } });
+  const mine = (await (await me()).json()) as { registration: number; secondsLeft: number; workshop: { folder: string } };
+  expect(mine).toMatchObject({ registration: id, workshop: { folder: 'WKSHP-Life' } });
+  expect(mine.secondsLeft).toBeGreaterThan(3600);
+  expect((await me({ method: 'PUT', body: JSON.stringify({ executed: 1, total: 2 }) }, '/progress')).status).toBe(204);
+  expect((await me({ method: 'PUT', body: JSON.stringify({ executed: 3, total: 2 }) }, '/progress')).status).toBe(422);
+  const survey = await me({ method: 'PUT', body: JSON.stringify({ rating: 5, good: 'clear', improve: '', recommend: true }) }, '/survey');
+  expect(survey.status).toBe(200);
+  const seen = (await (await api(`/admin/registrations/${id}`)).json()) as { progress: { executed: number; total: number } };
+  expect(seen.progress).toMatchObject({ executed: 1, total: 2 });
+  // the admin's own token is not a student's: no workshop
+  expect((await fetch(`${hub.url}/services/wod/api/v1/me`, { headers: { Authorization: `token ${token}` } })).status).toBe(404);
+  expect((await fetch(`${hub.url}/services/wod/api/v1/me`, { headers: { Accept: 'application/json' } })).status).toBe(401);
+});

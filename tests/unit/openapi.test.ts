@@ -8,13 +8,14 @@ import { openApiDocument } from '../../hub-service/src/web/openapi';
 interface Layer {
   route?: { path: string; methods: Record<string, boolean> };
   handle: express.Router & { stack?: Layer[] };
+  rawPath?: string;
 }
 
-/** Method and path of every route; the one nested router is the admin router, mounted at /admin. */
+/** Method and path of every route, nested routers included (at the path they are mounted on). */
 function routes(router: { stack: Layer[] }, base = ''): string[] {
   return router.stack.flatMap((layer) => {
-    if (layer.route) return Object.keys(layer.route.methods).map((m) => `${m} ${base}${layer.route!.path}`);
-    if (layer.handle.stack) return routes(layer.handle as unknown as { stack: Layer[] }, `${base}/admin`);
+    if (layer.route) return Object.keys(layer.route.methods).map((m) => `${m} ${base}${layer.route!.path}`.replace(/(.)\/$/, '$1'));
+    if (layer.handle.stack) return routes(layer.handle as unknown as { stack: Layer[] }, `${base}${layer.rawPath ?? ''}`);
     return [];
   });
 }

@@ -38,11 +38,14 @@ export interface RegistrationView {
   endedAt: string | null;
   endReason: string | null;
   completion: number | null;
+  /** live, as the JupyterLab extension reports it */
+  progress: { executed: number; total: number; at: string } | null;
 }
 
 const SELECT_VIEW = `
   SELECT r.id, r.state, r.created_at AS createdAt, r.ready_at AS readyAt, r.deadline_at AS deadlineAt,
          r.ended_at AS endedAt, r.end_reason AS endReason, r.completion,
+         r.progress_executed AS pExecuted, r.progress_total AS pTotal, r.progress_at AS pAt,
          w.folder AS wFolder, w.name AS wName, w.duration_minutes AS wDuration,
          p.id AS pId, p.email AS pEmail, p.name AS pName, p.company AS pCompany, s.name AS student
   FROM registrations r
@@ -50,8 +53,9 @@ const SELECT_VIEW = `
   JOIN participants p ON p.id = r.participant_id
   LEFT JOIN students s ON s.id = r.student_id`;
 
-type ViewRow = Omit<RegistrationView, 'workshop' | 'participant'> & {
+type ViewRow = Omit<RegistrationView, 'workshop' | 'participant' | 'progress'> & {
   wFolder: string; wName: string; wDuration: number; pId: number; pEmail: string; pName: string; pCompany: string;
+  pExecuted: number | null; pTotal: number | null; pAt: string | null;
 };
 
 function toView(r: ViewRow): RegistrationView {
@@ -67,6 +71,7 @@ function toView(r: ViewRow): RegistrationView {
     endedAt: r.endedAt,
     endReason: r.endReason,
     completion: r.completion,
+    progress: r.pAt ? { executed: r.pExecuted!, total: r.pTotal!, at: r.pAt } : null,
   };
 }
 

@@ -179,4 +179,14 @@ export const migrations: Migration[] = [
       ALTER TABLE participants ADD COLUMN milestone TEXT;
     `,
   },
+  {
+    version: 5,
+    name: 'live progress',
+    sql: `
+      -- What the JupyterLab extension reports while the student works (the ratio at CLEANUP stays in completion).
+      ALTER TABLE registrations ADD COLUMN progress_executed INTEGER;
+      ALTER TABLE registrations ADD COLUMN progress_total INTEGER;
+      ALTER TABLE registrations ADD COLUMN progress_at TEXT;
+    `,
+  },
 ];

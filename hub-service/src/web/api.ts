@@ -18,6 +18,7 @@ import { listStudents, rangeState } from '../pool/pool.js';
 import type { DeskOutcome } from '../registrations/desk.js';
 import type { WebDeps } from './deps.js';
 import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, workshopPatch } from './api-schemas.js';
+import { meRouter } from './me.js';
 import { openApiDocument } from './openapi.js';
 import { adminWorkshop, participantStatus, publicWorkshop } from './views.js';
 
@@ -209,6 +210,7 @@ export function apiRouter(deps: WebDeps): express.Router {
   });
 
   router.use('/admin', admin);
+  router.use('/me', meRouter(deps));
   router.use((req, res) => void res.status(404).json({ status: 404, message: `no API route ${req.method} ${req.path}` }));
   return router;
 }

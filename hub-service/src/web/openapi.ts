@@ -8,6 +8,7 @@ import { registrationInput } from '../registrations/input.js';
 import { surveyInput } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
 import { actionInput, extendInput, jobQuery, mailQuery, registrationQuery, workshopPatch } from './api-schemas.js';
+import { progressInput } from './me.js';
 
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
@@ -15,6 +16,7 @@ const error = (description: string) => ({ description, ...json(ref('Error')) });
 const toSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
 
 const ADMIN = [{ hubToken: [] }, { adminCookie: [] }];
+const STUDENT = [{ hubToken: [] }];
 const STATES = ['registered', 'deploying', 'ready', 'reminded', 'ended', 'cleaned', 'failed'];
 
 const workshop = {
@@ -117,6 +119,7 @@ export function openApiDocument(config: WodConfig) {
         },
         ActionInput: toSchema(actionInput),
         SurveyInput: toSchema(surveyInput),
+        ProgressInput: toSchema(progressInput),
         ExtendInput: toSchema(extendInput),
         Mail: {
           type: 'object',
@@ -229,6 +232,26 @@ export function openApiDocument(config: WodConfig) {
           operationId: 'endOwnRegistration', summary: 'End my workshop now', tags: ['registration'],
           parameters: [{ name: 'token', in: 'path', required: true, schema: { type: 'string' } }],
           responses: { 200: { description: 'ended; the seat is cleaned and freed', ...json(ref('Status')) }, 404: error('invalid token'), 409: error('already ended') },
+        },
+      },
+      '/me': {
+        get: {
+          operationId: 'myWorkshop', summary: "A student's own workshop and clock (for the JupyterLab extension)", tags: ['student'], security: STUDENT,
+          responses: { 200: { description: 'the registration holding this student account', ...json({ type: 'object', properties: { registration: { type: 'integer' }, state: { type: 'string' }, workshop: { type: 'object' }, deadlineAt: { type: ['string', 'null'] }, secondsLeft: { type: ['integer', 'null'] }, survey: { type: ['object', 'null'] } } }) }, 404: error('no workshop for this user') },
+        },
+      },
+      '/me/progress': {
+        put: {
+          operationId: 'reportProgress', summary: 'Live progress: executed code cells over code cells', tags: ['student'], security: STUDENT,
+          requestBody: { required: true, ...json(ref('ProgressInput')) },
+          responses: { 204: { description: 'stored' }, 422: error('invalid progress') },
+        },
+      },
+      '/me/survey': {
+        put: {
+          operationId: 'answerSurveyInLab', summary: 'Answer (or change) the survey while the workshop runs', tags: ['student'], security: STUDENT,
+          requestBody: { required: true, ...json(ref('SurveyInput')) },
+          responses: { 200: { description: 'stored; acknowledged by mail once', ...json(ref('SurveyInput')) }, 409: error('the workshop has ended'), 422: error('incomplete answer') },
         },
       },
       '/admin/workshops': {

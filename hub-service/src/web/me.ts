@@ -1,0 +1,80 @@
+/**
+ * What a student's JupyterLab asks the service, with the token JupyterHub gives the page (no secret
+ * of wod's in the notebook or the page): their workshop and clock, and their live progress and survey
+ * answer to store. A student reads and writes only their own registration.
+ */
+import express, { type Request, type Response } from 'express';
+import { z } from 'zod';
+import { STUDENT_NAME } from '../accounts/student-logins.js';
+import { fieldErrors } from '../registrations/input.js';
+import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
+import type { WebDeps } from './deps.js';
+
+export const progressInput = z
+  .object({
+    executed: z.number().int().min(0),
+    total: z.number().int().min(0),
+  })
+  .strict()
+  .refine((p) => p.executed <= p.total, 'executed cannot exceed total');
+
+interface Mine {
+  id: number;
+  state: string;
+  deadlineAt: string | null;
+  folder: string;
+  name: string;
+  email: string;
+}
+
+export function meRouter(deps: WebDeps): express.Router {
+  const { db, auth } = deps;
+  const router = express.Router();
+  router.use(auth.requireUser);
+
+  /** The visitor's current registration: the one holding their student account. */
+  const mine = (req: Request, res: Response): Mine | null => {
+    const name = req.visitor!.name;
+    const row = STUDENT_NAME.test(name)
+      ? (db
+          .prepare(`SELECT r.id, r.state, r.deadline_at AS deadlineAt, w.folder, w.name, p.email FROM students s
+                    JOIN registrations r ON r.id = s.registration_id JOIN workshops w ON w.id = r.workshop_id
+                    JOIN participants p ON p.id = r.participant_id WHERE s.name = ?`)
+          .get(name) as Mine | undefined)
+      : undefined;
+    if (!row) res.status(404).json({ status: 404, message: `${name} has no workshop` });
+    return row ?? null;
+  };
+
+  router.get('/', (req, res) => {
+    const r = mine(req, res);
+    if (!r) return;
+    const secondsLeft = r.deadlineAt ? Math.max(0, Math.round((Date.parse(r.deadlineAt) - Date.now()) / 1000)) : null;
+    res.json({ registration: r.id, state: r.state, workshop: { folder: r.folder, name: r.name }, deadlineAt: r.deadlineAt, secondsLeft, survey: readSurvey(db, r.id) });
+  });
+
+  router.put('/progress', (req, res) => {
+    const r = mine(req, res);
+    if (!r) return;
+    const p = progressInput.safeParse(req.body);
+    if (!p.success) return void res.status(422).json({ status: 422, message: 'invalid progress', errors: fieldErrors(p.error) });
+    db.prepare(`UPDATE registrations SET progress_executed = ?, progress_total = ?, progress_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(p.data.executed, p.data.total, r.id);
+    res.status(204).end();
+  });
+
+  router.put('/survey', (req, res) => {
+    const r = mine(req, res);
+    if (!r) return;
+    if (!['ready', 'reminded'].includes(r.state)) return void res.status(409).json({ status: 409, message: 'the workshop has ended: answer on your status page' });
+    const answer = surveyInput.safeParse(req.body);
+    if (!answer.success) return void res.status(422).json({ status: 422, message: 'incomplete answer', errors: fieldErrors(answer.error) });
+    const stored = db.transaction(() => {
+      const saved = saveSurvey(db, r.id, answer.data, `student:${req.visitor!.name}`);
+      deps.letters.feedback(r.id, answer.data.rating);
+      return saved;
+    })();
+    res.json(stored);
+  });
+
+  return router;
+}
