@@ -68,43 +68,72 @@ export function adminRouter(deps: WebDeps): express.Router {
     });
   });
 
-  const workshopsPage = (req: Request, res: Response, extra: { report?: ImportReport; errors?: Record<string, string>; notice?: { text: string; kind: string } } = {}) =>
+  type WorkshopForm = { active: boolean; capacity: string; priority: string };
+  const workshopsPage = (
+    req: Request,
+    res: Response,
+    extra: { report?: ImportReport; errors?: Record<string, string>; values?: Record<string, WorkshopForm>; notice?: { text: string; kind: string } } = {},
+  ) => {
+    const workshops = listWorkshops(db, { includeInactive: true });
+    const report = extra.report ?? null;
+    // A folder that failed to load is neither imported nor removed: its row stays as it was.
+    const listed = new Set(report ? [...report.inserted, ...report.updated, ...report.deactivated, ...report.unchanged] : []);
+    const saved = typeof req.query.saved === 'string' && WORKSHOP_FOLDER.test(req.query.saved) ? req.query.saved : null;
     render(req, res, 'workshops', 'Workshops', {
-      workshops: listWorkshops(db, { includeInactive: true }),
+      workshops,
       dirs: [config.workshops.dir, config.workshops.overlayDir].filter(Boolean).join(' and '),
-      report: extra.report ?? null,
+      report,
+      kept: report ? workshops.filter((w) => !w.removed && !listed.has(w.folder)).map((w) => w.folder) : [],
       errors: extra.errors ?? {},
-      notice: extra.notice ?? (req.query.saved ? { text: `${req.query.saved} saved.`, kind: 'ok' } : null),
+      values: extra.values ?? {},
+      saved,
+      notice: extra.notice ?? (saved ? { text: `${saved} saved.`, kind: 'ok' } : null),
     });
+  };
   router.get('/workshops', (req, res) => workshopsPage(req, res));
   router.post('/workshops/import', (req, res) => {
     const report = deps.importCatalog(actor(req));
     const errors = report.problems.filter((p) => p.severity === 'error').length;
-    workshopsPage(req, res, { report, notice: { text: `Imported: ${errors ? `${errors} error(s), see the report` : 'no error'}.`, kind: errors ? 'error' : 'ok' } });
+    const warnings = report.problems.length - errors;
+    const found = [errors && `${errors} error${errors === 1 ? '' : 's'}`, warnings && `${warnings} warning${warnings === 1 ? '' : 's'}`].filter(Boolean).join(' and ');
+    workshopsPage(req, res, { report, notice: { text: `Imported${found ? `, with ${found}: see the report below` : ' without any problem'}.`, kind: errors ? 'error' : 'ok' } });
   });
   router.post('/workshops/:folder', (req, res) => {
     const folder = String(req.params.folder);
     const current = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
     if (!current) return void notFound(res, `workshop ${folder}`);
-    const body = req.body as Record<string, string>;
-    const form = { active: body.active === 'on', capacity: Number(body.capacity), priority: Number(body.priority) };
+    const body = req.body as Record<string, unknown>;
+    const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
+    const typed: WorkshopForm = { active: body.active === 'on', capacity: text(body.capacity), priority: text(body.priority) };
+    const problems: string[] = [];
+    const size = current.range[1] - current.range[0] + 1;
+    const whole = (field: 'capacity' | 'priority', min = -1e9) => {
+      if (/^-?\d{1,9}$/.test(typed[field]) && Number(typed[field]) >= min) return Number(typed[field]);
+      problems.push(field === 'capacity' ? `capacity: give a whole number from 0 to ${size}` : `${field}: give a whole number`);
+      return current[field];
+    };
+    const form = { active: typed.active, capacity: whole('capacity', 0), priority: whole('priority') };
     // Only what changed: an unchanged field must not become pinned.
     const changed = Object.fromEntries(PINNABLE.filter((k) => form[k] !== current[k]).map((k) => [k, form[k]]));
-    if (!Object.keys(changed).length) return void res.redirect(303, `${req.app.locals.prefix}admin/workshops`);
+    const refuse = (message: string) => {
+      res.status(422);
+      workshopsPage(req, res, { errors: { [folder]: message }, values: { [folder]: typed }, notice: { text: `${folder} not saved: ${message}`, kind: 'error' } });
+    };
+    if (problems.length) return refuse(problems.join('; '));
+    if (!Object.keys(changed).length) return void res.redirect(303, `${req.app.locals.prefix}admin/workshops#w-${folder}`);
     const patch = workshopPatch.safeParse(changed);
+    if (!patch.success) return refuse(patch.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
     try {
-      if (!patch.success) throw new WorkshopUpdateError(patch.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
       updateWorkshop(db, folder, patch.data, actor(req));
-      res.redirect(303, `${req.app.locals.prefix}admin/workshops?saved=${encodeURIComponent(folder)}`);
+      res.redirect(303, `${req.app.locals.prefix}admin/workshops?saved=${encodeURIComponent(folder)}#w-${folder}`);
     } catch (e) {
       if (!(e instanceof WorkshopUpdateError)) throw e;
-      res.status(422);
-      workshopsPage(req, res, { errors: { [folder]: e.message }, notice: { text: `${folder} not saved: ${e.message}`, kind: 'error' } });
+      refuse(e.message);
     }
   });
 
   router.get('/registrations', (req, res) => {
-    const page = Math.max(1, Number(req.query.page) || 1);
+    const page = /^\d{1,6}$/.test(String(req.query.page)) ? Math.max(1, Number(req.query.page)) : 1;
     const raw = Object.fromEntries(Object.entries(req.query).filter(([k, v]) => ['q', 'state', 'workshop'].includes(k) && v));
     const q = registrationQuery.safeParse({ ...raw, limit: 50, offset: (page - 1) * 50 });
     if (!q.success) return void res.status(422).render('message', { title: 'Invalid search', message: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
@@ -120,7 +149,8 @@ export function adminRouter(deps: WebDeps): express.Router {
     render(req, res, 'registration', 'Registrations', {
       r,
       notice: notice ?? (req.query.ended ? { text: 'Ended: the CLEANUP job takes the seat back.', kind: 'ok' } : null),
-      jobs: listJobs(db, { registrationId: id, limit: 100, offset: 0 }).items,
+      // Oldest first, each with its steps: the registration's story in order.
+      jobs: listJobs(db, { registrationId: id, limit: 100, offset: 0 }).items.reverse().map((j) => getJob(db, j.id)!),
       mails: listMails(db, { registrationId: id, limit: 100, offset: 0 }).items,
       survey: readSurvey(db, id),
       audit: db.prepare(`SELECT at, actor, action, details FROM audit WHERE subject_type = 'registration' AND subject_id = ? ORDER BY id`).all(String(id)),
@@ -199,11 +229,28 @@ export function adminRouter(deps: WebDeps): express.Router {
     render(req, res, 'pool', 'Student pool', {
       count: config.students.count,
       groups: [
-        ...workshops.map((w) => ({ id: w.folder, title: `${w.name}${w.active ? '' : ' (inactive)'}`, ...rangeState(db, ...w.range), students: listStudents(db, ...w.range) })),
-        ...(outside.length ? [{ id: 'outside', title: 'In no workshop range', range: [outside[0], outside[outside.length - 1]], ...countStates(outside), students: null }] : []),
+        ...workshops.map((w) => ({
+          id: w.folder,
+          title: `${w.name}${w.active ? '' : ' (inactive)'}`,
+          ...rangeState(db, ...w.range),
+          span: `${w.range[0]}–${w.range[1]}`,
+          students: listStudents(db, ...w.range),
+        })),
+        ...(outside.length ? [{ id: 'outside', title: 'In no workshop range', ...countStates(outside), span: spans(outside), students: null }] : []),
       ],
     });
   });
+  /** 1,2,3,7,8 → "1–3, 7–8" */
+  const spans = (ids: number[]) =>
+    ids
+      .reduce<[number, number][]>((acc, n) => {
+        const last = acc[acc.length - 1];
+        if (last && last[1] === n - 1) last[1] = n;
+        else acc.push([n, n]);
+        return acc;
+      }, [])
+      .map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`))
+      .join(', ');
   const countStates = (ids: number[]) => {
     const set = new Set(ids);
     const all = listStudents(db, 1, config.students.count).filter((s) => set.has(s.id));
