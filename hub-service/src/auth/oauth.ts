@@ -166,7 +166,10 @@ export function createHubAuth({ hub, sealer, identities, log }: OAuthOptions) {
     if (['GET', 'HEAD', 'OPTIONS'].includes(req.method) || !req.csrfToken) return next();
     const sent = (req.body as Record<string, unknown> | undefined)?._csrf ?? req.get('x-csrf-token');
     if (typeof sent === 'string' && safeEqual(sent, req.csrfToken)) return next();
-    res.status(403).json({ status: 403, message: 'missing or wrong CSRF token: reload the page and try again' });
+    const message = 'This form is out of date (missing or wrong CSRF token): reload the page and try again.';
+    res.status(403);
+    if (req.accepts(['json', 'html']) === 'html') res.render('message', { title: 'Please reload the page', message });
+    else res.json({ status: 403, message });
   }
 
   function logout(req: Request, res: Response): void {

@@ -1,7 +1,7 @@
 /** A finding about workshop content: where it is, what is wrong, how to fix it. */
 export interface Problem {
   severity: 'error' | 'warning';
-  /** the file, relative to the workshops folder when possible */
+  /** the file's path */
   file: string;
   line?: number;
   field?: string;
