@@ -1,7 +1,7 @@
 /**
  * The public portal, server-rendered: the catalog (tabs All / Latest / Popular / per category),
- * workshop pages, the register form, the "check your mail" page, the terms, and the participant's
- * status page reached by the signed link of their mails (time left, start, end now).
+ * workshop pages and their images, the register form, the "check your mail" page, the terms, and the
+ * participant's status page reached by the signed link of their mails (time left, start, end now).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,31 +14,86 @@ import { RegistrationError } from '../registrations/registrations.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import type { WebDeps } from './deps.js';
-import { participantStatus, publicWorkshop } from './views.js';
+import { type PublicWorkshop, participantStatus, publicWorkshop } from './views.js';
 
 const STATIC_DIR = path.resolve(__dirname, '..', '..', 'static');
 const IMAGES: Record<string, string> = { '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp' };
-const LABELS = { email: 'Email', name: 'Full name', company: 'Company or school', acceptTerms: 'Terms and conditions', workshop: 'Workshop' };
+const FORM_FIELDS = ['email', 'name', 'company', 'acceptTerms'];
+const LABELS: Record<string, string> = { email: 'Email', name: 'Full name', company: 'Company or school', workshop: 'Workshop' };
+const SURVEY_LABELS: Record<string, string> = { rating: 'your rating', good: 'what was good', improve: 'what to improve', recommend: 'would you recommend it' };
 
+/**
+ * Portal pages load nothing from elsewhere but images (logos and avatars may live anywhere) and run
+ * no inline script; the brand colours are the one inline style.
+ */
+const PAGE_CSP = "default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+/** Images from a workshop folder are shown, never run: an SVG gets no script. */
+const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'";
+
+/** 120 → "2 hours", 90 → "90 minutes", 150 → "2 hours 30 minutes". */
 export function duration(minutes: number): string {
-  if (minutes % 60 === 0) return `${minutes / 60} hour${minutes === 60 ? '' : 's'}`;
-  return minutes > 60 ? `${Math.floor(minutes / 60)} h ${minutes % 60} min` : `${minutes} minutes`;
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  if (m === 0) return `${h} hour${h === 1 ? '' : 's'}`;
+  if (minutes < 120) return `${minutes} minutes`;
+  return `${h} hours ${m} minutes`;
 }
 
+/** "2-hour", "90-minute": the length of the window the register form speaks of. */
+export function windowLength(minutes: number): string {
+  return minutes % 60 === 0 ? `${minutes / 60}-hour` : `${minutes}-minute`;
+}
+
+/** 4980 → "1 h 23 min". */
 export function timeLeft(seconds: number): string {
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
   return h ? `${h} h ${m} min` : `${m} min`;
 }
 
-const STATE_TEXT: Record<string, string> = {
-  registered: 'Your workshop is being prepared: your login arrives by mail in a few seconds.',
-  deploying: 'Your workshop is being prepared: your login arrives by mail in a few seconds.',
-  ready: 'Your workshop is ready.',
-  reminded: 'Your workshop is ready, and ends soon.',
-  ended: 'Your workshop has ended; its account is being cleaned.',
-  cleaned: 'Your workshop is finished. Thank you for taking part!',
-  failed: 'We could not prepare your workshop, sorry. Your seat is free again: please register again.',
+/** "Tue 24 Nov, 14:05 UTC": a deadline people read (the page's script shows it in their own time zone). */
+const DEADLINE = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' });
+
+/** A domain message as a sentence, unless it starts with a name or an address ("grace@example.com is…"). */
+const sentence = (text: string) => (/^[a-z]+[\s,;:]/.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : text);
+
+/** A field's error as a sentence of its own: "Email is not a valid email address". */
+export function fieldMessage(field: string, message: string): string {
+  if (field === 'acceptTerms') return 'Tick the box to accept the terms and conditions';
+  const label = LABELS[field];
+  return label && /^(is|are|must|has)\b/.test(message) ? `${label} ${message}` : sentence(message);
+}
+
+/** A description cut at a word near `max` characters. */
+export function excerpt(text: string, max = 300): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat.length <= max) return flat;
+  const cut = flat.slice(0, max - 1);
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max * 0.6 ? cut.slice(0, space) : cut).replace(/[\s,.;:!?-]+$/, '')}…`;
+}
+
+function luminance(hex: string): number {
+  const [r, g, b] = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16) / 255).map((c) => (c <= 0.04045 ? c / 12.92 : ((c + 0.055) / 1.055) ** 2.4));
+  return 0.2126 * r + 0.7152 * g + 0.0722 * b;
+}
+
+/** The brand colour, darkened as little as needed for white text on it to reach 4.5:1 (WCAG AA). */
+export function readableOnWhite(hex: string): string {
+  let rgb = [1, 3, 5].map((i) => parseInt(hex.slice(i, i + 2), 16));
+  const toHex = (c: number[]) => `#${c.map((v) => Math.round(v).toString(16).padStart(2, '0')).join('')}`;
+  for (let i = 0; i < 60 && 1.05 / (luminance(toHex(rgb)) + 0.05) < 4.5; i++) rgb = rgb.map((v) => v * 0.96);
+  return toHex(rgb);
+}
+
+const STATES: Record<string, { label: string; text: string }> = {
+  registered: { label: 'Being prepared', text: 'Your workshop is being prepared: your login arrives by mail in a few seconds.' },
+  deploying: { label: 'Being prepared', text: 'Your workshop is being prepared: your login arrives by mail in a few seconds.' },
+  ready: { label: 'Ready', text: 'Your workshop is ready.' },
+  reminded: { label: 'Ready', text: 'Your workshop is ready, and ends soon: save what you want to keep.' },
+  ended: { label: 'Ended', text: 'Your workshop has ended; its account is being cleaned.' },
+  cleaned: { label: 'Finished', text: 'Your workshop is finished. Thank you for taking part!' },
+  failed: { label: 'Failed', text: 'We could not prepare your workshop, sorry. Your seat is free again: please register again.' },
 };
 
 /** A ticket for the "check your mail" page: it shows the address, and opens nothing else. */
@@ -48,121 +103,157 @@ export function portalRouter(deps: WebDeps): express.Router {
   const { db, config, sealer, registrations } = deps;
   const router = express.Router();
   const brand = config.branding;
-  const terms = (prefix: string) => brand.termsUrl ?? `${prefix}terms`;
+  const palette = { brandStrong: readableOnWhite(brand.primaryColor), accentStrong: readableOnWhite(brand.accentColor) };
 
   router.use((req, res, next) => {
-    Object.assign(res.locals, { brand, publicUrl: config.publicUrl, terms: terms(req.app.locals.prefix), duration, og: null });
+    const prefix = req.app.locals.prefix as string;
+    Object.assign(res.locals, { brand, palette, publicUrl: config.publicUrl, terms: brand.termsUrl ?? `${prefix}terms`, duration, excerpt, og: null });
+    res.set('Content-Security-Policy', PAGE_CSP);
     next();
   });
   router.use('/static', express.static(STATIC_DIR, { maxAge: '1h', index: false }));
 
-  const notFound = (res: Response, message = 'There is no such page.') => res.status(404).render('message', { title: 'Not found', message });
-  const openWorkshop = (req: Request) => {
+  const notFound = (req: Request, res: Response, message = 'There is no such page.') =>
+    res.status(404).render('message', { title: 'Not found', message, link: { href: req.app.locals.prefix, text: 'See the workshops' } });
+  const openWorkshop = (req: Request): PublicWorkshop | null => {
     const folder = String(req.params.folder);
     const e = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
     return e && e.active ? publicWorkshop(req.app.locals.prefix, e) : null;
   };
+  const noWorkshop = (req: Request, res: Response) => notFound(req, res, 'There is no open workshop of that name.');
 
   router.get('/', (req, res) => {
     const tabs = catalogTabs(listWorkshops(db)).map((t) => ({ ...t, entries: t.entries.map((e) => publicWorkshop(req.app.locals.prefix, e)) }));
     const current = tabs.find((t) => t.id === req.query.tab) ?? tabs[0];
-    res.render('portal/catalog', { title: 'Workshops', tabs, current });
+    res.render('portal/catalog', { title: current.id === 'all' ? 'Workshops' : `${current.label} workshops`, tabs, current });
   });
 
   router.get('/workshops/:folder', (req, res) => {
     const w = openWorkshop(req);
-    if (!w) return void notFound(res, 'There is no open workshop of that name.');
+    if (!w) return void noWorkshop(req, res);
+    const absolute = (u: string | null) => u && `${u.startsWith('/') ? config.publicUrl : ''}${u}`;
     res.render('portal/workshop', {
       title: w.name,
       w,
-      og: { title: w.name, description: w.description.slice(0, 200), url: `${config.publicUrl}${w.url}`, image: w.badgeImg && `${w.badgeImg.startsWith('/') ? config.publicUrl : ''}${w.badgeImg}` },
+      og: { title: w.name, description: excerpt(w.description, 200), url: `${config.publicUrl}${w.url}`, image: absolute(w.workshopImg ?? w.badgeImg) },
     });
   });
 
   router.get('/workshops/:folder/assets/*file', (req, res) => {
     const folder = String(req.params.folder);
-    const file = ([] as string[]).concat((req.params as unknown as { file: string[] }).file).join('/');
-    const row = WORKSHOP_FOLDER.test(folder) ? (db.prepare('SELECT path FROM workshops WHERE folder = ? AND removed_at IS NULL').get(folder) as { path: string } | undefined) : undefined;
-    const type = IMAGES[path.extname(file).toLowerCase()];
-    if (!row || !type) return void res.status(404).end();
-    const full = path.resolve(row.path, file);
-    if (!full.startsWith(row.path + path.sep) || !fs.existsSync(full)) return void res.status(404).end();
+    const parts = ([] as string[]).concat((req.params as unknown as { file: string[] | string }).file);
+    const type = IMAGES[path.extname(parts[parts.length - 1] ?? '').toLowerCase()];
+    // A file of the folder or of one subfolder (Pictures/x.png); no dot-files, no '..', nothing encoded in between.
+    const plain = parts.length <= 2 && parts.every((p) => p && !p.startsWith('.') && !/[\\/\0]/.test(p));
+    if (!type || !plain || !WORKSHOP_FOLDER.test(folder)) return void res.status(404).end();
+    const row = db.prepare('SELECT path FROM workshops WHERE folder = ? AND removed_at IS NULL').get(folder) as { path: string } | undefined;
+    let file: string | null = null;
+    try {
+      // Real paths, so that a symbolic link cannot lead out of the folder.
+      const root = row && fs.realpathSync(row.path);
+      const full = root && fs.realpathSync(path.join(root, ...parts));
+      if (root && full && full.startsWith(root + path.sep) && fs.statSync(full).isFile()) file = full;
+    } catch {
+      file = null;
+    }
+    if (!file) return void res.status(404).end();
     res.set({ 'Content-Type': type, 'Cache-Control': 'public, max-age=3600' });
-    if (type === 'image/svg+xml') res.set('Content-Security-Policy', "default-src 'none'; style-src 'unsafe-inline'");
-    fs.createReadStream(full).pipe(res);
+    if (type === 'image/svg+xml') res.set('Content-Security-Policy', SVG_CSP);
+    res.sendFile(file, { cacheControl: false, dotfiles: 'allow' }, (err) => {
+      if (err && !res.headersSent) res.status(404).end();
+    });
   });
 
-  const renderForm = (res: Response, w: NonNullable<ReturnType<typeof openWorkshop>>, extra: { values?: Record<string, unknown>; errors?: { field: string; message: string }[]; notice?: string } = {}) =>
-    res.render('portal/register', { title: `Register: ${w.name}`, w, values: extra.values ?? {}, errors: extra.errors ?? [], notice: extra.notice ?? null, labels: LABELS });
+  type FormExtra = { values?: Record<string, unknown>; errors?: { field: string; message: string }[]; notice?: string | null };
+  const renderForm = (res: Response, w: PublicWorkshop, extra: FormExtra = {}) =>
+    res.render('portal/register', {
+      title: `Register: ${w.name}`,
+      w,
+      windowLength: windowLength(w.durationMinutes),
+      values: extra.values ?? {},
+      errors: (extra.errors ?? []).map((e) => ({ field: e.field, text: fieldMessage(e.field, e.message), inForm: FORM_FIELDS.includes(e.field) })),
+      notice: extra.notice ?? null,
+    });
 
   router.get('/workshops/:folder/register', (req, res) => {
     const w = openWorkshop(req);
-    if (!w) return void notFound(res, 'There is no open workshop of that name.');
-    renderForm(res, w);
+    if (!w) return void noWorkshop(req, res);
+    renderForm(res, w, { notice: w.full ? `${w.name} is full at the moment; please try again later.` : null });
   });
 
   router.post('/workshops/:folder/register', (req, res) => {
     const w = openWorkshop(req);
-    if (!w) return void notFound(res, 'There is no open workshop of that name.');
+    if (!w) return void noWorkshop(req, res);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const values = { email: body.email, name: body.name, company: body.company, acceptTerms: body.acceptTerms };
     const outcome = deps.desk.submit({ ...values, workshop: w.folder }, { ip: req.ip ?? 'unknown', source: 'portal' });
     switch (outcome.status) {
       case 201:
-        res.redirect(303, `${req.app.locals.prefix}registered/${ticketFor(sealer, outcome.registration.id)}`);
-        return;
+        return void res.redirect(303, `${req.app.locals.prefix}registered/${ticketFor(sealer, outcome.registration.id)}`);
       case 422:
         res.status(422);
-        renderForm(res, w, { values, errors: outcome.errors });
-        return;
+        return void renderForm(res, w, { values, errors: outcome.errors });
       case 429:
         res.status(429).set('Retry-After', String(outcome.retryAfterSeconds));
-        renderForm(res, w, { values, notice: outcome.message });
-        return;
+        return void renderForm(res, w, { values, notice: `${sentence(outcome.message)}.` });
+      case 404:
+        return void noWorkshop(req, res);
       default:
+        // 409: already registered (the mail holds the status page, where it can be ended), full, or closed.
         res.status(outcome.status);
-        renderForm(res, w, { values, notice: outcome.message });
+        renderForm(res, w, { values, notice: sentence(outcome.message) });
     }
   });
 
   router.get('/registered/:ticket', (req, res) => {
     const m = String(req.params.ticket).match(/^(\d{1,12})\.([\w-]{20,})$/);
     const r = m && safeEqual(m[2], sealer.mac(`registered:${m[1]}`)) ? registrations.get(Number(m[1])) : null;
-    if (!r) return void notFound(res);
-    res.set('Cache-Control', 'no-store').render('portal/registered', { title: 'Check your mail', email: r.participant.email, workshopName: r.workshop.name });
+    if (!r) return void notFound(req, res);
+    res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+    res.render('portal/registered', { title: 'Check your mail', email: r.participant.email, workshopName: r.workshop.name, minutes: r.workshop.durationMinutes, from: config.mail.from });
   });
 
   router.get('/terms', (_req, res) => {
-    if (brand.termsUrl) return void res.redirect(brand.termsUrl);
+    if (brand.termsUrl) return void res.redirect(302, brand.termsUrl);
     res.render('portal/terms', { title: 'Terms of use' });
   });
 
+  const participant = (req: Request) => {
+    const id = verifyStatusToken(sealer, String(req.params.token));
+    return id === null ? null : registrations.get(id);
+  };
+  const badStatusLink = (req: Request, res: Response) => notFound(req, res, 'This status link is not valid; use the link from your mail.');
+
   const statusPage = (req: Request, res: Response, notice: { text: string; kind: 'ok' | 'error' } | null = null) => {
-    const token = String(req.params.token);
-    const id = verifyStatusToken(sealer, token);
-    const r = id === null ? null : registrations.get(id);
-    if (!r) return void notFound(res, 'This status link is not valid; use the link from your mail.');
+    const r = participant(req);
+    if (!r) return void badStatusLink(req, res);
+    const prefix = req.app.locals.prefix as string;
     const st = participantStatus(r, config.publicUrl);
+    const entry = st.state === 'cleaned' ? getWorkshop(db, st.workshop.folder) : null;
     res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }).render('portal/status', {
       title: st.workshop.name,
       st,
-      token,
-      stateText: STATE_TEXT[st.state] ?? st.state,
-      timeLeft: st.secondsLeft === null ? '' : timeLeft(st.secondsLeft),
+      token: String(req.params.token),
+      state: STATES[st.state] ?? { label: st.state, text: st.state },
+      timeLeft: st.secondsLeft === null ? null : timeLeft(st.secondsLeft),
+      deadline: st.deadlineAt ? DEADLINE.format(new Date(st.deadlineAt)) : null,
+      preparing: st.state === 'registered' || st.state === 'deploying',
+      askSurvey: ['ready', 'reminded', 'ended', 'cleaned'].includes(st.state),
       survey: readSurvey(db, r.id),
+      badge: entry ? { page: `${prefix}badges/workshop/${encodeURIComponent(entry.folder)}`, image: publicWorkshop(prefix, entry).badgeImg } : null,
       notice: notice?.text ?? (req.query.ended ? 'Your workshop has ended. Its account is being cleaned now.' : req.query.thanks ? 'Thank you for your answer!' : null),
       noticeKind: notice?.kind ?? 'ok',
     });
   };
   router.get('/status/:token', (req, res) => statusPage(req, res));
+
   router.post('/status/:token/feedback', (req, res) => {
-    const id = verifyStatusToken(sealer, String(req.params.token));
-    const r = id === null ? null : registrations.get(id);
-    if (!r) return void notFound(res, 'This status link is not valid; use the link from your mail.');
+    const r = participant(req);
+    if (!r) return void badStatusLink(req, res);
     const answer = surveyInput.safeParse(req.body);
     if (!answer.success) {
       res.status(422);
-      return statusPage(req, res, { text: `Please complete your answer: ${answer.error.issues.map((i) => `${i.path.join('.')} ${i.message}`).join('; ')}.`, kind: 'error' });
+      return statusPage(req, res, { text: `Please complete your answer: ${answer.error.issues.map((i) => `${SURVEY_LABELS[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}.`, kind: 'error' });
     }
     db.transaction(() => {
       saveSurvey(db, r.id, answer.data, `participant:${r.participant.email}`);
@@ -172,9 +263,8 @@ export function portalRouter(deps: WebDeps): express.Router {
   });
 
   router.post('/status/:token/end', (req, res) => {
-    const id = verifyStatusToken(sealer, String(req.params.token));
-    const r = id === null ? null : registrations.get(id);
-    if (!r) return void notFound(res, 'This status link is not valid; use the link from your mail.');
+    const r = participant(req);
+    if (!r) return void badStatusLink(req, res);
     if ((req.body as { confirm?: string } | undefined)?.confirm !== 'yes') {
       res.status(422);
       return statusPage(req, res, { text: 'Tick the box to confirm that you want to end your workshop now.', kind: 'error' });
@@ -185,7 +275,7 @@ export function portalRouter(deps: WebDeps): express.Router {
     } catch (e) {
       if (!(e instanceof RegistrationError)) throw e;
       res.status(e.status);
-      statusPage(req, res, { text: e.message, kind: 'error' });
+      statusPage(req, res, { text: e.code === 'not-running' ? 'Your workshop has already ended.' : sentence(e.message), kind: 'error' });
     }
   });
 
@@ -193,7 +283,7 @@ export function portalRouter(deps: WebDeps): express.Router {
   router.get('/badges/workshop/:folder', (req, res) => {
     const folder = String(req.params.folder);
     const e = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
-    if (!e) return void notFound(res, 'There is no such badge.');
+    if (!e) return void notFound(req, res, 'There is no such badge.');
     const w = publicWorkshop(req.app.locals.prefix, e);
     const image = w.badgeImg ? `${w.badgeImg.startsWith('/') ? config.publicUrl : ''}${w.badgeImg}` : `${config.publicUrl}${req.app.locals.prefix}badges/finisher.svg`;
     const url = `${config.publicUrl}${req.app.locals.prefix}badges/workshop/${folder}`;
@@ -208,7 +298,7 @@ export function portalRouter(deps: WebDeps): express.Router {
   });
   router.get('/badges/:slug', (req, res) => {
     const m = MILESTONES.find((x) => slugOf(x.name) === req.params.slug);
-    if (!m) return void notFound(res, 'There is no such badge.');
+    if (!m) return void notFound(req, res, 'There is no such badge.');
     const url = `${config.publicUrl}${req.app.locals.prefix}badges/${req.params.slug}`;
     const title = `${m.name} badge`;
     const description = `Completed ${m.count} hands-on workshops on ${brand.name}.`;

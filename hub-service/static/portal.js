@@ -1,0 +1,46 @@
+// wod portal: small progressive enhancements; every page works without them.
+(function () {
+  'use strict';
+  var canCopy = !!(navigator.clipboard && window.isSecureContext);
+
+  function copy(text, done) {
+    navigator.clipboard.writeText(text).then(done, function () {});
+  }
+
+  // Share links: "Link" becomes "Copy link" when the browser can copy.
+  if (canCopy) {
+    document.querySelectorAll('a.copy[data-copy]').forEach(function (a) {
+      a.textContent = 'Copy link';
+      a.addEventListener('click', function (e) {
+        e.preventDefault();
+        copy(a.getAttribute('data-copy'), function () {
+          a.textContent = 'Link copied';
+          a.classList.add('copied');
+          setTimeout(function () { a.textContent = 'Copy link'; a.classList.remove('copied'); }, 2500);
+        });
+      });
+    });
+    document.querySelectorAll('button[data-copy-from]').forEach(function (b) {
+      var input = document.getElementById(b.getAttribute('data-copy-from'));
+      if (!input) return;
+      b.hidden = false;
+      b.addEventListener('click', function () {
+        copy(input.value, function () {
+          b.textContent = 'Copied';
+          setTimeout(function () { b.textContent = 'Copy'; }, 2500);
+        });
+      });
+    });
+  }
+  document.querySelectorAll('input[readonly][id="share-url"]').forEach(function (i) {
+    i.addEventListener('focus', function () { i.select(); });
+  });
+
+  // Deadlines are written in UTC; show them in the reader's own time zone as well.
+  document.querySelectorAll('time[data-local][datetime]').forEach(function (t) {
+    var d = new Date(t.getAttribute('datetime'));
+    if (isNaN(d.getTime())) return;
+    t.title = t.textContent;
+    t.textContent = d.toLocaleString(undefined, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+  });
+})();
