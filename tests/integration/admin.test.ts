@@ -58,6 +58,7 @@ describe('every page', () => {
       '/workshops': [/Workshop one/, /WKSHP-Two/, /Import now/],
       '/registrations': [/ada@example\.com/, /alan@example\.com/, /2 registrations/],
       [`/registrations/${ids['ada@example.com']}`]: [/Ada Lovelace/, /Audit trail/],
+      '/surveys': [/No answer yet/, /mean rating/],
       '/pool': [/Workshop one/, /Workshop two/, /In no workshop range/, /needs cleanup/],
       '/jobs': [/CREATE/],
       '/jobs/1': [/CREATE/],
@@ -70,7 +71,7 @@ describe('every page', () => {
       expect([p, page.status]).toEqual([p, 200]);
       for (const pattern of patterns) expect([p, page.text]).toEqual([p, expect.stringMatching(pattern)]);
       expect(page.text).toMatch(/<nav aria-label="Admin">/);
-      for (const link of ['admin/workshops', 'admin/registrations', 'admin/pool', 'api/v1/docs']) expect(page.text).toContain(`href="/services/wod/${link}"`);
+      for (const link of ['admin/workshops', 'admin/registrations', 'admin/surveys', 'admin/pool', 'api/v1/docs']) expect(page.text).toContain(`href="/services/wod/${link}"`);
       expect(page.text).toContain('action="/services/wod/admin/logout"');
     }
   });
@@ -97,7 +98,7 @@ describe('every page', () => {
     const password = hub.cli('accounts', 'password', 'bob').match(/password (\S+)/)![1];
     const bob = new Browser(hub.url);
     await bob.hubLogin('bob', password);
-    const pages = ['/', '/workshops', '/registrations', `/registrations/${ids['ada@example.com']}`, '/pool', '/jobs', '/jobs/1', '/mails', '/mails/1', '/actions'];
+    const pages = ['/', '/workshops', '/registrations', `/registrations/${ids['ada@example.com']}`, '/surveys', '/pool', '/jobs', '/jobs/1', '/mails', '/mails/1', '/actions'];
     for (const p of pages) {
       const page = await bob.request(`/services/wod/admin${p}`);
       expect([p, page.status]).toEqual([p, 403]);

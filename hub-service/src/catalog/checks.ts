@@ -1,7 +1,8 @@
 /**
  * Checks that need more than one file: a workshop's range against the student pool and against the
- * other active workshops, its capacity against its range, its first notebook. Pure.
+ * other active workshops, its capacity against its range, its first notebook, its conclusion. Pure.
  */
+import { findConclusion, globToRegExp } from '../content/conclusion.js';
 import type { Problem } from './problems.js';
 import type { ParsedSpec, WorkshopSpec } from './spec.js';
 
@@ -74,4 +75,15 @@ export function checkReadMeFirst(text: string | null, file: string): Problem[] {
     const line = Number.isFinite(pos) ? text.slice(0, pos).split('\n').length : undefined;
     return [{ severity: 'error', file, line, message: `is not valid JSON: ${(e as Error).message}`, fix: 'save it again from JupyterLab' }];
   }
+}
+
+/** A `conclusion` pattern that names no notebook is most likely a typo: say which notebook is used instead. */
+export function checkConclusion(pattern: string | null, files: string[], file: string, line?: number): Problem[] {
+  if (!pattern || files.some((f) => f.toLowerCase().endsWith('.ipynb') && globToRegExp(pattern).test(f))) return [];
+  const fallback = findConclusion(files, pattern);
+  return [{
+    severity: 'warning', file, line, field: 'conclusion',
+    message: `"${pattern}" matches no notebook: ${fallback ? `the survey opens with ${fallback}, the last numbered one` : 'no notebook asks for the survey'}`,
+    fix: 'correct the pattern (* and ? as in a shell), or remove it to use the notebook whose name contains "Conclusion"',
+  }];
 }

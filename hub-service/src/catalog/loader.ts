@@ -4,7 +4,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { type Candidate, checkAgainstPool, checkOverlaps, checkReadMeFirst } from './checks.js';
+import { type Candidate, checkAgainstPool, checkConclusion, checkOverlaps, checkReadMeFirst } from './checks.js';
 import type { Problem } from './problems.js';
 import { parseWorkshopSpec, WORKSHOP_FOLDER, type WorkshopSpec } from './spec.js';
 
@@ -55,6 +55,7 @@ export function scanWorkshops(dirs: { dir: string; overlayDir?: string }, poolSi
     const readme = path.join(dir, '0-ReadMeFirst.ipynb');
     const readmeProblems = checkReadMeFirst(readIfExists(readme), readme);
     problems.push(...readmeProblems);
+    if (parsed.spec) problems.push(...checkConclusion(parsed.spec.conclusion, fs.readdirSync(dir), file, parsed.lines.conclusion));
     if (parsed.spec && !readmeProblems.some((p) => p.severity === 'error')) {
       candidates.push({ ...parsed, spec: parsed.spec, file, source, dir });
     }

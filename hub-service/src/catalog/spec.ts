@@ -33,6 +33,8 @@ export interface WorkshopSpec {
   avatar: string | null;
   monoAppliance: boolean;
   multiAppliance: boolean;
+  /** the notebook that asks for the survey, as a pattern (`*Conclusion*` when not set) */
+  conclusion: string | null;
 }
 
 export const WORKSHOP_FOLDER = /^(WKSHP|CHLG)-[A-Za-z0-9][A-Za-z0-9._-]*$/;
@@ -70,6 +72,7 @@ const FIELDS: Field[] = [
   { key: 'avatar', kind: 'string', default: null },
   { key: 'monoAppliance', kind: 'bool', default: false },
   { key: 'multiAppliance', kind: 'bool', default: false },
+  { key: 'conclusion', kind: 'string', default: null },
 ];
 const BY_LOWER = new Map(FIELDS.map((f) => [f.key.toLowerCase(), f]));
 

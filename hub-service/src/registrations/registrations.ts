@@ -8,6 +8,7 @@ import { type Actor, audit } from '../audit/audit.js';
 import { enqueueJob, type JobSource } from '../jobs/store.js';
 import type { Db } from '../store/db.js';
 import type { RegistrationInput } from './input.js';
+import type { SurveyAnswer } from './survey.js';
 
 export type RegistrationState = 'registered' | 'deploying' | 'ready' | 'reminded' | 'ended' | 'cleaned' | 'failed';
 /** States in which a registration holds its seat and counts against capacity. */
@@ -40,12 +41,13 @@ export interface RegistrationView {
   completion: number | null;
   /** live, as the JupyterLab extension reports it */
   progress: { executed: number; total: number; at: string } | null;
+  survey: SurveyAnswer | null;
 }
 
 const SELECT_VIEW = `
   SELECT r.id, r.state, r.created_at AS createdAt, r.ready_at AS readyAt, r.deadline_at AS deadlineAt,
          r.ended_at AS endedAt, r.end_reason AS endReason, r.completion,
-         r.progress_executed AS pExecuted, r.progress_total AS pTotal, r.progress_at AS pAt,
+         r.progress_executed AS pExecuted, r.progress_total AS pTotal, r.progress_at AS pAt, r.survey,
          w.folder AS wFolder, w.name AS wName, w.duration_minutes AS wDuration,
          p.id AS pId, p.email AS pEmail, p.name AS pName, p.company AS pCompany, s.name AS student
   FROM registrations r
@@ -53,7 +55,8 @@ const SELECT_VIEW = `
   JOIN participants p ON p.id = r.participant_id
   LEFT JOIN students s ON s.id = r.student_id`;
 
-type ViewRow = Omit<RegistrationView, 'workshop' | 'participant' | 'progress'> & {
+type ViewRow = Omit<RegistrationView, 'workshop' | 'participant' | 'progress' | 'survey'> & {
+  survey: string | null;
   wFolder: string; wName: string; wDuration: number; pId: number; pEmail: string; pName: string; pCompany: string;
   pExecuted: number | null; pTotal: number | null; pAt: string | null;
 };
@@ -72,6 +75,7 @@ function toView(r: ViewRow): RegistrationView {
     endReason: r.endReason,
     completion: r.completion,
     progress: r.pAt ? { executed: r.pExecuted!, total: r.pTotal!, at: r.pAt } : null,
+    survey: r.survey ? (JSON.parse(r.survey) as SurveyAnswer) : null,
   };
 }
 

@@ -29,8 +29,45 @@ export function readSurvey(db: Db, registrationId: number): SurveyAnswer | null 
   return row?.survey ? (JSON.parse(row.survey) as SurveyAnswer) : null;
 }
 
+export interface SurveyRow extends SurveyAnswer {
+  registrationId: number;
+  workshop: { folder: string; name: string };
+  participant: { name: string; email: string };
+}
+
+export interface SurveyQuery {
+  workshop?: string;
+  limit: number;
+  offset: number;
+}
+
+/** Every answer, newest first, with who gave it for which workshop, and what they add up to. */
+export function listSurveys(db: Db, q: SurveyQuery): { items: SurveyRow[]; total: number; summary: ReturnType<typeof surveySummary> } {
+  const where = `r.survey IS NOT NULL${q.workshop ? ' AND w.folder = @workshop' : ''}`;
+  const from = `FROM registrations r JOIN workshops w ON w.id = r.workshop_id JOIN participants p ON p.id = r.participant_id WHERE ${where}`;
+  const params = { workshop: q.workshop ?? null, limit: q.limit, offset: q.offset };
+  const rows = db
+    .prepare(`SELECT r.id, r.survey, w.folder, w.name AS workshopName, p.name, p.email ${from}
+              ORDER BY json_extract(r.survey, '$.answeredAt') DESC, r.id DESC LIMIT @limit OFFSET @offset`)
+    .all(params) as { id: number; survey: string; folder: string; workshopName: string; name: string; email: string }[];
+  const all = (db.prepare(`SELECT r.survey ${from}`).all(params) as { survey: string }[]).map((r) => JSON.parse(r.survey) as SurveyAnswer);
+  return {
+    items: rows.map((r) => ({
+      registrationId: r.id,
+      workshop: { folder: r.folder, name: r.workshopName },
+      participant: { name: r.name, email: r.email },
+      ...(JSON.parse(r.survey) as SurveyAnswer),
+    })),
+    total: all.length,
+    summary: summarise(all),
+  };
+}
+
 export function surveySummary(db: Db): { answers: number; meanRating: number | null; recommend: number | null } {
-  const rows = (db.prepare('SELECT survey FROM registrations WHERE survey IS NOT NULL').all() as { survey: string }[]).map((r) => JSON.parse(r.survey) as SurveyAnswer);
+  return summarise((db.prepare('SELECT survey FROM registrations WHERE survey IS NOT NULL').all() as { survey: string }[]).map((r) => JSON.parse(r.survey) as SurveyAnswer));
+}
+
+function summarise(rows: SurveyAnswer[]): { answers: number; meanRating: number | null; recommend: number | null } {
   if (!rows.length) return { answers: 0, meanRating: null, recommend: null };
   return {
     answers: rows.length,

@@ -1,7 +1,7 @@
 /**
  * The admin panel, behind hub OAuth (hub admins and holders of custom:wod:admin only): a dashboard,
- * workshops (edit, import now), registrations (search, detail, end), the student pool, jobs with
- * their step logs, and actions (a verb on a student or a range). Forms carry the session's CSRF token.
+ * workshops (edit, import now), registrations (search, detail, end), survey answers, the student
+ * pool, jobs with their step logs, and actions (a verb on a student or a range). Forms carry the session's CSRF token.
  */
 import express, { type Request, type Response } from 'express';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
@@ -13,9 +13,9 @@ import { OrderError } from '../mail-in/orders.js';
 import { getMail, listMails } from '../mail-out/queries.js';
 import { listStudents, rangeState } from '../pool/pool.js';
 import { RegistrationError, RUNNING } from '../registrations/registrations.js';
-import { readSurvey, surveySummary } from '../registrations/survey.js';
+import { listSurveys, surveySummary } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
-import { actionInput, extendInput, registrationQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
 import type { WebDeps } from './deps.js';
 
 const STATES = ['registered', 'deploying', 'ready', 'reminded', 'ended', 'cleaned', 'failed'];
@@ -152,7 +152,7 @@ export function adminRouter(deps: WebDeps): express.Router {
       // Oldest first, each with its steps: the registration's story in order.
       jobs: listJobs(db, { registrationId: id, limit: 100, offset: 0 }).items.reverse().map((j) => getJob(db, j.id)!),
       mails: listMails(db, { registrationId: id, limit: 100, offset: 0 }).items,
-      survey: readSurvey(db, id),
+      survey: r.survey,
       audit: db.prepare(`SELECT at, actor, action, details FROM audit WHERE subject_type = 'registration' AND subject_id = ? ORDER BY id`).all(String(id)),
     });
   };
@@ -203,6 +203,17 @@ export function adminRouter(deps: WebDeps): express.Router {
       res.status(e.status);
       registrationPage(req, res, id, { text: e.message, kind: 'error' });
     }
+  });
+
+  router.get('/surveys', (req, res) => {
+    const page = /^\d{1,6}$/.test(String(req.query.page)) ? Math.max(1, Number(req.query.page)) : 1;
+    const workshop = typeof req.query.workshop === 'string' && req.query.workshop ? req.query.workshop : undefined;
+    const q = surveyQuery.safeParse({ workshop, limit: 50, offset: (page - 1) * 50 });
+    if (!q.success) return void res.status(422).render('message', { title: 'Invalid search', message: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    render(req, res, 'surveys', 'Surveys', {
+      ...listSurveys(db, q.data), page, workshop: workshop ?? '',
+      folders: listWorkshops(db, { includeInactive: true }).map((w) => w.folder),
+    });
   });
 
   router.get('/mails', (req, res) => {

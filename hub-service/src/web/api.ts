@@ -13,11 +13,11 @@ import { dispatchAction } from '../mail-in/dispatch.js';
 import { OrderError } from '../mail-in/orders.js';
 import { fieldErrors } from '../registrations/input.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
-import { saveSurvey, surveyInput } from '../registrations/survey.js';
+import { listSurveys, saveSurvey, surveyInput } from '../registrations/survey.js';
 import { listStudents, rangeState } from '../pool/pool.js';
 import type { DeskOutcome } from '../registrations/desk.js';
 import type { WebDeps } from './deps.js';
-import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
 import { meRouter } from './me.js';
 import { openApiDocument } from './openapi.js';
 import { adminWorkshop, participantStatus, publicWorkshop } from './views.js';
@@ -152,6 +152,12 @@ export function apiRouter(deps: WebDeps): express.Router {
   admin.post('/registrations/:id/credentials', async (req, res) => {
     await deps.letters.newCredentials(Number(req.params.id));
     res.status(202).json({ status: 202, message: 'new credentials mailed; the old password no longer works' });
+  });
+
+  admin.get('/surveys', (req, res) => {
+    const q = surveyQuery.safeParse(req.query);
+    if (!q.success) return invalid(res, q.error);
+    res.json({ ...listSurveys(db, q.data), limit: q.data.limit, offset: q.data.offset });
   });
 
   admin.get('/mails', (req, res) => {

@@ -3,9 +3,11 @@
  * of wod's in the notebook or the page): their workshop and clock, and their live progress and survey
  * answer to store. A student reads and writes only their own registration.
  */
+import fs from 'node:fs';
 import express, { type Request, type Response } from 'express';
 import { z } from 'zod';
 import { STUDENT_NAME } from '../accounts/student-logins.js';
+import { findConclusion } from '../content/conclusion.js';
 import { fieldErrors } from '../registrations/input.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import type { WebDeps } from './deps.js';
@@ -25,6 +27,9 @@ interface Mine {
   folder: string;
   name: string;
   email: string;
+  /** the workshop's folder on disk */
+  path: string;
+  pattern: string | null;
 }
 
 export function meRouter(deps: WebDeps): express.Router {
@@ -37,7 +42,8 @@ export function meRouter(deps: WebDeps): express.Router {
     const name = req.visitor!.name;
     const row = STUDENT_NAME.test(name)
       ? (db
-          .prepare(`SELECT r.id, r.state, r.deadline_at AS deadlineAt, w.folder, w.name, p.email FROM students s
+          .prepare(`SELECT r.id, r.state, r.deadline_at AS deadlineAt, w.folder, w.name, p.email, w.path,
+                    json_extract(w.spec, '$.conclusion') AS pattern FROM students s
                     JOIN registrations r ON r.id = s.registration_id JOIN workshops w ON w.id = r.workshop_id
                     JOIN participants p ON p.id = r.participant_id WHERE s.name = ?`)
           .get(name) as Mine | undefined)
@@ -50,7 +56,20 @@ export function meRouter(deps: WebDeps): express.Router {
     const r = mine(req, res);
     if (!r) return;
     const secondsLeft = r.deadlineAt ? Math.max(0, Math.round((Date.parse(r.deadlineAt) - Date.now()) / 1000)) : null;
-    res.json({ registration: r.id, state: r.state, workshop: { folder: r.folder, name: r.name }, deadlineAt: r.deadlineAt, secondsLeft, survey: readSurvey(db, r.id) });
+    let files: string[] = [];
+    try {
+      files = fs.readdirSync(r.path);
+    } catch {
+      // A workshop folder gone since the import: no conclusion to point at, the rest still holds.
+    }
+    res.json({
+      registration: r.id,
+      state: r.state,
+      workshop: { folder: r.folder, name: r.name, conclusion: findConclusion(files, r.pattern) },
+      deadlineAt: r.deadlineAt,
+      secondsLeft,
+      survey: readSurvey(db, r.id),
+    });
   });
 
   router.put('/progress', (req, res) => {

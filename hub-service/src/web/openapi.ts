@@ -7,13 +7,15 @@ import type { WodConfig } from '../config/schema.js';
 import { registrationInput } from '../registrations/input.js';
 import { surveyInput } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
-import { actionInput, extendInput, jobQuery, mailQuery, registrationQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, jobQuery, mailQuery, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
 import { progressInput } from './me.js';
 
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
 const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
 const error = (description: string) => ({ description, ...json(ref('Error')) });
 const toSchema = (s: z.ZodType) => z.toJSONSchema(s, { io: 'input', unrepresentable: 'any' });
+/** A query schema's fields as OpenAPI query parameters. */
+const queryParameters = (s: z.ZodType) => Object.entries((toSchema(s) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema }));
 
 const ADMIN = [{ hubToken: [] }, { adminCookie: [] }];
 const STUDENT = [{ hubToken: [] }];
@@ -99,7 +101,9 @@ export function openApiDocument(config: WodConfig) {
             deadlineAt: { type: ['string', 'null'], format: 'date-time' },
             endedAt: { type: ['string', 'null'], format: 'date-time' },
             endReason: { type: ['string', 'null'] },
-            completion: { type: ['number', 'null'] },
+            completion: { type: ['number', 'null'], description: 'at CLEANUP, executed code cells over code cells (0 to 1)' },
+            progress: { type: ['object', 'null'], description: 'live, as the JupyterLab extension reports it', properties: { executed: { type: 'integer' }, total: { type: 'integer' }, at: { type: 'string', format: 'date-time' } } },
+            survey: { type: ['object', 'null'], description: "the participant's survey answer (SurveyInput, with answeredAt)" },
           },
         },
         Status: {
@@ -237,7 +241,7 @@ export function openApiDocument(config: WodConfig) {
       '/me': {
         get: {
           operationId: 'myWorkshop', summary: "A student's own workshop and clock (for the JupyterLab extension)", tags: ['student'], security: STUDENT,
-          responses: { 200: { description: 'the registration holding this student account', ...json({ type: 'object', properties: { registration: { type: 'integer' }, state: { type: 'string' }, workshop: { type: 'object' }, deadlineAt: { type: ['string', 'null'] }, secondsLeft: { type: ['integer', 'null'] }, survey: { type: ['object', 'null'] } } }) }, 404: error('no workshop for this user') },
+          responses: { 200: { description: 'the registration holding this student account', ...json({ type: 'object', properties: { registration: { type: 'integer' }, state: { type: 'string' }, workshop: { type: 'object', properties: { folder: { type: 'string' }, name: { type: 'string' }, conclusion: { type: ['string', 'null'], description: 'the notebook (file name in the workshop folder) that asks for the survey' } } }, deadlineAt: { type: ['string', 'null'] }, secondsLeft: { type: ['integer', 'null'] }, survey: { type: ['object', 'null'] } } }) }, 404: error('no workshop for this user') },
         },
       },
       '/me/progress': {
@@ -271,7 +275,7 @@ export function openApiDocument(config: WodConfig) {
       '/admin/registrations': {
         get: {
           operationId: 'adminSearchRegistrations', summary: 'Search registrations (email, name, company, student, id)', tags: ['admin'], security: ADMIN,
-          parameters: Object.entries((toSchema(registrationQuery) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema })),
+          parameters: queryParameters(registrationQuery),
           responses: { 200: { description: 'a page of registrations, newest first', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('Registration') }, total: { type: 'integer' }, limit: { type: 'integer' }, offset: { type: 'integer' } } }) }, 422: error('invalid query') },
         },
       },
@@ -304,10 +308,30 @@ export function openApiDocument(config: WodConfig) {
           responses: { 202: { description: 'mailed', ...json(ref('Error')) }, 409: error('the registration is not ready') },
         },
       },
+      '/admin/surveys': {
+        get: {
+          operationId: 'adminListSurveys', summary: 'Survey answers, newest first, with their mean rating and share who would recommend', tags: ['admin'], security: ADMIN,
+          parameters: queryParameters(surveyQuery),
+          responses: {
+            200: {
+              description: 'a page of answers',
+              ...json({
+                type: 'object',
+                properties: {
+                  items: { type: 'array', items: { type: 'object', properties: { registrationId: { type: 'integer' }, workshop: { type: 'object' }, participant: { type: 'object' }, rating: { type: 'integer' }, good: { type: 'string' }, improve: { type: 'string' }, recommend: { type: 'boolean' }, answeredAt: { type: 'string' } } } },
+                  total: { type: 'integer' },
+                  summary: { type: 'object', properties: { answers: { type: 'integer' }, meanRating: { type: ['number', 'null'] }, recommend: { type: ['number', 'null'], description: 'share, 0 to 1' } } },
+                },
+              }),
+            },
+            401: error('no login'), 403: error('not an admin'), 422: error('invalid query'),
+          },
+        },
+      },
       '/admin/mails': {
         get: {
           operationId: 'adminListMails', summary: 'The outbox: every participant mail, newest first', tags: ['admin'], security: ADMIN,
-          parameters: Object.entries((toSchema(mailQuery) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema })),
+          parameters: queryParameters(mailQuery),
           responses: { 200: { description: 'a page of mails', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('Mail') }, total: { type: 'integer' } } }) } },
         },
       },
@@ -328,7 +352,7 @@ export function openApiDocument(config: WodConfig) {
       '/admin/jobs': {
         get: {
           operationId: 'adminListJobs', summary: 'Jobs, newest first', tags: ['admin'], security: ADMIN,
-          parameters: Object.entries((toSchema(jobQuery) as { properties: Record<string, object> }).properties).map(([name, schema]) => ({ name, in: 'query', schema })),
+          parameters: queryParameters(jobQuery),
           responses: { 200: { description: 'a page of jobs', ...json({ type: 'object', properties: { items: { type: 'array', items: ref('Job') }, total: { type: 'integer' } } }) }, 422: error('invalid query') },
         },
       },

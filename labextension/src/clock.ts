@@ -1,0 +1,57 @@
+/**
+ * The workshop clock, pure: how the time left reads in the top bar, how urgent it looks, and which
+ * warning is due. The numbers match the service's reminder (one hour) and its last call.
+ */
+
+/** Below this many seconds the clock turns amber. */
+export const WARNING_SECONDS = 60 * 60;
+/** Below this many seconds the clock turns red and the student is told to save. */
+export const CRITICAL_SECONDS = 10 * 60;
+
+export type Urgency = 'calm' | 'warning' | 'critical' | 'over';
+export type Alert = 'ten-minutes' | 'ended';
+
+/** `1:05:09` with hours, `9:59` without; never negative. */
+export function formatRemaining(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const sec = String(s % 60).padStart(2, '0');
+  return h > 0 ? `${h}:${String(m).padStart(2, '0')}:${sec}` : `${m}:${sec}`;
+}
+
+/** The same time in words, for screen readers and the tooltip: "1 hour 5 minutes left". */
+export function describeRemaining(seconds: number): string {
+  const s = Math.max(0, Math.floor(seconds));
+  if (s === 0) return 'time is up';
+  if (s < 60) return `less than a minute left`;
+  const h = Math.floor(s / 3600);
+  const m = Math.floor((s % 3600) / 60);
+  const parts = [h ? `${h} hour${h > 1 ? 's' : ''}` : '', m ? `${m} minute${m > 1 ? 's' : ''}` : ''].filter(Boolean);
+  return `${parts.join(' ')} left`;
+}
+
+export function urgency(seconds: number): Urgency {
+  if (seconds <= 0) return 'over';
+  if (seconds <= CRITICAL_SECONDS) return 'critical';
+  if (seconds <= WARNING_SECONDS) return 'warning';
+  return 'calm';
+}
+
+/**
+ * The warning to show now, if any: the end once time is up, else the ten-minute call once inside
+ * the last ten minutes; each at most once (`shown` holds those already given).
+ */
+export function dueAlert(seconds: number, shown: ReadonlySet<Alert>): Alert | null {
+  if (seconds <= 0) return shown.has('ended') ? null : 'ended';
+  if (seconds <= CRITICAL_SECONDS && !shown.has('ten-minutes')) return 'ten-minutes';
+  return null;
+}
+
+/**
+ * Seconds left now, from what the service said `elapsedMs` ago: the student's clock may be wrong,
+ * time elapsed on it is not.
+ */
+export function secondsLeftAfter(secondsLeft: number, elapsedMs: number): number {
+  return Math.max(0, secondsLeft - Math.floor(elapsedMs / 1000));
+}

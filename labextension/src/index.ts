@@ -1,0 +1,175 @@
+/**
+ * wod's JupyterLab extension: for a student of a workshop, the time left and the progress in the
+ * top bar, warnings before the end, and the survey when the conclusion opens. A user without a
+ * workshop sees nothing of it.
+ */
+import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
+import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
+import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { Throttler } from '@lumino/polling';
+import { type Alert, dueAlert } from './clock';
+import { LiveProgress } from './live-progress';
+import type { Me } from './service';
+import { WodService } from './service';
+import { IWorkshopSession, WorkshopSession } from './session';
+import { askSurvey } from './survey';
+import { ClockWidget, ProgressWidget, SurveyButton } from './widgets';
+
+/** Where our items sit in the top area: right of JupyterLab's top bar (rank 900, with its spacer). */
+const RANK = { clock: 1000, progress: 1010, survey: 1020 };
+
+/** Calls `setUp` once, with the first workshop the session reports. */
+function whenWorkshop(session: IWorkshopSession, setUp: (me: Me) => void): void {
+  if (session.me) return setUp(session.me);
+  const once = (_: IWorkshopSession, me: Me | null) => {
+    if (!me) return;
+    session.changed.disconnect(once);
+    setUp(me);
+  };
+  session.changed.connect(once);
+}
+
+const sessionPlugin: JupyterFrontEndPlugin<IWorkshopSession> = {
+  id: '@wod/labextension:session',
+  description: "The student's workshop and clock, from the wod service.",
+  autoStart: true,
+  provides: IWorkshopSession,
+  activate: () => new WorkshopSession(new WodService()),
+};
+
+/** The warnings already given, kept per registration so a reload does not repeat them. */
+function alertsShown(registration: number): { shown: Set<Alert>; add(a: Alert): void } {
+  const key = `@wod/labextension:alerts:${registration}`;
+  const shown = new Set<Alert>(JSON.parse(localStorage.getItem(key) ?? '[]') as Alert[]);
+  return { shown, add: (a) => localStorage.setItem(key, JSON.stringify([...shown.add(a)])) };
+}
+
+async function warn(app: JupyterFrontEnd, alert: Alert, deadline: Date): Promise<void> {
+  const at = deadline.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+  if (alert === 'ten-minutes') {
+    const r = await showDialog({
+      title: '10 minutes left',
+      body: `Your workshop ends at ${at}. Save your notebooks now, and download anything you want to keep (File ▸ Download): at the end this JupyterLab is cleaned for the next student.`,
+      buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Save all' })],
+    });
+    if (r.button.accept) await app.commands.execute('docmanager:save-all');
+    return;
+  }
+  const canDownload = app.commands.isEnabled('docmanager:download');
+  const r = await showDialog({
+    title: 'Time is up',
+    body: 'Your workshop has ended. Download what you want to keep now (File ▸ Download): this JupyterLab closes and is cleaned in a moment. Thank you for taking part!',
+    buttons: canDownload ? [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Download this file' })] : [Dialog.okButton({ label: 'Close' })],
+  });
+  if (canDownload && r.button.accept) await app.commands.execute('docmanager:download');
+}
+
+const clockPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@wod/labextension:clock',
+  description: 'Time left of the workshop in the top bar, with warnings at 10 minutes and at the end.',
+  autoStart: true,
+  requires: [IWorkshopSession],
+  activate: (app: JupyterFrontEnd, session: IWorkshopSession) =>
+    whenWorkshop(session, (me) => {
+      const clock = new ClockWidget();
+      const alerts = alertsShown(me.registration);
+      let ended = false;
+      const tick = () => {
+        // A seat freed (no workshop any more) means the time is up.
+        const seconds = session.me ? session.secondsLeft() : 0;
+        if (seconds === null) return clock.hide();
+        clock.show();
+        const deadline = new Date(Date.now() + seconds * 1000);
+        clock.setSeconds(seconds, deadline);
+        const alert = dueAlert(seconds, alerts.shown);
+        if (alert) {
+          alerts.add(alert);
+          // Over the workspace, not over the splash screen.
+          void app.restored.then(() => warn(app, alert, deadline));
+        }
+        if (seconds === 0 && !ended) {
+          ended = true;
+          clearInterval(timer);
+        }
+      };
+      const timer = setInterval(tick, 1000);
+      tick();
+      app.shell.add(clock, 'top', { rank: RANK.clock });
+    }),
+};
+
+const progressPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@wod/labextension:progress',
+  description: "Live completion of the workshop's notebooks in the top bar, reported to the wod service.",
+  autoStart: true,
+  requires: [IWorkshopSession, INotebookTracker],
+  activate: (app: JupyterFrontEnd, session: IWorkshopSession, tracker: INotebookTracker) =>
+    whenWorkshop(session, (me) => {
+      const widget = new ProgressWidget();
+      const progress = new LiveProgress(me.workshop.folder, app.serviceManager.contents, tracker);
+      // One report per few seconds at most, carrying the latest count: admins see it live.
+      const report = new Throttler(() => session.service.reportProgress(progress.total).catch((e) => console.warn('wod: progress not reported:', e)), { limit: 3000, edge: 'trailing' });
+      progress.changed.connect((_, counts) => {
+        widget.setCounts(counts);
+        void report.invoke();
+      });
+      widget.setCounts(progress.total);
+      app.shell.add(widget, 'top', { rank: RANK.progress });
+      progress.start().catch((e) => console.warn(`wod: cannot read ${me.workshop.folder}:`, e));
+    }),
+};
+
+const SURVEY = 'wod:survey';
+
+const surveyPlugin: JupyterFrontEndPlugin<void> = {
+  id: '@wod/labextension:survey',
+  description: 'The survey, asked when the conclusion notebook opens; changeable until the end.',
+  autoStart: true,
+  requires: [IWorkshopSession, INotebookTracker],
+  optional: [ICommandPalette],
+  activate: (app: JupyterFrontEnd, session: IWorkshopSession, tracker: INotebookTracker, palette: ICommandPalette | null) =>
+    whenWorkshop(session, (me) => {
+      const open = () => ['ready', 'reminded'].includes(session.me?.state ?? '');
+      let asking = false;
+      const ask = async () => {
+        if (asking || !session.me) return;
+        asking = true;
+        try {
+          const answer = await askSurvey(session.service, session.me.workshop.name, session.me.survey);
+          if (answer) session.surveyStored(answer);
+        } finally {
+          asking = false;
+        }
+      };
+      app.commands.addCommand(SURVEY, { label: 'Workshop Survey…', caption: 'Tell us how the workshop went', isEnabled: open, execute: ask });
+      palette?.addItem({ command: SURVEY, category: 'Workshop' });
+
+      const button = new SurveyButton(() => void app.commands.execute(SURVEY));
+      const showButton = () => {
+        if (!button.isAttached) app.shell.add(button, 'top', { rank: RANK.survey });
+        button.setAnswered(!!session.me?.survey);
+      };
+      if (me.survey) showButton();
+      session.changed.connect(() => {
+        if (!open()) button.dispose();
+        else if (session.me?.survey) showButton();
+      });
+
+      // Asked once by itself, after the conclusion shows; the button and the command stay.
+      let asked = false;
+      const conclusion = me.workshop.conclusion && `${me.workshop.folder}/${me.workshop.conclusion}`;
+      const onOpen = (panel: NotebookPanel) =>
+        void panel.context.ready.then(() => {
+          if (panel.context.path !== conclusion || !open()) return;
+          showButton();
+          if (!session.me?.survey && !asked) {
+            asked = true;
+            void app.restored.then(ask);
+          }
+        });
+      tracker.forEach(onOpen);
+      tracker.widgetAdded.connect((_, panel) => onOpen(panel));
+    }),
+};
+
+export default [sessionPlugin, clockPlugin, progressPlugin, surveyPlugin];

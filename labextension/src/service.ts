@@ -1,0 +1,79 @@
+/**
+ * The wod service as the student's JupyterLab sees it: the hub's `wod` service, called with the
+ * token JupyterHub put in this page's config (scoped by the hub to `access:services!service=wod`),
+ * so no secret of wod's is in the notebook or the page.
+ */
+import { PageConfig, URLExt } from '@jupyterlab/coreutils';
+import { ServerConnection } from '@jupyterlab/services';
+import { serviceBaseUrl } from './hub';
+import type { Counts } from './progress';
+
+export interface SurveyInput {
+  rating: number;
+  good: string;
+  improve: string;
+  recommend: boolean;
+}
+
+export interface SurveyAnswer extends SurveyInput {
+  answeredAt: string;
+}
+
+/** GET /api/v1/me */
+export interface Me {
+  registration: number;
+  state: string;
+  workshop: { folder: string; name: string; conclusion: string | null };
+  deadlineAt: string | null;
+  secondsLeft: number | null;
+  survey: SurveyAnswer | null;
+}
+
+/** A refusal of the service, with its per-field messages when it gives them (422). */
+export class ServiceError extends Error {
+  constructor(
+    readonly status: number,
+    message: string,
+    readonly fields: Record<string, string> = {},
+  ) {
+    super(message);
+  }
+}
+
+export class WodService {
+  private readonly settings: ServerConnection.ISettings;
+
+  constructor(hubPrefix = PageConfig.getOption('hubPrefix')) {
+    // Requests must start with the settings' base URL: the service's, not this server's.
+    this.settings = ServerConnection.makeSettings({ baseUrl: serviceBaseUrl(hubPrefix || '/hub/') });
+  }
+
+  /** The student's workshop, or null for a user without one (an admin, a student whose seat was freed). */
+  async me(): Promise<Me | null> {
+    const res = await this.request('me', { method: 'GET' });
+    if (res.status === 404) return null;
+    return (await this.read(res)) as Me;
+  }
+
+  async reportProgress(counts: Counts): Promise<void> {
+    await this.read(await this.request('me/progress', { method: 'PUT', body: JSON.stringify(counts) }));
+  }
+
+  async answerSurvey(answer: SurveyInput): Promise<SurveyAnswer> {
+    return (await this.read(await this.request('me/survey', { method: 'PUT', body: JSON.stringify(answer) }))) as SurveyAnswer;
+  }
+
+  private request(path: string, init: RequestInit): Promise<Response> {
+    return ServerConnection.makeRequest(URLExt.join(this.settings.baseUrl, path), { ...init, cache: 'no-store', headers: { Accept: 'application/json', 'Content-Type': 'application/json' } }, this.settings);
+  }
+
+  private async read(res: Response): Promise<unknown> {
+    const body = res.status === 204 ? null : await res.json().catch(() => null);
+    if (!res.ok) {
+      const b = (body ?? {}) as { message?: string; errors?: { field: string; message: string }[] };
+      const fields = Object.fromEntries((b.errors ?? []).map((e) => [e.field, e.message]));
+      throw new ServiceError(res.status, b.message ?? `the workshop service answered ${res.status}`, fields);
+    }
+    return body;
+  }
+}

@@ -1,0 +1,67 @@
+/**
+ * The student's workshop as the service tells it, shared by the plugins: fetched when JupyterLab
+ * starts, then every minute (an admin may extend the deadline, the workshop may end early).
+ */
+import { Token } from '@lumino/coreutils';
+import { Poll } from '@lumino/polling';
+import { type ISignal, Signal } from '@lumino/signaling';
+import { secondsLeftAfter } from './clock';
+import type { Me, SurveyAnswer, WodService } from './service';
+
+export interface IWorkshopSession {
+  readonly service: WodService;
+  /** The latest answer: the workshop, or null for a user without one (or before the first answer). */
+  readonly me: Me | null;
+  /** Emitted when an answer differs from the one before (the first workshop included). */
+  readonly changed: ISignal<IWorkshopSession, Me | null>;
+  /** Seconds left now, counted on from the latest answer; null without a deadline. */
+  secondsLeft(): number | null;
+  /** Keeps a survey answer just stored, without waiting for the next poll. */
+  surveyStored(answer: SurveyAnswer): void;
+}
+
+export const IWorkshopSession = new Token<IWorkshopSession>('@wod/labextension:IWorkshopSession', "The student's workshop and clock, from the wod service.");
+
+export class WorkshopSession implements IWorkshopSession {
+  private _me: Me | null = null;
+  private fetchedAt = 0;
+  private readonly _changed = new Signal<this, Me | null>(this);
+
+  constructor(readonly service: WodService) {
+    // A service out of reach is asked again later, backing off; the plugins wait for `changed`.
+    const poll = new Poll({
+      factory: async () => {
+        const me = await service.me();
+        this.fetchedAt = performance.now();
+        this.update(me);
+        // A user without a workshop has nothing to follow.
+        if (!me) poll.dispose();
+      },
+      frequency: { interval: 60_000, backoff: true, max: 300_000 },
+      name: '@wod/labextension:session',
+    });
+  }
+
+  get me(): Me | null {
+    return this._me;
+  }
+
+  get changed(): ISignal<this, Me | null> {
+    return this._changed;
+  }
+
+  secondsLeft(): number | null {
+    const s = this._me?.secondsLeft;
+    return s === null || s === undefined ? null : secondsLeftAfter(s, performance.now() - this.fetchedAt);
+  }
+
+  surveyStored(answer: SurveyAnswer): void {
+    if (this._me) this.update({ ...this._me, survey: answer });
+  }
+
+  private update(me: Me | null): void {
+    const same = JSON.stringify({ ...me, secondsLeft: null }) === JSON.stringify({ ...this._me, secondsLeft: null });
+    this._me = me;
+    if (!same) this._changed.emit(me);
+  }
+}

@@ -1,0 +1,105 @@
+/**
+ * The conclusion survey as a JupyterLab dialog: rating 1–5, what was good, what to improve, would
+ * recommend. The service checks the answer; its per-field messages come back into the form.
+ */
+import { Dialog, showDialog } from '@jupyterlab/apputils';
+import { Widget } from '@lumino/widgets';
+import { type SurveyAnswer, type SurveyInput, ServiceError, type WodService } from './service';
+
+/** What the form holds: the rating and recommendation may still be unset. */
+type Draft = Partial<SurveyInput>;
+
+let forms = 0;
+
+export class SurveyForm extends Widget implements Dialog.IBodyWidget<Draft> {
+  private readonly form = document.createElement('form');
+
+  constructor(draft: Draft, errors: Record<string, string>, intro: string) {
+    super();
+    this.addClass('wod-Survey');
+    const id = `wod-survey-${++forms}`;
+    const error = (field: string) => (errors[field] ? `<p class="wod-Survey-error" id="${id}-${field}-error">${escapeHtml(errors[field])}</p>` : '');
+    const described = (field: string) => (errors[field] ? ` aria-describedby="${id}-${field}-error" aria-invalid="true"` : '');
+    const checked = (cond: boolean) => (cond ? ' checked' : '');
+    this.form.innerHTML = `
+      <p>${escapeHtml(intro)}</p>
+      <fieldset class="wod-Survey-rating"${described('rating')}>
+        <legend>How would you rate this workshop? <span class="wod-Survey-hint">(1 = poor, 5 = excellent)</span></legend>
+        ${[1, 2, 3, 4, 5].map((n) => `<label><input type="radio" name="rating" value="${n}"${checked(draft.rating === n)}> ${n}</label>`).join('')}
+      </fieldset>
+      ${error('rating')}
+      <label class="wod-Survey-field">What was good?
+        <textarea name="good" rows="3" maxlength="2000"${described('good')}>${escapeHtml(draft.good ?? '')}</textarea></label>
+      ${error('good')}
+      <label class="wod-Survey-field">What should we improve?
+        <textarea name="improve" rows="3" maxlength="2000"${described('improve')}>${escapeHtml(draft.improve ?? '')}</textarea></label>
+      ${error('improve')}
+      <fieldset class="wod-Survey-recommend"${described('recommend')}>
+        <legend>Would you recommend it to a colleague?</legend>
+        <label><input type="radio" name="recommend" value="yes"${checked(draft.recommend === true)}> Yes</label>
+        <label><input type="radio" name="recommend" value="no"${checked(draft.recommend === false)}> No</label>
+      </fieldset>
+      ${error('recommend')}`;
+    // Enter in a field would submit the form and reload the page; the dialog's buttons decide.
+    this.form.addEventListener('submit', (e) => e.preventDefault());
+    this.node.append(this.form);
+  }
+
+  getValue(): Draft {
+    const data = new FormData(this.form);
+    const rating = data.get('rating');
+    const recommend = data.get('recommend');
+    return {
+      rating: rating ? Number(rating) : undefined,
+      good: String(data.get('good') ?? ''),
+      improve: String(data.get('improve') ?? ''),
+      recommend: recommend ? recommend === 'yes' : undefined,
+    };
+  }
+}
+
+function escapeHtml(s: string): string {
+  return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
+}
+
+/** What the form must have before it goes to the service (which checks again). */
+export function missingAnswers(d: Draft): Record<string, string> {
+  const errors: Record<string, string> = {};
+  if (!d.rating) errors.rating = 'Choose a rating from 1 to 5.';
+  if (d.recommend === undefined) errors.recommend = 'Say yes or no.';
+  return errors;
+}
+
+/**
+ * Asks until the answer is stored or the student chooses "Later"; returns the stored answer, or
+ * null when nothing changed.
+ */
+export async function askSurvey(service: WodService, workshop: string, previous: SurveyAnswer | null): Promise<SurveyAnswer | null> {
+  let draft: Draft = previous ?? {};
+  let errors: Record<string, string> = {};
+  const intro = previous
+    ? `You answered on ${new Date(previous.answeredAt).toLocaleString()}. You can change your answer until the workshop ends.`
+    : `You reached the end of ${workshop}. Two minutes to tell us how it went?`;
+  for (;;) {
+    const result = await showDialog<Draft>({
+      title: 'How was the workshop?',
+      body: new SurveyForm(draft, errors, intro),
+      buttons: [Dialog.cancelButton({ label: 'Later' }), Dialog.okButton({ label: previous ? 'Save changes' : 'Send' })],
+      focusNodeSelector: 'input[name="rating"]',
+    });
+    if (!result.button.accept || !result.value) return null;
+    draft = result.value;
+    errors = missingAnswers(draft);
+    if (Object.keys(errors).length) continue;
+    try {
+      return await service.answerSurvey(draft as SurveyInput);
+    } catch (e) {
+      if (e instanceof ServiceError && e.status === 422) {
+        errors = Object.keys(e.fields).length ? e.fields : { rating: e.message };
+        continue;
+      }
+      await showDialog({ title: 'Your answer was not saved', body: e instanceof Error ? e.message : String(e), buttons: [Dialog.okButton()] });
+      return null;
+    }
+  }
+}

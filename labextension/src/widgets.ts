@@ -1,0 +1,81 @@
+/** The top-bar items: the clock, the progress, the survey button. Plain DOM, no framework to load. */
+import { Widget } from '@lumino/widgets';
+import { describeRemaining, formatRemaining, urgency } from './clock';
+import { type Counts, formatProgress, percent } from './progress';
+
+export class ClockWidget extends Widget {
+  private readonly value = document.createElement('span');
+
+  constructor() {
+    super();
+    this.id = 'wod-clock';
+    this.addClass('wod-TopBarItem');
+    this.addClass('wod-Clock');
+    this.node.setAttribute('role', 'timer');
+    const label = document.createElement('span');
+    label.className = 'wod-TopBarItem-label';
+    label.textContent = 'Time left';
+    this.value.className = 'wod-TopBarItem-value';
+    this.node.append(label, this.value);
+  }
+
+  setSeconds(seconds: number, deadline: Date): void {
+    const text = formatRemaining(seconds);
+    if (this.value.textContent !== text) this.value.textContent = text;
+    this.node.dataset.urgency = urgency(seconds);
+    // The screen reader hears minutes, not every second; the tooltip gives the end time.
+    const words = describeRemaining(seconds);
+    if (this.node.getAttribute('aria-label') !== `Workshop: ${words}`) this.node.setAttribute('aria-label', `Workshop: ${words}`);
+    this.node.title = `The workshop ends at ${deadline.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' })}`;
+  }
+}
+
+export class ProgressWidget extends Widget {
+  private readonly value = document.createElement('span');
+  private readonly bar = document.createElement('span');
+
+  constructor() {
+    super();
+    this.id = 'wod-progress';
+    this.addClass('wod-TopBarItem');
+    this.addClass('wod-Progress');
+    this.node.setAttribute('role', 'progressbar');
+    this.node.setAttribute('aria-valuemin', '0');
+    this.node.setAttribute('aria-valuemax', '100');
+    this.node.title = 'Code cells run, over all code cells of the workshop';
+    const label = document.createElement('span');
+    label.className = 'wod-TopBarItem-label';
+    label.textContent = 'Progress';
+    const track = document.createElement('span');
+    track.className = 'wod-Progress-track';
+    this.bar.className = 'wod-Progress-bar';
+    track.append(this.bar);
+    this.value.className = 'wod-TopBarItem-value';
+    this.node.append(label, track, this.value);
+  }
+
+  setCounts(c: Counts): void {
+    const p = percent(c) ?? 0;
+    this.value.textContent = formatProgress(c);
+    this.bar.style.width = `${p}%`;
+    this.node.setAttribute('aria-valuenow', String(p));
+    this.node.setAttribute('aria-valuetext', `${c.executed} of ${c.total} code cells run`);
+  }
+}
+
+export class SurveyButton extends Widget {
+  constructor(onClick: () => void) {
+    super({ node: document.createElement('button') });
+    this.id = 'wod-survey-button';
+    this.addClass('wod-TopBarItem');
+    this.addClass('wod-SurveyButton');
+    (this.node as HTMLButtonElement).type = 'button';
+    this.node.addEventListener('click', onClick);
+    this.setAnswered(false);
+  }
+
+  setAnswered(answered: boolean): void {
+    this.node.textContent = answered ? 'Your feedback ✓' : 'Give feedback';
+    this.node.title = answered ? 'Change your survey answer (until the workshop ends)' : 'A short survey about this workshop';
+  }
+}

@@ -1,0 +1,203 @@
+/**
+ * A student in their JupyterLab, in real Chromium through the real hub: the clock and the progress
+ * in the top bar, progress moving as cells run (a Python and a Bash notebook), reported to the
+ * service, the survey asked when the conclusion opens, stored, changed, and listed in the admin
+ * panel; the ten-minute warning; nothing at all for a user without a workshop.
+ * Screenshots go to /tmp/wod-screens (or $WOD_SCREENSHOTS), outside the repository.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import Database from 'better-sqlite3';
+import type { Browser, Page } from 'playwright-core';
+import { Browser as HttpBrowser } from '../support/browser';
+import { launchChromium } from '../support/chromium';
+import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { credentialsIn, waitForMail } from '../support/outbox';
+import { tempWorkshops, writeWorkshop } from '../support/workshops';
+
+let hub: RunningHub;
+let browser: Browser;
+let token: string;
+const workshops = tempWorkshops();
+const shots = process.env.WOD_SCREENSHOTS ?? '/tmp/wod-screens';
+const FOLDER = 'WKSHP-Lab';
+
+const notebook = (kernel: 'python3' | 'bash', cells: [type: 'code' | 'markdown', source: string][]) =>
+  JSON.stringify({
+    cells: cells.map(([type, source], i) => ({ cell_type: type, id: `c${i}`, metadata: {}, source: [source], ...(type === 'code' ? { execution_count: null, outputs: [] } : {}) })),
+    metadata: { kernelspec: kernel === 'bash' ? { name: 'bash', display_name: 'Bash', language: 'bash' } : { name: 'python3', display_name: 'Python 3', language: 'python' } },
+    nbformat: 4,
+    nbformat_minor: 5,
+  });
+
+beforeAll(async () => {
+  const dir = writeWorkshop(workshops, FOLDER, { name: 'Lab extension', range: [1, 3], capacity: 3, duration: 2 }, {
+    notebook: notebook('python3', [['markdown', '# Welcome {{ STUDENT }}'], ['code', 'print("hello")']]),
+  });
+  fs.writeFileSync(path.join(dir, '1-Shell.ipynb'), notebook('bash', [['markdown', '# The shell'], ['code', 'echo one'], ['code', 'echo two']]));
+  fs.writeFileSync(path.join(dir, '2-Conclusion.ipynb'), notebook('python3', [['markdown', '# Well done'], ['code', 'print("the end")']]));
+  fs.mkdirSync(shots, { recursive: true });
+  hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000' } });
+  token = await adminToken(hub);
+  browser = await launchChromium();
+});
+afterAll(async () => {
+  await browser?.close();
+  await hub?.stop();
+  fs.rmSync(workshops, { recursive: true, force: true });
+});
+
+const api = async <T>(p: string): Promise<T> => {
+  const res = await fetch(`${hub.url}/services/wod/api/v1${p}`, { headers: { Authorization: `token ${token}` } });
+  expect(res.status).toBe(200);
+  return (await res.json()) as T;
+};
+/** Polls until `read` gives something that passes `ok`. */
+async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: string, timeoutMs = 30_000): Promise<T> {
+  const end = Date.now() + timeoutMs;
+  for (;;) {
+    const v = await read();
+    if (ok(v)) return v;
+    if (Date.now() > end) throw new Error(`${what}: still ${JSON.stringify(v)}`);
+    await new Promise((r) => setTimeout(r, 250));
+  }
+}
+const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, name) });
+const clock = (page: Page) => page.locator('#wod-clock');
+const progress = (page: Page) => page.locator('#wod-progress .wod-TopBarItem-value');
+const dialog = (page: Page, title: string) => page.locator('.jp-Dialog').filter({ has: page.locator('.jp-Dialog-header', { hasText: title }) });
+
+/**
+ * Runs the open notebook's code cells one by one, as a student does: Shift+Enter, and Ctrl+Enter on
+ * the last (which would otherwise add a cell), once its kernel is up.
+ */
+async function runCells(page: Page, kernel: string, expectAfterEach: string[]): Promise<void> {
+  await page.locator('.jp-StatusBar-TextItem', { hasText: `${kernel} | Idle` }).waitFor({ timeout: 60_000 });
+  await page.locator('.jp-NotebookPanel:visible .jp-CodeCell .jp-InputArea-editor').first().click();
+  for (const [i, expected] of expectAfterEach.entries()) {
+    await page.keyboard.press(i < expectAfterEach.length - 1 ? 'Shift+Enter' : 'Control+Enter');
+    await progress(page).filter({ hasText: expected }).waitFor({ timeout: 60_000 });
+  }
+}
+
+test('a student sees the time left and the progress, moves it by running cells, and answers the survey at the conclusion', async () => {
+  const res = await fetch(`${hub.url}/services/wod/api/v1/registrations`, {
+    method: 'POST',
+    headers: { 'Content-Type': 'application/json' },
+    body: JSON.stringify({ email: 'grace@example.com', name: 'Grace Hopper', company: 'Navy', workshop: FOLDER, acceptTerms: true }),
+  });
+  expect(res.status).toBe(201);
+  const id = ((await res.json()) as { registration: { id: number } }).registration.id;
+  const mail = await waitForMail(hub.dataDir, (m) => !!m.subject?.includes('is ready'), 90_000);
+  const { student, startUrl } = credentialsIn(mail);
+
+  const context = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(startUrl!);
+  expect(new URL(page.url()).pathname).toBe(`/user/${student}/lab/tree/${FOLDER}/0-ReadMeFirst.ipynb`);
+
+  // The clock counts down from two hours, calm; the progress starts at nothing done.
+  await clock(page).waitFor({ timeout: 60_000 });
+  const read = async () => (await clock(page).locator('.wod-TopBarItem-value').textContent())!;
+  expect(await read()).toMatch(/^1:5\d:\d\d$/);
+  const first = await read();
+  await page.waitForFunction((before) => document.querySelector('#wod-clock .wod-TopBarItem-value')?.textContent !== before, first);
+  expect(await clock(page).getAttribute('data-urgency')).toBe('calm');
+  expect(await clock(page).getAttribute('aria-label')).toMatch(/^Workshop: 1 hour 5\d minutes left$/);
+  await progress(page).filter({ hasText: '0/4 · 0 %' }).waitFor();
+  expect(await page.locator('#wod-progress').getAttribute('aria-valuenow')).toBe('0');
+  // Both sit in JupyterLab's top bar.
+  expect(await page.locator('#jp-top-panel #wod-clock, #jp-top-panel #wod-progress').count()).toBe(2);
+
+  // The Python notebook opened first: one cell.
+  await runCells(page, 'Python 3 (ipykernel)', ['1/4 · 25 %']);
+  // The Bash notebook: another kernel, the same rule.
+  await page.goto(`${hub.url}/user/${student}/lab/tree/${FOLDER}/1-Shell.ipynb`);
+  // The Python cell's run was not saved before leaving: the file counts, as it would at CLEANUP.
+  await progress(page).filter({ hasText: '0/4 · 0 %' }).waitFor();
+  await runCells(page, 'Bash', ['1/4 · 25 %', '2/4 · 50 %']);
+  await shot(page, 'lab-progress.png');
+  // Reported to the service, throttled: admins see it live.
+  const seen = await until(() => api<{ progress: { executed: number; total: number } | null }>(`/admin/registrations/${id}`), (r) => r.progress?.executed === 2, 'progress reported');
+  expect(seen.progress).toMatchObject({ executed: 2, total: 4 });
+  await page.keyboard.press('Control+s');
+  await page.locator('.jp-NotebookPanel:visible .jp-mod-dirty').waitFor({ state: 'detached' }).catch(() => undefined);
+
+  // The conclusion asks for the survey; a missing rating is said in the form.
+  await page.goto(`${hub.url}/user/${student}/lab/tree/${FOLDER}/2-Conclusion.ipynb`);
+  const survey = dialog(page, 'How was the workshop?');
+  await survey.waitFor({ timeout: 60_000 });
+  await shot(page, 'lab-survey.png');
+  await survey.getByRole('button', { name: 'Send' }).click();
+  await survey.getByText('Choose a rating from 1 to 5.').waitFor();
+  await survey.getByLabel('4').check();
+  await survey.getByLabel('What was good?').fill('The shell lab');
+  await survey.getByLabel('What should we improve?').fill('More <exercises>');
+  await survey.getByLabel('Yes').check();
+  await survey.getByRole('button', { name: 'Send' }).click();
+  await survey.waitFor({ state: 'detached' });
+  const button = page.locator('#wod-survey-button');
+  await button.filter({ hasText: 'Your feedback ✓' }).waitFor();
+  // What the saved notebooks hold counts after a reload: the two Bash cells.
+  await progress(page).filter({ hasText: '2/4 · 50 %' }).waitFor();
+
+  const stored = await api<{ survey: { rating: number; good: string; improve: string; recommend: boolean } }>(`/admin/registrations/${id}`);
+  expect(stored.survey).toMatchObject({ rating: 4, good: 'The shell lab', improve: 'More <exercises>', recommend: true });
+
+  // Changeable until the end: the form opens with the answer given.
+  await button.click();
+  const again = dialog(page, 'How was the workshop?');
+  await again.waitFor();
+  expect(await again.getByLabel('4').isChecked()).toBe(true);
+  expect(await again.getByLabel('What was good?').inputValue()).toBe('The shell lab');
+  await again.getByLabel('5').check();
+  await again.getByRole('button', { name: 'Save changes' }).click();
+  await again.waitFor({ state: 'detached' });
+  await until(() => api<{ survey: { rating: number } }>(`/admin/registrations/${id}`), (r) => r.survey.rating === 5, 'changed answer stored');
+
+  // The admin panel lists it, escaped.
+  const admin = new HttpBrowser(hub.url);
+  await admin.hubLogin(hub.admin.name, hub.admin.password);
+  const panel = await admin.request('/services/wod/admin/surveys');
+  expect(panel.status).toBe(200);
+  const row = panel.text.match(new RegExp(`<tr id="survey-${id}">[\\s\\S]*?</tr>`))![0];
+  expect(row).toMatch(/grace@example\.com[\s\S]*WKSHP-Lab[\s\S]*5 \/ 5[\s\S]*yes[\s\S]*The shell lab[\s\S]*More &lt;exercises&gt;/);
+  const listed = await api<{ total: number; summary: { meanRating: number } }>(`/admin/surveys?workshop=${FOLDER}`);
+  expect(listed).toMatchObject({ total: 1, summary: { meanRating: 5 } });
+
+  // Ten minutes before the end: red, and told to save.
+  const db = new Database(path.join(hub.dataDir, 'wod.sqlite'));
+  db.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() + 9 * 60_000).toISOString(), id);
+  db.close();
+  await page.reload();
+  const warning = dialog(page, '10 minutes left');
+  await warning.waitFor({ timeout: 60_000 });
+  expect(await clock(page).getAttribute('data-urgency')).toBe('critical');
+  expect(await read()).toMatch(/^[89]:\d\d$/);
+  await shot(page, 'lab-ten-minutes.png');
+  await warning.getByRole('button', { name: 'Save all' }).click();
+  await warning.waitFor({ state: 'detached' });
+  // Given once: a reload does not repeat it.
+  await page.reload();
+  await clock(page).waitFor({ timeout: 60_000 });
+  await page.waitForTimeout(1500);
+  expect(await page.locator('.jp-Dialog').count()).toBe(0);
+  await context.close();
+});
+
+test('a user without a workshop sees nothing of it', async () => {
+  const context = await browser.newContext({ viewport: { width: 1366, height: 800 } });
+  const page = await context.newPage();
+  await page.goto(`${hub.url}/hub/login`);
+  await page.getByLabel('Username').fill(hub.admin.name);
+  await page.getByLabel('Password').fill(hub.admin.password);
+  await page.getByRole('button', { name: 'Sign in' }).click();
+  // The extension is loaded and asks the service, which says: no workshop.
+  const asked = page.waitForResponse((r) => r.url().includes('/services/wod/api/v1/me') && r.request().method() === 'GET', { timeout: 90_000 });
+  await page.goto(`${hub.url}/hub/spawn`);
+  expect((await asked).status()).toBe(404);
+  await page.locator('#jp-top-panel').waitFor();
+  await page.waitForTimeout(1000);
+  expect(await page.locator('#wod-clock, #wod-progress, #wod-survey-button').count()).toBe(0);
+  await context.close();
+});

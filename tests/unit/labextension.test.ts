@@ -1,0 +1,147 @@
+/**
+ * The lab extension's pure parts: the clock's reading and warnings, the completion rule (checked
+ * against the service's CLEANUP rule on the sample workshops), where the service is, and which
+ * notebook concludes a workshop (with the catalog's warning for a pattern that names none).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { checkConclusion } from '../../hub-service/src/catalog/checks';
+import { parseWorkshopSpec } from '../../hub-service/src/catalog/spec';
+import { notebookCounts } from '../../hub-service/src/content/completion';
+import { findConclusion, globToRegExp } from '../../hub-service/src/content/conclusion';
+import { type Alert, describeRemaining, dueAlert, formatRemaining, secondsLeftAfter, urgency } from '../../labextension/src/clock';
+import { serviceBaseUrl } from '../../labextension/src/hub';
+import { countCells, formatProgress, isWorkshopNotebook, percent, sumCounts } from '../../labextension/src/progress';
+
+describe('clock', () => {
+  test('reads h:mm:ss with hours, m:ss without, never below zero', () => {
+    expect(formatRemaining(2 * 3600)).toBe('2:00:00');
+    expect(formatRemaining(3600 + 5 * 60 + 9)).toBe('1:05:09');
+    expect(formatRemaining(3599)).toBe('59:59');
+    expect(formatRemaining(9.9)).toBe('0:09');
+    expect(formatRemaining(-5)).toBe('0:00');
+  });
+
+  test('says it in words for screen readers', () => {
+    expect(describeRemaining(3600 + 120)).toBe('1 hour 2 minutes left');
+    expect(describeRemaining(2 * 3600)).toBe('2 hours left');
+    expect(describeRemaining(61)).toBe('1 minute left');
+    expect(describeRemaining(30)).toBe('less than a minute left');
+    expect(describeRemaining(0)).toBe('time is up');
+  });
+
+  test('turns amber at 60 minutes and red at 10', () => {
+    expect(urgency(3601)).toBe('calm');
+    expect(urgency(3600)).toBe('warning');
+    expect(urgency(601)).toBe('warning');
+    expect(urgency(600)).toBe('critical');
+    expect(urgency(1)).toBe('critical');
+    expect(urgency(0)).toBe('over');
+  });
+
+  test('warns once at ten minutes and once at the end, even when the page opens late', () => {
+    const shown = new Set<Alert>();
+    expect(dueAlert(601, shown)).toBeNull();
+    expect(dueAlert(600, shown)).toBe('ten-minutes');
+    shown.add('ten-minutes');
+    expect(dueAlert(300, shown)).toBeNull();
+    expect(dueAlert(0, shown)).toBe('ended');
+    shown.add('ended');
+    expect(dueAlert(0, shown)).toBeNull();
+    // A page opened after the end skips the ten-minute call.
+    expect(dueAlert(0, new Set())).toBe('ended');
+  });
+
+  test('counts on from the service\'s answer with elapsed time, not the wall clock', () => {
+    expect(secondsLeftAfter(600, 0)).toBe(600);
+    expect(secondsLeftAfter(600, 1999)).toBe(599);
+    expect(secondsLeftAfter(5, 60_000)).toBe(0);
+  });
+});
+
+describe('completion', () => {
+  test('executed code cells over code cells; markdown and raw cells do not count', () => {
+    const cells = [
+      { cell_type: 'markdown' },
+      { cell_type: 'code', execution_count: 3 },
+      { cell_type: 'code', execution_count: null },
+      { cell_type: 'code' },
+      { cell_type: 'raw', execution_count: 1 },
+      { cell_type: 'code', execution_count: 0 },
+    ];
+    expect(countCells(cells)).toEqual({ executed: 2, total: 4 });
+    expect(sumCounts([{ executed: 2, total: 4 }, { executed: 1, total: 3 }, { executed: 0, total: 0 }])).toEqual({ executed: 3, total: 7 });
+  });
+
+  test('reads as cells and a whole percent, rounded down so 100 % means all', () => {
+    expect(formatProgress({ executed: 7, total: 20 })).toBe('7/20 · 35 %');
+    expect(percent({ executed: 199, total: 200 })).toBe(99);
+    expect(formatProgress({ executed: 3, total: 3 })).toBe('3/3 · 100 %');
+    expect(formatProgress({ executed: 0, total: 0 })).toBe('no exercises');
+  });
+
+  test('counts what CLEANUP counts, on every sample notebook', () => {
+    const root = path.join(__dirname, '..', '..', 'workshops');
+    let notebooks = 0;
+    for (const folder of fs.readdirSync(root)) {
+      for (const file of fs.readdirSync(path.join(root, folder)).filter((f) => f.endsWith('.ipynb'))) {
+        const json = fs.readFileSync(path.join(root, folder, file), 'utf8');
+        // As shipped, and as a student leaves it: every other code cell run.
+        const ran = JSON.parse(json) as { cells: { cell_type: string; execution_count?: number | null }[] };
+        ran.cells.forEach((c, i) => c.cell_type === 'code' && (c.execution_count = i % 2 ? i : null));
+        for (const nb of [JSON.parse(json) as typeof ran, ran]) expect(countCells(nb.cells)).toEqual(notebookCounts(JSON.stringify(nb)));
+        notebooks++;
+      }
+    }
+    expect(notebooks).toBeGreaterThanOrEqual(12);
+  });
+
+  test('follows the notebooks at the top of the workshop folder, as CLEANUP reads them', () => {
+    expect(isWorkshopNotebook('WKSHP-X/1-Lab.ipynb', 'WKSHP-X')).toBe(true);
+    expect(isWorkshopNotebook('WKSHP-X/data/extra.ipynb', 'WKSHP-X')).toBe(false);
+    expect(isWorkshopNotebook('WKSHP-X/notes.md', 'WKSHP-X')).toBe(false);
+    expect(isWorkshopNotebook('WKSHP-XY/1-Lab.ipynb', 'WKSHP-X')).toBe(false);
+    expect(isWorkshopNotebook('Untitled.ipynb', 'WKSHP-X')).toBe(false);
+  });
+});
+
+test('the service is under the hub\'s base URL', () => {
+  expect(serviceBaseUrl('/hub/')).toBe('/services/wod/api/v1/');
+  expect(serviceBaseUrl('/jupyter/hub/')).toBe('/jupyter/services/wod/api/v1/');
+  expect(serviceBaseUrl('/jupyter/hub')).toBe('/jupyter/services/wod/api/v1/');
+});
+
+describe('conclusion', () => {
+  const names = ['0-ReadMeFirst.ipynb', '1-Basics.ipynb', '10-Bonus.ipynb', '2-Data.ipynb', '3-Conclusion.ipynb', 'README.md'];
+
+  test('is the notebook whose name contains "Conclusion" by default, whatever the case', () => {
+    expect(findConclusion(names, null)).toBe('3-Conclusion.ipynb');
+    expect(findConclusion(['0-ReadMeFirst.ipynb', '4-conclusion-and-next-steps.ipynb'], null)).toBe('4-conclusion-and-next-steps.ipynb');
+  });
+
+  test('else the last numbered notebook, numbers compared as numbers', () => {
+    expect(findConclusion(['0-ReadMeFirst.ipynb', '2-Data.ipynb', '10-Wrap.ipynb', '9-More.ipynb', 'scratch.ipynb'], null)).toBe('10-Wrap.ipynb');
+    expect(findConclusion(['notes.ipynb', 'README.md'], null)).toBeNull();
+  });
+
+  test("follows the workshop's own pattern, * and ? as in a shell", () => {
+    expect(findConclusion(names, '*Bonus*')).toBe('10-Bonus.ipynb');
+    expect(findConclusion(names, '?-Data.ipynb')).toBe('2-Data.ipynb');
+    expect(globToRegExp('a.b(c)*').test('A.B(C)xyz')).toBe(true);
+    expect(globToRegExp('a.b').test('axb')).toBe(false);
+    // A pattern that names nothing falls back to the last numbered notebook...
+    expect(findConclusion(names, '*Wrap*')).toBe('10-Bonus.ipynb');
+  });
+
+  test('... and the catalog warns about it, naming the line and the notebook used instead', () => {
+    const file = '/w/WKSHP-X/wod.yml';
+    const parsed = parseWorkshopSpec('name: X\ndescription: d\ncapacity: 1\nrange: [1, 1]\nconclusion: "*Wrap*"\n', file, 'WKSHP-X');
+    expect(parsed.spec?.conclusion).toBe('*Wrap*');
+    const [warning, ...rest] = checkConclusion(parsed.spec!.conclusion, names, file, parsed.lines.conclusion);
+    expect(rest).toEqual([]);
+    expect(warning).toMatchObject({ severity: 'warning', file, line: 5, field: 'conclusion' });
+    expect(warning.message).toBe('"*Wrap*" matches no notebook: the survey opens with 10-Bonus.ipynb, the last numbered one');
+    expect(checkConclusion('*bonus*', names, file)).toEqual([]);
+    expect(checkConclusion(null, names, file)).toEqual([]);
+  });
+});
