@@ -73,10 +73,8 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
     whenWorkshop(session, (me) => {
       const clock = new ClockWidget();
       const alerts = alertsShown(me.registration);
-      let ended = false;
       const tick = () => {
-        // A seat freed (no workshop any more) means the time is up.
-        const seconds = session.me ? session.secondsLeft() : 0;
+        const seconds = session.secondsLeft();
         if (seconds === null) return clock.hide();
         clock.show();
         const deadline = new Date(Date.now() + seconds * 1000);
@@ -87,10 +85,8 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
           // Over the workspace, not over the splash screen.
           void app.restored.then(() => warn(app, alert, deadline));
         }
-        if (seconds === 0 && !ended) {
-          ended = true;
-          clearInterval(timer);
-        }
+        // The end is final: nothing more to count.
+        if (seconds === 0) clearInterval(timer);
       };
       const timer = setInterval(tick, 1000);
       tick();
@@ -129,7 +125,6 @@ const surveyPlugin: JupyterFrontEndPlugin<void> = {
   optional: [ICommandPalette],
   activate: (app: JupyterFrontEnd, session: IWorkshopSession, tracker: INotebookTracker, palette: ICommandPalette | null) =>
     whenWorkshop(session, (me) => {
-      const open = () => ['ready', 'reminded'].includes(session.me?.state ?? '');
       let asking = false;
       const ask = async () => {
         if (asking || !session.me) return;
@@ -141,7 +136,7 @@ const surveyPlugin: JupyterFrontEndPlugin<void> = {
           asking = false;
         }
       };
-      app.commands.addCommand(SURVEY, { label: 'Workshop Survey…', caption: 'Tell us how the workshop went', isEnabled: open, execute: ask });
+      app.commands.addCommand(SURVEY, { label: 'Workshop Survey…', caption: 'Tell us how the workshop went', isEnabled: () => session.running(), execute: ask });
       palette?.addItem({ command: SURVEY, category: 'Workshop' });
 
       const button = new SurveyButton(() => void app.commands.execute(SURVEY));
@@ -151,7 +146,7 @@ const surveyPlugin: JupyterFrontEndPlugin<void> = {
       };
       if (me.survey) showButton();
       session.changed.connect(() => {
-        if (!open()) button.dispose();
+        if (!session.running()) button.dispose();
         else if (session.me?.survey) showButton();
       });
 
@@ -160,7 +155,7 @@ const surveyPlugin: JupyterFrontEndPlugin<void> = {
       const conclusion = me.workshop.conclusion && `${me.workshop.folder}/${me.workshop.conclusion}`;
       const onOpen = (panel: NotebookPanel) =>
         void panel.context.ready.then(() => {
-          if (panel.context.path !== conclusion || !open()) return;
+          if (panel.context.path !== conclusion || !session.running()) return;
           showButton();
           if (!session.me?.survey && !asked) {
             asked = true;

@@ -14,16 +14,25 @@ export interface IWorkshopSession {
   readonly me: Me | null;
   /** Emitted when an answer differs from the one before (the first workshop included). */
   readonly changed: ISignal<IWorkshopSession, Me | null>;
-  /** Seconds left now, counted on from the latest answer; null without a deadline. */
+  /** Whether the workshop still runs (it may end early, by the student's or an admin's hand). */
+  running(): boolean;
+  /**
+   * Seconds left now, counted on from the latest answer: 0 once the workshop ended or the seat was
+   * freed; null for a user who never had a workshop, or a workshop without a deadline yet.
+   */
   secondsLeft(): number | null;
   /** Keeps a survey answer just stored, without waiting for the next poll. */
   surveyStored(answer: SurveyAnswer): void;
 }
 
+/** The registration states in which the student works in their JupyterLab. */
+const RUNNING = ['ready', 'reminded'];
+
 export const IWorkshopSession = new Token<IWorkshopSession>('@wod/labextension:IWorkshopSession', "The student's workshop and clock, from the wod service.");
 
 export class WorkshopSession implements IWorkshopSession {
   private _me: Me | null = null;
+  private hadWorkshop = false;
   private fetchedAt = 0;
   private readonly _changed = new Signal<this, Me | null>(this);
 
@@ -50,9 +59,15 @@ export class WorkshopSession implements IWorkshopSession {
     return this._changed;
   }
 
+  running(): boolean {
+    return RUNNING.includes(this._me?.state ?? '');
+  }
+
   secondsLeft(): number | null {
-    const s = this._me?.secondsLeft;
-    return s === null || s === undefined ? null : secondsLeftAfter(s, performance.now() - this.fetchedAt);
+    const me = this._me;
+    if (!me) return this.hadWorkshop ? 0 : null;
+    if (!this.running()) return 0;
+    return me.secondsLeft === null ? null : secondsLeftAfter(me.secondsLeft, performance.now() - this.fetchedAt);
   }
 
   surveyStored(answer: SurveyAnswer): void {
@@ -62,6 +77,7 @@ export class WorkshopSession implements IWorkshopSession {
   private update(me: Me | null): void {
     const same = JSON.stringify({ ...me, secondsLeft: null }) === JSON.stringify({ ...this._me, secondsLeft: null });
     this._me = me;
+    this.hadWorkshop ||= me !== null;
     if (!same) this._changed.emit(me);
   }
 }

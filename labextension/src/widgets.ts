@@ -3,20 +3,27 @@ import { Widget } from '@lumino/widgets';
 import { describeRemaining, formatRemaining, urgency } from './clock';
 import { type Counts, formatProgress, percent } from './progress';
 
-export class ClockWidget extends Widget {
-  private readonly value = document.createElement('span');
+/** A labelled value in the top bar. */
+class TopBarItem extends Widget {
+  protected readonly value = document.createElement('span');
 
-  constructor() {
+  constructor(id: string, className: string, label: string, role: string) {
     super();
-    this.id = 'wod-clock';
+    this.id = id;
     this.addClass('wod-TopBarItem');
-    this.addClass('wod-Clock');
-    this.node.setAttribute('role', 'timer');
-    const label = document.createElement('span');
-    label.className = 'wod-TopBarItem-label';
-    label.textContent = 'Time left';
+    this.addClass(className);
+    this.node.setAttribute('role', role);
+    const labelNode = document.createElement('span');
+    labelNode.className = 'wod-TopBarItem-label';
+    labelNode.textContent = label;
     this.value.className = 'wod-TopBarItem-value';
-    this.node.append(label, this.value);
+    this.node.append(labelNode, this.value);
+  }
+}
+
+export class ClockWidget extends TopBarItem {
+  constructor() {
+    super('wod-clock', 'wod-Clock', 'Time left', 'timer');
   }
 
   setSeconds(seconds: number, deadline: Date): void {
@@ -30,28 +37,19 @@ export class ClockWidget extends Widget {
   }
 }
 
-export class ProgressWidget extends Widget {
-  private readonly value = document.createElement('span');
+export class ProgressWidget extends TopBarItem {
   private readonly bar = document.createElement('span');
 
   constructor() {
-    super();
-    this.id = 'wod-progress';
-    this.addClass('wod-TopBarItem');
-    this.addClass('wod-Progress');
-    this.node.setAttribute('role', 'progressbar');
+    super('wod-progress', 'wod-Progress', 'Progress', 'progressbar');
     this.node.setAttribute('aria-valuemin', '0');
     this.node.setAttribute('aria-valuemax', '100');
     this.node.title = 'Code cells run, over all code cells of the workshop';
-    const label = document.createElement('span');
-    label.className = 'wod-TopBarItem-label';
-    label.textContent = 'Progress';
     const track = document.createElement('span');
     track.className = 'wod-Progress-track';
     this.bar.className = 'wod-Progress-bar';
     track.append(this.bar);
-    this.value.className = 'wod-TopBarItem-value';
-    this.node.append(label, track, this.value);
+    this.value.before(track);
   }
 
   setCounts(c: Counts): void {

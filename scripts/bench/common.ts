@@ -7,10 +7,13 @@ export function percentile(sorted: number[], p: number): number {
   return sorted[Math.min(sorted.length - 1, Math.floor((p / 100) * sorted.length))];
 }
 
-/** Starts wod with `WKSHP-Bench` of `seats` students; `done` stops it and cleans up. */
-export async function benchHub(seats: number, env: Record<string, string> = {}): Promise<{ hub: RunningHub; done: () => Promise<void> }> {
+/**
+ * Starts wod with `WKSHP-Bench` of `seats` students (`notebook` as its first notebook when given);
+ * `done` stops it and cleans up.
+ */
+export async function benchHub(seats: number, env: Record<string, string> = {}, notebook?: string): Promise<{ hub: RunningHub; done: () => Promise<void> }> {
   const workshops = tempWorkshops();
-  writeWorkshop(workshops, 'WKSHP-Bench', { range: [1, seats], capacity: seats });
+  writeWorkshop(workshops, 'WKSHP-Bench', { range: [1, seats], capacity: seats }, { notebook });
   console.log(`bench: starting wod (JupyterHub, proxy, service) with a pool of ${seats} students…`);
   const hub = await startHub({
     env: { WOD_WORKSHOPS_DIR: workshops, WOD_STUDENTS_COUNT: String(seats), WOD_REGISTRATION_PER_IP_PER_MINUTE: '10000000', WOD_LOG_LEVEL: 'warn', ...env },
