@@ -50,12 +50,8 @@ function main(): void {
   // Health and status pages must answer fast even while the hub is down: no retries there.
   const hubProbe = new HubClient({ apiUrl: hubEnv.apiUrl, token: hubEnv.apiToken, retries: 0, timeoutMs: 2_000 });
   const sealer = new Sealer(readSecretFile(paths.sessionKey));
-  const auth = createHubAuth({
-    hub: hubEnv,
-    sealer,
-    identities: new Identities(hub, hubEnv.accessScopes),
-    log: log.child('auth'),
-  });
+  const identities = new Identities(hub, hubEnv.accessScopes);
+  const auth = createHubAuth({ hub: hubEnv, sealer, identities, log: log.child('auth') });
   const accounts = new Accounts(db);
   let engine: JobEngine | null = null;
   const transport =
@@ -76,6 +72,7 @@ function main(): void {
       hub,
       host,
       messenger: letters,
+      onTokensRevoked: (student) => identities.forgetUser(student),
       apiDb: config.apiDb.url
         ? new ApiDb({ url: config.apiDb.url, username: config.apiDb.username, password: process.env.WOD_API_DB_PASSWORD ?? '', baseStdid: config.apiDb.baseStdid })
         : undefined,

@@ -39,13 +39,25 @@ export function urgency(seconds: number): Urgency {
 }
 
 /**
- * The warning to show now, if any: the end once time is up, else the ten-minute call once inside
- * the last ten minutes; each at most once (`shown` holds those already given).
+ * The warning to show now, if any: the end once time is up or the service says the workshop is over
+ * (it may end early), else the ten-minute call inside the last ten minutes; each at most once
+ * (`shown` holds those already given).
  */
-export function dueAlert(seconds: number, shown: ReadonlySet<Alert>): Alert | null {
-  if (seconds <= 0) return shown.has('ended') ? null : 'ended';
+export function dueAlert(seconds: number, ended: boolean, shown: ReadonlySet<Alert>): Alert | null {
+  if (ended || seconds <= 0) return shown.has('ended') ? null : 'ended';
   if (seconds <= CRITICAL_SECONDS && !shown.has('ten-minutes')) return 'ten-minutes';
   return null;
+}
+
+/** How often to ask the service in the last minute, so that a late extension is known before zero. */
+export const LAST_MINUTE_ASK_MS = 10_000;
+
+/**
+ * Whether to ask the service now, beyond its regular poll: in the last minute (an admin may extend
+ * the workshop), every LAST_MINUTE_ASK_MS.
+ */
+export function askNow(seconds: number, msSinceAsked: number): boolean {
+  return seconds > 0 && seconds <= 60 && msSinceAsked >= LAST_MINUTE_ASK_MS;
 }
 
 /**

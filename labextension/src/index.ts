@@ -6,9 +6,10 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
-import { Throttler } from '@lumino/polling';
-import { type Alert, dueAlert } from './clock';
+import { type Alert, askNow, dueAlert } from './clock';
+import type { Counts } from './progress';
 import { LiveProgress } from './live-progress';
+import { LatestSender } from './reporter';
 import type { Me } from './service';
 import { WodService } from './service';
 import { IWorkshopSession, WorkshopSession } from './session';
@@ -73,20 +74,25 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
     whenWorkshop(session, (me) => {
       const clock = new ClockWidget();
       const alerts = alertsShown(me.registration);
+      let asked = 0;
       const tick = () => {
         const seconds = session.secondsLeft();
         if (seconds === null) return clock.hide();
         clock.show();
         const deadline = new Date(Date.now() + seconds * 1000);
         clock.setSeconds(seconds, deadline);
-        const alert = dueAlert(seconds, alerts.shown);
+        const ended = session.ended();
+        const alert = dueAlert(seconds, ended, alerts.shown);
         if (alert) {
           alerts.add(alert);
           // Over the workspace, not over the splash screen.
           void app.restored.then(() => warn(app, alert, deadline));
         }
-        // The end is final: nothing more to count.
-        if (seconds === 0) clearInterval(timer);
+        if (ended) return clearInterval(timer); // the service's end is final
+        if (askNow(seconds, Date.now() - asked)) {
+          asked = Date.now();
+          session.refresh();
+        }
       };
       const timer = setInterval(tick, 1000);
       tick();
@@ -103,11 +109,15 @@ const progressPlugin: JupyterFrontEndPlugin<void> = {
     whenWorkshop(session, (me) => {
       const widget = new ProgressWidget();
       const progress = new LiveProgress(me.workshop.folder, app.serviceManager.contents, tracker);
-      // One report per few seconds at most, carrying the latest count: admins see it live.
-      const report = new Throttler(() => session.service.reportProgress(progress.total).catch((e) => console.warn('wod: progress not reported:', e)), { limit: 3000, edge: 'trailing' });
+      // One report per few seconds at most, the latest count always last: admins see it live.
+      const report = new LatestSender((counts: Counts) => session.service.reportProgress(counts), 3000);
       progress.changed.connect((_, counts) => {
         widget.setCounts(counts);
-        void report.invoke();
+        report.update(counts);
+      });
+      window.addEventListener('pagehide', () => {
+        const unsent = report.unsent();
+        if (unsent) void session.service.reportProgress(unsent, { keepalive: true }).catch(() => undefined);
       });
       widget.setCounts(progress.total);
       app.shell.add(widget, 'top', { rank: RANK.progress });
@@ -150,15 +160,16 @@ const surveyPlugin: JupyterFrontEndPlugin<void> = {
         else if (session.me?.survey) showButton();
       });
 
-      // Asked once by itself, after the conclusion shows; the button and the command stay.
-      let asked = false;
+      // Asked once by itself (a reload does not ask again), after the conclusion shows; the button
+      // and the command stay.
+      const askedKey = `@wod/labextension:survey-asked:${me.registration}`;
       const conclusion = me.workshop.conclusion && `${me.workshop.folder}/${me.workshop.conclusion}`;
       const onOpen = (panel: NotebookPanel) =>
         void panel.context.ready.then(() => {
           if (panel.context.path !== conclusion || !session.running()) return;
           showButton();
-          if (!session.me?.survey && !asked) {
-            asked = true;
+          if (!session.me?.survey && !localStorage.getItem(askedKey)) {
+            localStorage.setItem(askedKey, new Date().toISOString());
             void app.restored.then(ask);
           }
         });

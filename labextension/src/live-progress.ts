@@ -1,9 +1,12 @@
 /**
  * Live completion across the workshop's notebooks: open notebooks are counted from their model as
- * cells run (before any save), the others from their saved file, refreshed when the file changes.
+ * cells run (before any save), the others from their saved file, read again when the file changes.
+ * An open notebook is followed by its document context, which all its views share and which
+ * follows renames.
  */
+import type { DocumentRegistry } from '@jupyterlab/docregistry';
+import type { INotebookModel, INotebookTracker } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
-import type { INotebookModel, INotebookTracker, NotebookPanel } from '@jupyterlab/notebook';
 import type { ICodeCellModel } from '@jupyterlab/cells';
 import { type ISignal, Signal } from '@lumino/signaling';
 import { type CellLike, type Counts, countCells, isWorkshopNotebook, sumCounts } from './progress';
@@ -18,7 +21,9 @@ function modelCells(model: INotebookModel): CellLike[] {
 
 export class LiveProgress {
   private readonly counts = new Map<string, Counts>();
+  /** Paths of the notebooks open in this JupyterLab, counted from their models. */
   private readonly live = new Set<string>();
+  private readonly followed = new WeakSet<DocumentRegistry.Context>();
   private readonly _changed = new Signal<this, Counts>(this);
 
   constructor(
@@ -38,50 +43,72 @@ export class LiveProgress {
 
   /** Reads the saved notebooks, then follows open ones and file changes. */
   async start(): Promise<void> {
-    const listing = await this.contents.get(this.folder, { content: true });
-    const paths = (listing.content as Contents.IModel[]).filter((m) => m.type === 'notebook' && isWorkshopNotebook(m.path, this.folder)).map((m) => m.path);
-    await Promise.all(paths.map((p) => this.readSaved(p)));
-    this.tracker.forEach((panel) => this.follow(panel));
-    this.tracker.widgetAdded.connect((_, panel) => this.follow(panel));
+    this.tracker.forEach((panel) => this.follow(panel.context));
+    this.tracker.widgetAdded.connect((_, panel) => this.follow(panel.context));
     this.contents.fileChanged.connect((_, change) => this.onFileChanged(change));
+    const listing = await this.contents.get(this.folder, { content: true });
+    const paths = (listing.content as Contents.IModel[]).filter((m) => m.type === 'notebook' && this.counted(m.path)).map((m) => m.path);
+    await Promise.all(paths.map((p) => this.readSaved(p)));
     this._changed.emit(this.total);
   }
 
-  private follow(panel: NotebookPanel): void {
-    void panel.context.ready.then(() => {
-      const path = panel.context.path;
-      if (!isWorkshopNotebook(path, this.folder) || panel.isDisposed) return;
-      const model = panel.context.model;
+  private counted(path: string): boolean {
+    return isWorkshopNotebook(path, this.folder);
+  }
+
+  private follow(context: DocumentRegistry.IContext<INotebookModel>): void {
+    if (this.followed.has(context)) return;
+    this.followed.add(context);
+    let path = context.path;
+    // contentChanged covers execution counts set by any kernel, cleared outputs, cells added or removed.
+    const recount = () => {
+      if (this.counted(path)) this.set(path, countCells(modelCells(context.model)));
+    };
+    context.pathChanged.connect((_, renamed) => {
+      this.forget(path);
+      path = renamed;
       this.live.add(path);
-      // contentChanged covers execution counts set by any kernel, cleared outputs, cells added or removed.
-      const recount = () => this.set(path, countCells(modelCells(model)));
-      model.contentChanged.connect(recount);
       recount();
-      panel.disposed.connect(() => {
-        model.contentChanged.disconnect(recount);
-        this.live.delete(path);
-        // What was not saved is gone with the panel: count the file again.
-        void this.readSaved(path);
-      });
     });
+    context.disposed.connect(() => {
+      this.live.delete(path);
+      // What was not saved is gone with the last view: count the file again.
+      if (this.counted(path)) void this.readSaved(path);
+    });
+    context.ready
+      .then(() => {
+        if (context.isDisposed) return;
+        this.live.add(path);
+        context.model.contentChanged.connect(recount);
+        recount();
+      })
+      .catch(() => undefined); // a notebook that cannot open counts as its saved file
   }
 
   private onFileChanged(change: Contents.IChangedArgs): void {
     const oldPath = change.oldValue?.path;
     const newPath = change.newValue?.path;
-    if (oldPath && oldPath !== newPath && this.counts.delete(oldPath)) this._changed.emit(this.total);
-    if (newPath && isWorkshopNotebook(newPath, this.folder) && !this.live.has(newPath)) void this.readSaved(newPath);
+    if (oldPath && oldPath !== newPath) this.forget(oldPath);
+    if (newPath && this.counted(newPath) && !this.live.has(newPath)) void this.readSaved(newPath);
+  }
+
+  /** A path that no longer holds a counted notebook (deleted, renamed away). */
+  private forget(path: string): void {
+    this.live.delete(path);
+    if (this.counts.delete(path)) this._changed.emit(this.total);
   }
 
   private async readSaved(path: string): Promise<void> {
+    let counts: Counts;
     try {
       const model = await this.contents.get(path, { content: true, type: 'notebook' });
-      if (this.live.has(path)) return; // opened meanwhile: its model is newer than the file
-      this.set(path, countCells((model.content as { cells?: CellLike[] }).cells ?? []));
-    } catch {
-      // Unreadable (being written, or not JSON): counts as nothing done, like CLEANUP does.
-      this.set(path, { executed: 0, total: 0 });
+      counts = countCells((model.content as { cells?: CellLike[] }).cells ?? []);
+    } catch (e) {
+      // Gone meanwhile: nothing to count. Unreadable (not JSON): nothing done, as CLEANUP counts it.
+      if ((e as { response?: Response }).response?.status === 404) return this.forget(path);
+      counts = { executed: 0, total: 0 };
     }
+    if (!this.live.has(path)) this.set(path, counts); // opened meanwhile: its model is newer than the file
   }
 
   private set(path: string, counts: Counts): void {

@@ -48,15 +48,21 @@ export class WodService {
     this.settings = ServerConnection.makeSettings({ baseUrl: serviceBaseUrl(hubPrefix || '/hub/') });
   }
 
-  /** The student's workshop, or null for a user without one (an admin, a student whose seat was freed). */
+  /**
+   * The student's workshop, or null for a user without one: an admin, or a student whose seat was
+   * cleaned (the hub then revoked the page's token). Only the service's own 404 says so: a 404
+   * page of a proxy is an error, to be asked again.
+   */
   async me(): Promise<Me | null> {
     const res = await this.request('me', { method: 'GET' });
-    if (res.status === 404) return null;
+    const fromService = res.headers.get('Content-Type')?.startsWith('application/json');
+    if (fromService && [401, 403, 404].includes(res.status)) return null;
     return (await this.read(res)) as Me;
   }
 
-  async reportProgress(counts: Counts): Promise<void> {
-    await this.read(await this.request('me/progress', { method: 'PUT', body: JSON.stringify(counts) }));
+  /** `keepalive` lets the last report leave with a page being closed. */
+  async reportProgress(counts: Counts, options: { keepalive?: boolean } = {}): Promise<void> {
+    await this.read(await this.request('me/progress', { method: 'PUT', body: JSON.stringify(counts), keepalive: options.keepalive }));
   }
 
   async answerSurvey(answer: SurveyInput): Promise<SurveyAnswer> {

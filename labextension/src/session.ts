@@ -17,12 +17,19 @@ export interface IWorkshopSession {
   /** Whether the workshop still runs (it may end early, by the student's or an admin's hand). */
   running(): boolean;
   /**
+   * Whether the service said the workshop is over: its deadline passed, it was ended, or the seat
+   * was cleaned. False for a user who never had a workshop.
+   */
+  ended(): boolean;
+  /**
    * Seconds left now, counted on from the latest answer: 0 once the workshop ended or the seat was
    * freed; null for a user who never had a workshop, or a workshop without a deadline yet.
    */
   secondsLeft(): number | null;
   /** Keeps a survey answer just stored, without waiting for the next poll. */
   surveyStored(answer: SurveyAnswer): void;
+  /** Asks the service now, not at the next poll. */
+  refresh(): void;
 }
 
 /** The registration states in which the student works in their JupyterLab. */
@@ -35,10 +42,11 @@ export class WorkshopSession implements IWorkshopSession {
   private hadWorkshop = false;
   private fetchedAt = 0;
   private readonly _changed = new Signal<this, Me | null>(this);
+  private readonly poll: Poll;
 
   constructor(readonly service: WodService) {
     // A service out of reach is asked again later, backing off; the plugins wait for `changed`.
-    const poll = new Poll({
+    const poll = (this.poll = new Poll({
       factory: async () => {
         const me = await service.me();
         this.fetchedAt = performance.now();
@@ -48,7 +56,11 @@ export class WorkshopSession implements IWorkshopSession {
       },
       frequency: { interval: 60_000, backoff: true, max: 300_000 },
       name: '@wod/labextension:session',
-    });
+    }));
+  }
+
+  refresh(): void {
+    if (!this.poll.isDisposed) void this.poll.refresh();
   }
 
   get me(): Me | null {
@@ -61,6 +73,10 @@ export class WorkshopSession implements IWorkshopSession {
 
   running(): boolean {
     return RUNNING.includes(this._me?.state ?? '');
+  }
+
+  ended(): boolean {
+    return this.hadWorkshop && (!this.running() || this._me?.secondsLeft === 0);
   }
 
   secondsLeft(): number | null {

@@ -3,6 +3,7 @@
  * recommend. The service checks the answer; its per-field messages come back into the form.
  */
 import { Dialog, showDialog } from '@jupyterlab/apputils';
+import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import { type SurveyAnswer, type SurveyInput, ServiceError, type WodService } from './service';
 
@@ -18,31 +19,60 @@ export class SurveyForm extends Widget implements Dialog.IBodyWidget<Draft> {
     super();
     this.addClass('wod-Survey');
     const id = `wod-survey-${++forms}`;
-    const error = (field: string) => (errors[field] ? `<p class="wod-Survey-error" id="${id}-${field}-error">${escapeHtml(errors[field])}</p>` : '');
-    const described = (field: string) => (errors[field] ? ` aria-describedby="${id}-${field}-error" aria-invalid="true"` : '');
+    const error = (field: string) => (errors[field] ? `<p class="wod-Survey-error" id="${id}-${field}-error" role="alert">${escapeHtml(errors[field])}</p>` : '');
+    const invalid = (field: string) => (errors[field] ? ` aria-describedby="${id}-${field}-error" aria-invalid="true"` : '');
     const checked = (cond: boolean) => (cond ? ' checked' : '');
     this.form.innerHTML = `
       <p>${escapeHtml(intro)}</p>
-      <fieldset class="wod-Survey-rating"${described('rating')}>
+      <fieldset class="wod-Survey-rating">
         <legend>How would you rate this workshop? <span class="wod-Survey-hint">(1 = poor, 5 = excellent)</span></legend>
-        ${[1, 2, 3, 4, 5].map((n) => `<label><input type="radio" name="rating" value="${n}"${checked(draft.rating === n)}> ${n}</label>`).join('')}
+        ${[1, 2, 3, 4, 5].map((n) => `<label><input type="radio" name="rating" value="${n}"${checked(draft.rating === n)}${invalid('rating')}> ${n}</label>`).join('')}
       </fieldset>
       ${error('rating')}
       <label class="wod-Survey-field">What was good?
-        <textarea name="good" rows="3" maxlength="2000"${described('good')}>${escapeHtml(draft.good ?? '')}</textarea></label>
+        <textarea name="good" rows="3" maxlength="2000"${invalid('good')}>${escapeHtml(draft.good ?? '')}</textarea></label>
       ${error('good')}
       <label class="wod-Survey-field">What should we improve?
-        <textarea name="improve" rows="3" maxlength="2000"${described('improve')}>${escapeHtml(draft.improve ?? '')}</textarea></label>
+        <textarea name="improve" rows="3" maxlength="2000"${invalid('improve')}>${escapeHtml(draft.improve ?? '')}</textarea></label>
       ${error('improve')}
-      <fieldset class="wod-Survey-recommend"${described('recommend')}>
+      <fieldset class="wod-Survey-recommend">
         <legend>Would you recommend it to a colleague?</legend>
-        <label><input type="radio" name="recommend" value="yes"${checked(draft.recommend === true)}> Yes</label>
-        <label><input type="radio" name="recommend" value="no"${checked(draft.recommend === false)}> No</label>
+        <label><input type="radio" name="recommend" value="yes"${checked(draft.recommend === true)}${invalid('recommend')}> Yes</label>
+        <label><input type="radio" name="recommend" value="no"${checked(draft.recommend === false)}${invalid('recommend')}> No</label>
       </fieldset>
       ${error('recommend')}`;
     // Enter in a field would submit the form and reload the page; the dialog's buttons decide.
     this.form.addEventListener('submit', (e) => e.preventDefault());
     this.node.append(this.form);
+  }
+
+  /**
+   * The dialog swallows every Enter (in its capturing listener) for its default button; in a text
+   * box Enter starts a new line, so the form listens before the dialog does, on the document.
+   */
+  private readonly onKeydown = (e: KeyboardEvent) => {
+    const box = e.target;
+    if (e.key !== 'Enter' || e.ctrlKey || e.metaKey || !(box instanceof HTMLTextAreaElement) || !this.form.contains(box)) return;
+    e.preventDefault();
+    e.stopPropagation();
+    box.setRangeText('\n', box.selectionStart, box.selectionEnd, 'end');
+  };
+
+  protected onAfterAttach(msg: Message): void {
+    super.onAfterAttach(msg);
+    document.addEventListener('keydown', this.onKeydown, true);
+  }
+
+  protected onBeforeDetach(msg: Message): void {
+    document.removeEventListener('keydown', this.onKeydown, true);
+    super.onBeforeDetach(msg);
+  }
+
+  /** Where the dialog puts the focus: the first field in error, else the rating given, else the first. */
+  static focusSelector(draft: Draft, errors: Record<string, string>): string {
+    const first = ['rating', 'good', 'improve', 'recommend'].find((f) => errors[f]);
+    if (first) return `[name="${first}"]`;
+    return draft.rating ? `input[name="rating"][value="${draft.rating}"]` : 'input[name="rating"]';
   }
 
   getValue(): Draft {
@@ -85,7 +115,7 @@ export async function askSurvey(service: WodService, workshop: string, previous:
       title: 'How was the workshop?',
       body: new SurveyForm(draft, errors, intro),
       buttons: [Dialog.cancelButton({ label: 'Later' }), Dialog.okButton({ label: previous ? 'Save changes' : 'Send' })],
-      focusNodeSelector: 'input[name="rating"]',
+      focusNodeSelector: SurveyForm.focusSelector(draft, errors),
     });
     if (!result.button.accept || !result.value) return null;
     draft = result.value;

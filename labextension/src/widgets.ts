@@ -42,6 +42,7 @@ export class ProgressWidget extends TopBarItem {
 
   constructor() {
     super('wod-progress', 'wod-Progress', 'Progress', 'progressbar');
+    this.node.setAttribute('aria-label', 'Workshop progress');
     this.node.setAttribute('aria-valuemin', '0');
     this.node.setAttribute('aria-valuemax', '100');
     this.node.title = 'Code cells run, over all code cells of the workshop';

@@ -131,7 +131,11 @@ test('a student sees the time left and the progress, moves it by running cells, 
   await survey.getByRole('button', { name: 'Send' }).click();
   await survey.getByText('Choose a rating from 1 to 5.').waitFor();
   await survey.getByLabel('4').check();
-  await survey.getByLabel('What was good?').fill('The shell lab');
+  // Enter in a text box starts a new line (the dialog would take it for Send).
+  await survey.getByLabel('What was good?').pressSequentially('The shell lab');
+  await page.keyboard.press('Enter');
+  await page.keyboard.type('and the pipes');
+  expect(await survey.count()).toBe(1);
   await survey.getByLabel('What should we improve?').fill('More <exercises>');
   await survey.getByLabel('Yes').check();
   await survey.getByRole('button', { name: 'Send' }).click();
@@ -142,14 +146,14 @@ test('a student sees the time left and the progress, moves it by running cells, 
   await progress(page).filter({ hasText: '2/4 · 50 %' }).waitFor();
 
   const stored = await api<{ survey: { rating: number; good: string; improve: string; recommend: boolean } }>(`/admin/registrations/${id}`);
-  expect(stored.survey).toMatchObject({ rating: 4, good: 'The shell lab', improve: 'More <exercises>', recommend: true });
+  expect(stored.survey).toMatchObject({ rating: 4, good: 'The shell lab\nand the pipes', improve: 'More <exercises>', recommend: true });
 
   // Changeable until the end: the form opens with the answer given.
   await button.click();
   const again = dialog(page, 'How was the workshop?');
   await again.waitFor();
   expect(await again.getByLabel('4').isChecked()).toBe(true);
-  expect(await again.getByLabel('What was good?').inputValue()).toBe('The shell lab');
+  expect(await again.getByLabel('What was good?').inputValue()).toBe('The shell lab\nand the pipes');
   await again.getByLabel('5').check();
   await again.getByRole('button', { name: 'Save changes' }).click();
   await again.waitFor({ state: 'detached' });
@@ -182,6 +186,18 @@ test('a student sees the time left and the progress, moves it by running cells, 
   await clock(page).waitFor({ timeout: 60_000 });
   await page.waitForTimeout(1500);
   expect(await page.locator('.jp-Dialog').count()).toBe(0);
+
+  // The deadline passes: the page says so at zero, before the service stops the server.
+  const db2 = new Database(path.join(hub.dataDir, 'wod.sqlite'));
+  db2.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() + 20_000).toISOString(), id);
+  db2.close();
+  await page.reload();
+  await clock(page).waitFor({ timeout: 60_000 });
+  const end = dialog(page, 'Time is up');
+  await end.waitFor({ timeout: 90_000 });
+  expect(await clock(page).getAttribute('data-urgency')).toBe('over');
+  expect(await read()).toBe('0:00');
+  await shot(page, 'lab-time-is-up.png');
   await context.close();
 });
 

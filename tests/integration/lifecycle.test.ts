@@ -262,4 +262,9 @@ test("a student's JupyterLab talks to the service with the page's own token, abo
   // the admin's own token is not a student's: no workshop
   expect((await fetch(`${hub.url}/services/wod/api/v1/me`, { headers: { Authorization: `token ${token}` } })).status).toBe(404);
   expect((await fetch(`${hub.url}/services/wod/api/v1/me`, { headers: { Accept: 'application/json' } })).status).toBe(401);
+  // Once the seat is cleaned, the page's token is revoked: the next participant's data is out of its reach.
+  expect((await api(`/admin/registrations/${id}/end`, { method: 'POST' })).status).toBe(200);
+  await waitForState(id, ['cleaned']);
+  expect((await me()).status).toBe(401);
+  expect((await me({ method: 'PUT', body: JSON.stringify({ executed: 2, total: 2 }) }, '/progress')).status).toBe(401);
 });

@@ -9,8 +9,9 @@ import { checkConclusion } from '../../hub-service/src/catalog/checks';
 import { parseWorkshopSpec } from '../../hub-service/src/catalog/spec';
 import { notebookCounts } from '../../hub-service/src/content/completion';
 import { findConclusion, globToRegExp } from '../../hub-service/src/content/conclusion';
-import { type Alert, describeRemaining, dueAlert, formatRemaining, secondsLeftAfter, urgency } from '../../labextension/src/clock';
+import { type Alert, askNow, describeRemaining, dueAlert, formatRemaining, secondsLeftAfter, urgency } from '../../labextension/src/clock';
 import { serviceBaseUrl } from '../../labextension/src/hub';
+import { LatestSender } from '../../labextension/src/reporter';
 import { countCells, formatProgress, isWorkshopNotebook, percent, sumCounts } from '../../labextension/src/progress';
 
 describe('clock', () => {
@@ -41,15 +42,27 @@ describe('clock', () => {
 
   test('warns once at ten minutes and once at the end, even when the page opens late', () => {
     const shown = new Set<Alert>();
-    expect(dueAlert(601, shown)).toBeNull();
-    expect(dueAlert(600, shown)).toBe('ten-minutes');
+    expect(dueAlert(601, false, shown)).toBeNull();
+    expect(dueAlert(600, false, shown)).toBe('ten-minutes');
     shown.add('ten-minutes');
-    expect(dueAlert(300, shown)).toBeNull();
-    expect(dueAlert(0, shown)).toBe('ended');
+    expect(dueAlert(300, false, shown)).toBeNull();
+    expect(dueAlert(0, false, shown)).toBe('ended');
     shown.add('ended');
-    expect(dueAlert(0, shown)).toBeNull();
+    expect(dueAlert(0, true, shown)).toBeNull();
     // A page opened after the end skips the ten-minute call.
-    expect(dueAlert(0, new Set())).toBe('ended');
+    expect(dueAlert(0, true, new Set())).toBe('ended');
+  });
+
+  test('the service may end it early; at zero it is over whatever the page last heard', () => {
+    expect(dueAlert(5000, true, new Set())).toBe('ended');
+    expect(dueAlert(0, false, new Set(['ten-minutes']))).toBe('ended');
+  });
+
+  test('asks the service every 10 s in the last minute, so a late extension is known before zero', () => {
+    expect(askNow(61, 60_000)).toBe(false);
+    expect(askNow(60, 10_000)).toBe(true);
+    expect(askNow(30, 9_999)).toBe(false);
+    expect(askNow(0, 60_000)).toBe(false);
   });
 
   test('counts on from the service\'s answer with elapsed time, not the wall clock', () => {
@@ -102,6 +115,64 @@ describe('completion', () => {
     expect(isWorkshopNotebook('WKSHP-X/notes.md', 'WKSHP-X')).toBe(false);
     expect(isWorkshopNotebook('WKSHP-XY/1-Lab.ipynb', 'WKSHP-X')).toBe(false);
     expect(isWorkshopNotebook('Untitled.ipynb', 'WKSHP-X')).toBe(false);
+  });
+});
+
+describe('progress reports', () => {
+  beforeEach(() => jest.useFakeTimers());
+  afterEach(() => jest.useRealTimers());
+  /** A send whose answers the test gives, one by one. */
+  function fakeSend() {
+    const calls: { value: number; settle: (ok: boolean) => void }[] = [];
+    const send = (value: number) => new Promise<void>((resolve, reject) => calls.push({ value, settle: (ok) => (ok ? resolve() : reject(new Error('503'))) }));
+    return { calls, send };
+  }
+
+  test('at most one per interval, carrying the latest value', async () => {
+    const { calls, send } = fakeSend();
+    const sender = new LatestSender(send, 3000);
+    sender.update(1);
+    sender.update(2);
+    sender.update(3);
+    expect(calls).toHaveLength(0);
+    await jest.advanceTimersByTimeAsync(3000);
+    expect(calls.map((c) => c.value)).toEqual([3]);
+    calls[0].settle(true);
+    await jest.advanceTimersByTimeAsync(10_000);
+    expect(calls).toHaveLength(1);
+    expect(sender.unsent()).toBeNull();
+  });
+
+  test('a value that changes while a report is on its way goes after it', async () => {
+    const { calls, send } = fakeSend();
+    const sender = new LatestSender(send, 3000);
+    sender.update(1);
+    await jest.advanceTimersByTimeAsync(3000);
+    sender.update(2); // while 1 is in flight
+    expect(sender.unsent()).toBe(2);
+    calls[0].settle(true);
+    await jest.advanceTimersByTimeAsync(3000);
+    expect(calls.map((c) => c.value)).toEqual([1, 2]);
+  });
+
+  test('a failed report is tried again, with what is latest by then', async () => {
+    const { calls, send } = fakeSend();
+    const sender = new LatestSender(send, 1000, 5000);
+    sender.update(1);
+    await jest.advanceTimersByTimeAsync(1000);
+    calls[0].settle(false);
+    sender.update(2);
+    await jest.advanceTimersByTimeAsync(4000);
+    expect(calls).toHaveLength(1);
+    await jest.advanceTimersByTimeAsync(1000);
+    expect(calls.map((c) => c.value)).toEqual([1, 2]);
+    calls[1].settle(true);
+    await jest.advanceTimersByTimeAsync(0);
+    expect(sender.unsent()).toBeNull();
+    // The same value again is not sent twice.
+    sender.update(2);
+    await jest.advanceTimersByTimeAsync(5000);
+    expect(calls).toHaveLength(2);
   });
 });
 

@@ -55,4 +55,9 @@ export class Identities {
   forget(token: string): void {
     this.cache.delete(crypto.createHash('sha256').update(token).digest('hex'));
   }
+
+  /** Drops what is remembered of a user's tokens: the hub has just revoked them. */
+  forgetUser(name: string): void {
+    for (const [key, hit] of this.cache) if (hit.visitor?.name === name) this.cache.delete(key);
+  }
 }

@@ -134,12 +134,12 @@ export function createHubAuth({ hub, sealer, identities, log }: OAuthOptions) {
     req.csrfToken = sealer.mac(`csrf:${session.nonce}`);
   }
 
-  /** Browsers without a session are sent through the hub login; API clients get 401. */
+  /** Browsers without a session are sent through the hub login; API clients (a token sent) get 401. */
   function requireUser(req: Request, res: Response, next: NextFunction): void {
     identify(req, res)
       .then(() => {
         if (req.visitor) return next();
-        if (req.method === 'GET' && req.accepts(['html', 'json']) === 'html') return beginLogin(req, res);
+        if (req.method === 'GET' && !req.get('authorization') && req.accepts(['html', 'json']) === 'html') return beginLogin(req, res);
         res.status(401).json({ status: 401, message: 'log in through the hub or send a hub token (Authorization: token …)' });
       })
       .catch(next);

@@ -5,7 +5,7 @@
  * the last numbered notebook is the conclusion (`3-Labs.ipynb` after `2-…`). Pure.
  */
 
-export const DEFAULT_CONCLUSION = '*Conclusion*';
+const DEFAULT_CONCLUSION = '*Conclusion*';
 
 export function globToRegExp(pattern: string): RegExp {
   const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
@@ -13,7 +13,7 @@ export function globToRegExp(pattern: string): RegExp {
 }
 
 /** Notebook file names in reading order: numbers compared as numbers (`10-…` after `9-…`). */
-export function notebookOrder(names: readonly string[]): string[] {
+function notebookOrder(names: readonly string[]): string[] {
   return names.filter((n) => n.toLowerCase().endsWith('.ipynb')).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 

@@ -232,6 +232,14 @@ export class HubClient {
     await this.request('DELETE', `/users/${enc(name)}/tokens/${enc(tokenId)}`, { accept: [404] });
   }
 
+  /** Revokes every token of the user (API and OAuth alike); returns how many there were. */
+  async revokeAllTokens(name: string): Promise<number> {
+    const res = await this.request('GET', `/users/${enc(name)}/tokens`, { accept: [404] });
+    const tokens = res.status === 404 ? [] : (res.body as { api_tokens: { id: string }[] }).api_tokens;
+    for (const t of tokens) await this.revokeToken(name, t.id);
+    return tokens.length;
+  }
+
   async getGroup(name: string): Promise<HubGroup | null> {
     const res = await this.request('GET', `/groups/${enc(name)}`, { accept: [404] });
     return res.status === 404 ? null : (res.body as HubGroup);

@@ -51,6 +51,8 @@ export interface LifecycleDeps {
   hub: HubClient;
   host: StudentHost;
   messenger: Messenger;
+  /** told when a student's hub tokens were revoked, so that nothing remembers them */
+  onTokensRevoked?: (student: string) => void;
   /** set in external api-db mode: orders that came by mail are reported back to it */
   apiDb?: ApiDb;
 }
@@ -169,8 +171,11 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
   const kill = step('processes-stopped', async (s, ctx) => {
     ctx.log(`${await host.killProcesses(s.student)} process(es) stopped\n`);
   });
-  const lock = step('locked', async (s) => {
+  const lock = step('locked', async (s, ctx) => {
     db.prepare('UPDATE students SET password_hash = NULL WHERE id = ?').run(s.n);
+    // A page left open by this participant must not reach the next one's data with its old token.
+    ctx.log(`${await hub.revokeAllTokens(s.student)} token(s) of ${s.student} revoked\n`);
+    deps.onTokensRevoked?.(s.student);
   });
   const wipe = step('home-wiped', async (s) => {
     await host.resetHome(s.student);

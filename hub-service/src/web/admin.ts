@@ -1,7 +1,8 @@
 /**
  * The admin panel, behind hub OAuth (hub admins and holders of custom:wod:admin only): a dashboard,
  * workshops (edit, import now), registrations (search, detail, end), survey answers, the student
- * pool, jobs with their step logs, and actions (a verb on a student or a range). Forms carry the session's CSRF token.
+ * pool, jobs with their step logs, and actions (a verb on a student or a range). Forms carry the
+ * session's CSRF token.
  */
 import express, { type Request, type Response } from 'express';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';

@@ -35,7 +35,7 @@ interface Mine {
 export function meRouter(deps: WebDeps): express.Router {
   const { db, auth } = deps;
   const router = express.Router();
-  router.use(auth.requireUser);
+  router.use(auth.requireUser, auth.requireCsrf);
 
   /** The visitor's current registration: the one holding their student account. */
   const mine = (req: Request, res: Response): Mine | null => {
@@ -55,7 +55,8 @@ export function meRouter(deps: WebDeps): express.Router {
   router.get('/', (req, res) => {
     const r = mine(req, res);
     if (!r) return;
-    const secondsLeft = r.deadlineAt ? Math.max(0, Math.round((Date.parse(r.deadlineAt) - Date.now()) / 1000)) : null;
+    // Rounded up: the page counts down from it, and must not reach zero before the deadline does.
+    const secondsLeft = r.deadlineAt ? Math.max(0, Math.ceil((Date.parse(r.deadlineAt) - Date.now()) / 1000)) : null;
     let files: string[] = [];
     try {
       files = fs.readdirSync(r.path);
