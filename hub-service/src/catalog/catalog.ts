@@ -8,6 +8,13 @@ import { RUNNING } from '../registrations/registrations.js';
 import type { Pinnable, WorkshopRow } from './sync.js';
 import type { WorkshopSpec } from './spec.js';
 
+/** A workshop's image field (URL, absolute path, or a file in its folder) as a URL. */
+export function assetUrl(prefix: string, folder: string, value: string | null): string | null {
+  if (!value) return null;
+  if (/^(https?:)?\/\//.test(value) || value.startsWith('/')) return value;
+  return `${prefix}workshops/${encodeURIComponent(folder)}/assets/${value.split('/').map(encodeURIComponent).join('/')}`;
+}
+
 /** The display fields come from wod.yml; active, capacity and priority may have been set by an admin. */
 type SpecFields = 'folder' | 'name' | 'description' | 'category' | 'presenter' | 'role' | 'avatar' | 'replayId' | 'replayLink' | 'workshopImg' | 'badgeImg' | 'beta';
 

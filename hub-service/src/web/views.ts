@@ -2,15 +2,8 @@
  * The shapes the API and the pages show, built from domain objects: what a visitor may see of a
  * workshop, what a participant sees of their registration.
  */
-import type { CatalogEntry } from '../catalog/catalog.js';
+import { assetUrl, type CatalogEntry } from '../catalog/catalog.js';
 import type { RegistrationView } from '../registrations/registrations.js';
-
-/** A workshop's image field (URL, absolute path, or a file in its folder) as a URL. */
-export function assetUrl(prefix: string, folder: string, value: string | null): string | null {
-  if (!value) return null;
-  if (/^(https?:)?\/\//.test(value) || value.startsWith('/')) return value;
-  return `${prefix}workshops/${encodeURIComponent(folder)}/assets/${value.split('/').map(encodeURIComponent).join('/')}`;
-}
 
 export function publicWorkshop(prefix: string, e: CatalogEntry) {
   return {
