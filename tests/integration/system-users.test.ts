@@ -69,9 +69,19 @@ const asRoot = process.getuid?.() === 0;
 
     // the student's server runs as the student
     const creds = credentialsIn(mails.find((m) => (m.to as { text: string }).text === 'one@example.com')!);
-    const lab = await new Browser(hub.url).hubLogin(creds.student, creds.password);
+    const browser = new Browser(hub.url);
+    const lab = await browser.hubLogin(creds.student, creds.password);
     expect(lab.status).toBe(200);
     const owner = spawnSync('pgrep', ['-u', creds.student, '-f', 'jupyterhub-singleuser'], { encoding: 'utf8' });
     expect(owner.stdout.trim()).not.toBe('');
+    // ... and, as the student, finds and serves wod's lab extension from .venv
+    const config = JSON.parse(lab.text.match(/<script id="jupyter-config-data" type="application\/json">([\s\S]*?)<\/script>/)![1]) as {
+      baseUrl: string;
+      federated_extensions: { name: string; load: string }[];
+    };
+    const ext = config.federated_extensions.find((e) => e.name === '@wod/labextension')!;
+    expect(ext).toBeDefined();
+    const bundle = await browser.request(`${config.baseUrl}lab/extensions/${ext.name}/${ext.load}`, { headers: { Accept: '*/*' } });
+    expect(bundle.status).toBe(200);
   });
 });
