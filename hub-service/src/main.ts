@@ -121,7 +121,7 @@ function main(): void {
     mount: (r) => {
       r.use(healthRouter({ db, hubProbe }));
       r.use(auth.router);
-      r.use('/internal', internalRouter({ secret: readSecretFile(paths.authSecret), accounts, db, sealer, log: log.child('login') }));
+      r.use('/internal', internalRouter({ secret: readSecretFile(paths.authSecret), accounts, db, sealer, log: log.child('login'), endGraceSeconds: config.timers.endGraceSeconds }));
       r.use('/api/v1', apiRouter(deps));
       r.use('/admin', adminRouter(deps));
       r.use(portalRouter(deps));

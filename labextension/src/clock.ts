@@ -61,9 +61,14 @@ export function askNow(seconds: number, msSinceAsked: number): boolean {
 }
 
 /**
- * Seconds left now, from what the service said `elapsedMs` ago: the student's clock may be wrong,
- * time elapsed on it is not.
+ * Milliseconds from the service's clock to the deadline, as it answered: the page counts down from
+ * this with its own elapsed time, so a student's wrong clock does not matter.
  */
-export function secondsLeftAfter(secondsLeft: number, elapsedMs: number): number {
-  return Math.max(0, secondsLeft - Math.floor(elapsedMs / 1000));
+export function msUntil(deadlineAt: string, serviceNow: string): number {
+  return Math.max(0, Date.parse(deadlineAt) - Date.parse(serviceNow));
+}
+
+/** Whole seconds to show for `ms` left: rounded up, so 0:00 shows only when time is up. */
+export function secondsShown(ms: number): number {
+  return Math.max(0, Math.ceil(ms / 1000));
 }

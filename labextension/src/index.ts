@@ -6,7 +6,7 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
-import { type Alert, askNow, dueAlert } from './clock';
+import { type Alert, askNow, dueAlert, msUntil } from './clock';
 import type { Counts } from './progress';
 import { LiveProgress } from './live-progress';
 import { LatestSender } from './reporter';
@@ -45,7 +45,8 @@ function alertsShown(registration: number): { shown: Set<Alert>; add(a: Alert): 
   return { shown, add: (a) => localStorage.setItem(key, JSON.stringify([...shown.add(a)])) };
 }
 
-async function warn(app: JupyterFrontEnd, alert: Alert, deadline: Date): Promise<void> {
+/** `graceMs`: how long after the end the server is stopped (time left to download). */
+async function warn(app: JupyterFrontEnd, alert: Alert, deadline: Date, graceMs: number): Promise<void> {
   const at = deadline.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
   if (alert === 'ten-minutes') {
     const r = await showDialog({
@@ -57,9 +58,11 @@ async function warn(app: JupyterFrontEnd, alert: Alert, deadline: Date): Promise
     return;
   }
   const canDownload = app.commands.isEnabled('docmanager:download');
+  const grace = Math.round(graceMs / 1000);
+  const closes = grace > 5 ? `in about ${grace >= 90 ? `${Math.round(grace / 60)} minutes` : `${grace} seconds`}` : 'in a moment';
   const r = await showDialog({
     title: 'Time is up',
-    body: 'Your workshop has ended. Download what you want to keep now (File ▸ Download): this JupyterLab closes and is cleaned in a moment. Thank you for taking part!',
+    body: `Your workshop has ended. Download what you want to keep now (File ▸ Download): this JupyterLab closes and is cleaned ${closes}. Thank you for taking part!`,
     buttons: canDownload ? [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Download this file' })] : [Dialog.okButton({ label: 'Close' })],
   });
   if (canDownload && r.button.accept) await app.commands.execute('docmanager:download');
@@ -86,7 +89,10 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
         if (alert) {
           alerts.add(alert);
           // Over the workspace, not over the splash screen.
-          void app.restored.then(() => warn(app, alert, deadline));
+          // At the deadline the service leaves a grace before it stops the server; an early end, none.
+          const me = session.me;
+          const graceMs = me?.closesAt && me.deadlineAt && session.running() ? msUntil(me.closesAt, me.deadlineAt) : 0;
+          void app.restored.then(() => warn(app, alert, deadline, graceMs));
         }
         if (ended) return clearInterval(timer); // the service's end is final
         if (askNow(seconds, Date.now() - asked)) {
@@ -96,6 +102,16 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
       };
       const timer = setInterval(tick, 1000);
       tick();
+      // The second ticks run on the page's own phase; the end must come at the deadline, not up to a
+      // second after it (the service stops the server soon after): a timer aims at it.
+      let aimed: number | null = null;
+      const aim = () => {
+        const ms = session.msLeft();
+        if (aimed !== null) clearTimeout(aimed);
+        aimed = ms !== null && ms > 0 ? window.setTimeout(tick, ms + 10) : null;
+      };
+      session.changed.connect(aim);
+      aim();
       app.shell.add(clock, 'top', { rank: RANK.clock });
     }),
 };

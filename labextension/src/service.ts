@@ -26,6 +26,10 @@ export interface Me {
   workshop: { folder: string; name: string; conclusion: string | null };
   deadlineAt: string | null;
   secondsLeft: number | null;
+  /** when the server is stopped: the deadline and a grace to download the work */
+  closesAt: string | null;
+  /** the service's clock when it answered */
+  now: string;
   survey: SurveyAnswer | null;
 }
 

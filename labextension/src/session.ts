@@ -5,7 +5,7 @@
 import { Token } from '@lumino/coreutils';
 import { Poll } from '@lumino/polling';
 import { type ISignal, Signal } from '@lumino/signaling';
-import { secondsLeftAfter } from './clock';
+import { msUntil, secondsShown } from './clock';
 import type { Me, SurveyAnswer, WodService } from './service';
 
 export interface IWorkshopSession {
@@ -22,9 +22,11 @@ export interface IWorkshopSession {
    */
   ended(): boolean;
   /**
-   * Seconds left now, counted on from the latest answer: 0 once the workshop ended or the seat was
-   * freed; null for a user who never had a workshop, or a workshop without a deadline yet.
+   * Milliseconds left now, counted on from the latest answer: 0 once the workshop ended or the seat
+   * was freed; null for a user who never had a workshop, or a workshop without a deadline yet.
    */
+  msLeft(): number | null;
+  /** The same in whole seconds, rounded up, as the clock shows it. */
   secondsLeft(): number | null;
   /** Keeps a survey answer just stored, without waiting for the next poll. */
   surveyStored(answer: SurveyAnswer): void;
@@ -40,7 +42,8 @@ export const IWorkshopSession = new Token<IWorkshopSession>('@wod/labextension:I
 export class WorkshopSession implements IWorkshopSession {
   private _me: Me | null = null;
   private hadWorkshop = false;
-  private fetchedAt = 0;
+  /** The deadline on this page's monotonic clock (performance.now()). */
+  private endsAt: number | null = null;
   private readonly _changed = new Signal<this, Me | null>(this);
   private readonly poll: Poll;
 
@@ -49,7 +52,7 @@ export class WorkshopSession implements IWorkshopSession {
     const poll = (this.poll = new Poll({
       factory: async () => {
         const me = await service.me();
-        this.fetchedAt = performance.now();
+        this.endsAt = me?.deadlineAt ? performance.now() + msUntil(me.deadlineAt, me.now) : null;
         this.update(me);
         // A user without a workshop has nothing to follow.
         if (!me) poll.dispose();
@@ -79,11 +82,15 @@ export class WorkshopSession implements IWorkshopSession {
     return this.hadWorkshop && (!this.running() || this._me?.secondsLeft === 0);
   }
 
-  secondsLeft(): number | null {
-    const me = this._me;
-    if (!me) return this.hadWorkshop ? 0 : null;
+  msLeft(): number | null {
+    if (!this._me) return this.hadWorkshop ? 0 : null;
     if (!this.running()) return 0;
-    return me.secondsLeft === null ? null : secondsLeftAfter(me.secondsLeft, performance.now() - this.fetchedAt);
+    return this.endsAt === null ? null : Math.max(0, this.endsAt - performance.now());
+  }
+
+  secondsLeft(): number | null {
+    const ms = this.msLeft();
+    return ms === null ? null : secondsShown(ms);
   }
 
   surveyStored(answer: SurveyAnswer): void {
@@ -91,7 +98,8 @@ export class WorkshopSession implements IWorkshopSession {
   }
 
   private update(me: Me | null): void {
-    const same = JSON.stringify({ ...me, secondsLeft: null }) === JSON.stringify({ ...this._me, secondsLeft: null });
+    // The clock's fields change at every answer; the rest is what plugins follow.
+    const same = JSON.stringify({ ...me, secondsLeft: null, now: null }) === JSON.stringify({ ...this._me, secondsLeft: null, now: null });
     this._me = me;
     this.hadWorkshop ||= me !== null;
     if (!same) this._changed.emit(me);

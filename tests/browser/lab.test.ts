@@ -37,7 +37,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, '1-Shell.ipynb'), notebook('bash', [['markdown', '# The shell'], ['code', 'echo one'], ['code', 'echo two']]));
   fs.writeFileSync(path.join(dir, '2-Conclusion.ipynb'), notebook('python3', [['markdown', '# Well done'], ['code', 'print("the end")']]));
   fs.mkdirSync(shots, { recursive: true });
-  hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000' } });
+  hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000', WOD_TIMERS_END_GRACE_SECONDS: '60' } });
   token = await adminToken(hub);
   browser = await launchChromium();
 });
@@ -159,13 +159,17 @@ test('a student sees the time left and the progress, moves it by running cells, 
   await again.waitFor({ state: 'detached' });
   await until(() => api<{ survey: { rating: number } }>(`/admin/registrations/${id}`), (r) => r.survey.rating === 5, 'changed answer stored');
 
-  // The admin panel lists it, escaped.
+  // The admin panel lists the answer, escaped...
   const admin = new HttpBrowser(hub.url);
   await admin.hubLogin(hub.admin.name, hub.admin.password);
   const panel = await admin.request('/services/wod/admin/surveys');
   expect(panel.status).toBe(200);
   const row = panel.text.match(new RegExp(`<tr id="survey-${id}">[\\s\\S]*?</tr>`))![0];
   expect(row).toMatch(/grace@example\.com[\s\S]*WKSHP-Lab[\s\S]*5 \/ 5[\s\S]*yes[\s\S]*The shell lab[\s\S]*More &lt;exercises&gt;/);
+  // ... with the live progress, on the registration and in the list
+  const detail = await admin.request(`/services/wod/admin/registrations/${id}`);
+  expect(detail.text).toMatch(/data-testid="progress">2\/4 code cells run \(50 %\)/);
+  expect((await admin.request('/services/wod/admin/registrations')).text).toMatch(/>50 %<\/span> <span class="muted">live</);
   const listed = await api<{ total: number; summary: { meanRating: number } }>(`/admin/surveys?workshop=${FOLDER}`);
   expect(listed).toMatchObject({ total: 1, summary: { meanRating: 5 } });
 
@@ -187,7 +191,7 @@ test('a student sees the time left and the progress, moves it by running cells, 
   await page.waitForTimeout(1500);
   expect(await page.locator('.jp-Dialog').count()).toBe(0);
 
-  // The deadline passes: the page says so at zero, before the service stops the server.
+  // The deadline passes: the page says so at zero, in the grace before the service stops the server.
   const db2 = new Database(path.join(hub.dataDir, 'wod.sqlite'));
   db2.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() + 20_000).toISOString(), id);
   db2.close();

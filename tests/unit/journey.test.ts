@@ -80,7 +80,7 @@ test('a relay that is down loses nothing and, once back, sends each mail once', 
   expect(transport.sent.map((m) => m.to).sort()).toEqual(['a@example.com', 'b@example.com']);
 });
 
-test('reminder once before the deadline; the deadline ends it once', () => {
+test('reminder once before the deadline; the end once, a grace after the deadline', () => {
   const { db, timers, register, ready, advance, now } = setup();
   const id = register('ada@example.com');
   ready(id, now() + 120 * 60_000);
@@ -89,7 +89,10 @@ test('reminder once before the deadline; the deadline ends it once', () => {
   expect(timers.sweep().reminded).toEqual([id]);
   expect(timers.sweep().reminded).toEqual([]);
   expect(db.prepare('SELECT state FROM registrations WHERE id = ?').get(id)).toEqual({ state: 'reminded' });
-  advance(60 * 60_000);
+  advance(59 * 60_000 + 30_000);
+  // 30 s past the deadline: still in the grace given to download the work
+  expect(timers.sweep().ended).toEqual([]);
+  advance(30_000);
   expect(timers.sweep().ended).toEqual([id]);
   expect(timers.sweep().ended).toEqual([]);
   expect(db.prepare('SELECT state, end_reason FROM registrations WHERE id = ?').get(id)).toEqual({ state: 'ended', end_reason: 'deadline' });

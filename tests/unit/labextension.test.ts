@@ -9,7 +9,7 @@ import { checkConclusion } from '../../hub-service/src/catalog/checks';
 import { parseWorkshopSpec } from '../../hub-service/src/catalog/spec';
 import { notebookCounts } from '../../hub-service/src/content/completion';
 import { findConclusion, globToRegExp } from '../../hub-service/src/content/conclusion';
-import { type Alert, askNow, describeRemaining, dueAlert, formatRemaining, secondsLeftAfter, urgency } from '../../labextension/src/clock';
+import { type Alert, askNow, describeRemaining, dueAlert, formatRemaining, msUntil, secondsShown, urgency } from '../../labextension/src/clock';
 import { serviceBaseUrl } from '../../labextension/src/hub';
 import { LatestSender } from '../../labextension/src/reporter';
 import { countCells, formatProgress, isWorkshopNotebook, percent, sumCounts } from '../../labextension/src/progress';
@@ -65,10 +65,12 @@ describe('clock', () => {
     expect(askNow(0, 60_000)).toBe(false);
   });
 
-  test('counts on from the service\'s answer with elapsed time, not the wall clock', () => {
-    expect(secondsLeftAfter(600, 0)).toBe(600);
-    expect(secondsLeftAfter(600, 1999)).toBe(599);
-    expect(secondsLeftAfter(5, 60_000)).toBe(0);
+  test("counts down against the service's clock, and shows 0:00 only when time is up", () => {
+    expect(msUntil('2026-11-29T10:00:00.000Z', '2026-11-29T09:59:58.750Z')).toBe(1250);
+    expect(msUntil('2026-11-29T10:00:00.000Z', '2026-11-29T10:00:03.000Z')).toBe(0);
+    expect(secondsShown(1250)).toBe(2);
+    expect(secondsShown(1)).toBe(1);
+    expect(secondsShown(0)).toBe(0);
   });
 });
 

@@ -68,6 +68,11 @@ export const configSchema = z
       .object({
         /** the reminder goes this long before the deadline */
         reminderMinutes: z.coerce.number().int().min(1).default(60),
+        /**
+         * the server is stopped and cleaned this long after the deadline: time for the student, told
+         * by JupyterLab that time is up, to download their work (logins are refused from the deadline)
+         */
+        endGraceSeconds: z.coerce.number().int().min(0).max(3600).default(60),
         /** a registration not ready after this long is purged, with an apology */
         watchdogMinutes: z.coerce.number().int().min(1).default(10),
       })

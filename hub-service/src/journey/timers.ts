@@ -1,8 +1,8 @@
 /**
  * The clock of every registration, kept in the database (deadline_at, created_at, the state), so a
  * timer that fell due while the service was down fires at the next sweep, and a state change makes
- * each fire once: the reminder before the deadline, the end at the deadline, and the watchdog that
- * gives up on a deployment that never became ready.
+ * each fire once: the reminder before the deadline, the end a short grace after the deadline, and
+ * the watchdog that gives up on a deployment that never became ready.
  */
 import { audit } from '../audit/audit.js';
 import type { WodConfig } from '../config/schema.js';
@@ -42,7 +42,7 @@ export class Timers {
       }).immediate();
     }
 
-    for (const id of this.registrations.overdue(now)) {
+    for (const id of this.registrations.overdue(now - this.config.endGraceSeconds * 1000)) {
       this.registrations.end(id, 'system', 'deadline');
       result.ended.push(id);
     }

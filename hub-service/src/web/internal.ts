@@ -11,7 +11,16 @@ import { RateLimiter } from '../registrations/rate-limit.js';
 import { verifyStartToken } from '../registrations/start-link.js';
 import type { Db } from '../store/db.js';
 
-export function internalRouter(deps: { secret: string; accounts: Accounts; db: Db; sealer: Sealer; log: Logger; now?: () => number }): express.Router {
+export function internalRouter(deps: {
+  secret: string;
+  accounts: Accounts;
+  db: Db;
+  sealer: Sealer;
+  log: Logger;
+  /** after the deadline, how long a logged-in student may stay (timers.endGraceSeconds) */
+  endGraceSeconds: number;
+  now?: () => number;
+}): express.Router {
   const router = express.Router();
   // Guessing passwords: after 10 failures in 15 minutes a name is refused until the window ends.
   const failures = new RateLimiter(10, 15 * 60_000, deps.now);
@@ -75,10 +84,14 @@ export function internalRouter(deps: { secret: string; accounts: Accounts; db: D
     res.json({ name: session.student, next: landingPath(session.student, session.folder) });
   });
 
-  /** The hub re-asks now and then (and before each spawn) whether a logged-in user may stay. */
+  /**
+   * The hub re-asks now and then (and before each spawn) whether a logged-in user may stay: a student
+   * stays through the grace after the deadline, to download their work, though no login is taken then.
+   */
   router.get('/users/:name', (req, res) => {
     const name = req.params.name;
-    const valid = STUDENT_NAME.test(name) ? activeStudentSession(deps.db, name) !== null : deps.accounts.exists(name);
+    const staying = (deps.now ?? Date.now)() - deps.endGraceSeconds * 1000;
+    const valid = STUDENT_NAME.test(name) ? activeStudentSession(deps.db, name, staying) !== null : deps.accounts.exists(name);
     res.json({ name, valid });
   });
 

@@ -33,7 +33,7 @@ interface Mine {
 }
 
 export function meRouter(deps: WebDeps): express.Router {
-  const { db, auth } = deps;
+  const { db, auth, config } = deps;
   const router = express.Router();
   router.use(auth.requireUser, auth.requireCsrf);
 
@@ -55,8 +55,9 @@ export function meRouter(deps: WebDeps): express.Router {
   router.get('/', (req, res) => {
     const r = mine(req, res);
     if (!r) return;
-    // Rounded up: the page counts down from it, and must not reach zero before the deadline does.
-    const secondsLeft = r.deadlineAt ? Math.max(0, Math.ceil((Date.parse(r.deadlineAt) - Date.now()) / 1000)) : null;
+    const now = Date.now();
+    // Rounded up: 0 only once the deadline has passed.
+    const secondsLeft = r.deadlineAt ? Math.max(0, Math.ceil((Date.parse(r.deadlineAt) - now) / 1000)) : null;
     let files: string[] = [];
     try {
       files = fs.readdirSync(r.path);
@@ -69,6 +70,10 @@ export function meRouter(deps: WebDeps): express.Router {
       workshop: { folder: r.folder, name: r.name, conclusion: findConclusion(files, r.pattern) },
       deadlineAt: r.deadlineAt,
       secondsLeft,
+      // When the server is stopped: the deadline and the grace to download the work.
+      closesAt: r.deadlineAt ? new Date(Date.parse(r.deadlineAt) + config.timers.endGraceSeconds * 1000).toISOString() : null,
+      // The page counts down from the deadline against this, not against its own clock.
+      now: new Date(now).toISOString(),
       survey: readSurvey(db, r.id),
     });
   });

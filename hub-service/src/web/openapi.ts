@@ -241,7 +241,7 @@ export function openApiDocument(config: WodConfig) {
       '/me': {
         get: {
           operationId: 'myWorkshop', summary: "A student's own workshop and clock (for the JupyterLab extension)", tags: ['student'], security: STUDENT,
-          responses: { 200: { description: 'the registration holding this student account', ...json({ type: 'object', properties: { registration: { type: 'integer' }, state: { type: 'string' }, workshop: { type: 'object', properties: { folder: { type: 'string' }, name: { type: 'string' }, conclusion: { type: ['string', 'null'], description: 'the notebook (file name in the workshop folder) that asks for the survey' } } }, deadlineAt: { type: ['string', 'null'] }, secondsLeft: { type: ['integer', 'null'] }, survey: { type: ['object', 'null'] } } }) }, 404: error('no workshop for this user') },
+          responses: { 200: { description: 'the registration holding this student account', ...json({ type: 'object', properties: { registration: { type: 'integer' }, state: { type: 'string' }, workshop: { type: 'object', properties: { folder: { type: 'string' }, name: { type: 'string' }, conclusion: { type: ['string', 'null'], description: 'the notebook (file name in the workshop folder) that asks for the survey' } } }, deadlineAt: { type: ['string', 'null'] }, secondsLeft: { type: ['integer', 'null'] }, closesAt: { type: ['string', 'null'], description: 'when the server is stopped: the deadline and a grace to download the work' }, now: { type: 'string', format: 'date-time', description: "the service's clock, to count down against" }, survey: { type: ['object', 'null'] } } }) }, 404: error('no workshop for this user') },
         },
       },
       '/me/progress': {
