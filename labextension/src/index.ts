@@ -38,10 +38,10 @@ const sessionPlugin: JupyterFrontEndPlugin<IWorkshopSession> = {
   activate: () => new WorkshopSession(new WodService()),
 };
 
-/** The warnings already given, kept per registration so a reload does not repeat them. */
-function alertsShown(registration: number): { shown: Set<Alert>; add(a: Alert): void } {
-  const key = `@wod/labextension:alerts:${registration}`;
-  const shown = new Set<Alert>(JSON.parse(localStorage.getItem(key) ?? '[]') as Alert[]);
+/** What was already done for a registration (warnings given, the survey asked), kept so a reload does not repeat it. */
+function remembered<T extends string>(registration: number, topic: string): { shown: Set<T>; add(a: T): void } {
+  const key = `@wod/labextension:${topic}:${registration}`;
+  const shown = new Set<T>(JSON.parse(localStorage.getItem(key) ?? '[]') as T[]);
   return { shown, add: (a) => localStorage.setItem(key, JSON.stringify([...shown.add(a)])) };
 }
 
@@ -76,7 +76,7 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
   activate: (app: JupyterFrontEnd, session: IWorkshopSession) =>
     whenWorkshop(session, (me) => {
       const clock = new ClockWidget();
-      const alerts = alertsShown(me.registration);
+      const alerts = remembered<Alert>(me.registration, 'alerts');
       let asked = 0;
       const tick = () => {
         const seconds = session.secondsLeft();
@@ -178,14 +178,14 @@ const surveyPlugin: JupyterFrontEndPlugin<void> = {
 
       // Asked once by itself (a reload does not ask again), after the conclusion shows; the button
       // and the command stay.
-      const askedKey = `@wod/labextension:survey-asked:${me.registration}`;
+      const survey = remembered<'asked'>(me.registration, 'survey');
       const conclusion = me.workshop.conclusion && `${me.workshop.folder}/${me.workshop.conclusion}`;
       const onOpen = (panel: NotebookPanel) =>
         void panel.context.ready.then(() => {
           if (panel.context.path !== conclusion || !session.running()) return;
           showButton();
-          if (!session.me?.survey && !localStorage.getItem(askedKey)) {
-            localStorage.setItem(askedKey, new Date().toISOString());
+          if (!session.me?.survey && !survey.shown.has('asked')) {
+            survey.add('asked');
             void app.restored.then(ask);
           }
         });

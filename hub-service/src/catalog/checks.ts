@@ -79,11 +79,11 @@ export function checkReadMeFirst(text: string | null, file: string): Problem[] {
 
 /** A `conclusion` pattern that names no notebook is most likely a typo: say which notebook is used instead. */
 export function checkConclusion(pattern: string | null, files: string[], file: string, line?: number): Problem[] {
-  if (!pattern || files.some((f) => f.toLowerCase().endsWith('.ipynb') && globToRegExp(pattern).test(f))) return [];
-  const fallback = findConclusion(files, pattern);
+  const found = pattern ? findConclusion(files, pattern) : null;
+  if (!pattern || (found && globToRegExp(pattern).test(found))) return [];
   return [{
     severity: 'warning', file, line, field: 'conclusion',
-    message: `"${pattern}" matches no notebook: ${fallback ? `the survey opens with ${fallback}, the last numbered one` : 'no notebook asks for the survey'}`,
+    message: `"${pattern}" matches no notebook: ${found ? `the survey opens with ${found}, the last numbered one` : 'no notebook asks for the survey'}`,
     fix: 'correct the pattern (* and ? as in a shell), or remove it to use the notebook whose name contains "Conclusion"',
   }];
 }

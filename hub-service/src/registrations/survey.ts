@@ -42,15 +42,14 @@ export interface SurveyQuery {
 }
 
 /** Every answer, newest first, with who gave it for which workshop, and what they add up to. */
-export function listSurveys(db: Db, q: SurveyQuery): { items: SurveyRow[]; total: number; summary: ReturnType<typeof surveySummary> } {
-  const where = `r.survey IS NOT NULL${q.workshop ? ' AND w.folder = @workshop' : ''}`;
-  const from = `FROM registrations r JOIN workshops w ON w.id = r.workshop_id JOIN participants p ON p.id = r.participant_id WHERE ${where}`;
-  const params = { workshop: q.workshop ?? null, limit: q.limit, offset: q.offset };
+export function listSurveys(db: Db, q: SurveyQuery): { items: SurveyRow[]; total: number; summary: SurveySummary } {
   const rows = db
-    .prepare(`SELECT r.id, r.survey, w.folder, w.name AS workshopName, p.name, p.email ${from}
+    .prepare(`SELECT r.id, r.survey, w.folder, w.name AS workshopName, p.name, p.email
+              FROM registrations r JOIN workshops w ON w.id = r.workshop_id JOIN participants p ON p.id = r.participant_id
+              WHERE r.survey IS NOT NULL AND (@workshop IS NULL OR w.folder = @workshop)
               ORDER BY json_extract(r.survey, '$.answeredAt') DESC, r.id DESC LIMIT @limit OFFSET @offset`)
-    .all(params) as { id: number; survey: string; folder: string; workshopName: string; name: string; email: string }[];
-  const all = (db.prepare(`SELECT r.survey ${from}`).all(params) as { survey: string }[]).map((r) => JSON.parse(r.survey) as SurveyAnswer);
+    .all({ workshop: q.workshop ?? null, limit: q.limit, offset: q.offset }) as { id: number; survey: string; folder: string; workshopName: string; name: string; email: string }[];
+  const summary = surveySummary(db, q.workshop);
   return {
     items: rows.map((r) => ({
       registrationId: r.id,
@@ -58,16 +57,28 @@ export function listSurveys(db: Db, q: SurveyQuery): { items: SurveyRow[]; total
       participant: { name: r.name, email: r.email },
       ...(JSON.parse(r.survey) as SurveyAnswer),
     })),
-    total: all.length,
-    summary: summarise(all),
+    total: summary.answers,
+    summary,
   };
 }
 
-export function surveySummary(db: Db): { answers: number; meanRating: number | null; recommend: number | null } {
-  return summarise((db.prepare('SELECT survey FROM registrations WHERE survey IS NOT NULL').all() as { survey: string }[]).map((r) => JSON.parse(r.survey) as SurveyAnswer));
+export interface SurveySummary {
+  answers: number;
+  meanRating: number | null;
+  /** the share who would recommend, 0 to 1 */
+  recommend: number | null;
 }
 
-function summarise(rows: SurveyAnswer[]): { answers: number; meanRating: number | null; recommend: number | null } {
+/** What the answers add up to, for every workshop or one. */
+export function surveySummary(db: Db, workshop?: string): SurveySummary {
+  const rows = db
+    .prepare(`SELECT r.survey FROM registrations r JOIN workshops w ON w.id = r.workshop_id
+              WHERE r.survey IS NOT NULL AND (@workshop IS NULL OR w.folder = @workshop)`)
+    .all({ workshop: workshop ?? null }) as { survey: string }[];
+  return summarise(rows.map((r) => JSON.parse(r.survey) as SurveyAnswer));
+}
+
+function summarise(rows: SurveyAnswer[]): SurveySummary {
   if (!rows.length) return { answers: 0, meanRating: null, recommend: null };
   return {
     answers: rows.length,

@@ -5,6 +5,7 @@
  * session's CSRF token.
  */
 import express, { type Request, type Response } from 'express';
+import type { z } from 'zod';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
 import { type ImportReport, PINNABLE } from '../catalog/sync.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
@@ -31,6 +32,10 @@ export function adminRouter(deps: WebDeps): express.Router {
     res.render(`admin/${view}`, { title: `${section} · wod admin`, section, visitor: req.visitor, csrfToken: req.csrfToken, notice: null, ...locals });
   const notFound = (res: Response, what: string) => res.status(404).render('message', { title: 'Not found', message: `There is no ${what}.` });
   const positiveId = (value: unknown) => (/^\d{1,12}$/.test(String(value)) ? Number(value) : null);
+  /** Lists are pages of 50: the page asked for, 1 when none or nonsense. */
+  const pageOf = (req: Request) => (/^\d{1,6}$/.test(String(req.query.page)) ? Math.max(1, Number(req.query.page)) : 1);
+  const invalidSearch = (res: Response, error: z.ZodError) =>
+    res.status(422).render('message', { title: 'Invalid search', message: error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
 
   router.get('/', async (req, res) => {
     const hubVersion = await deps.hubProbe.info().then((i) => i.version, () => null);
@@ -134,10 +139,10 @@ export function adminRouter(deps: WebDeps): express.Router {
   });
 
   router.get('/registrations', (req, res) => {
-    const page = /^\d{1,6}$/.test(String(req.query.page)) ? Math.max(1, Number(req.query.page)) : 1;
+    const page = pageOf(req);
     const raw = Object.fromEntries(Object.entries(req.query).filter(([k, v]) => ['q', 'state', 'workshop'].includes(k) && v));
     const q = registrationQuery.safeParse({ ...raw, limit: 50, offset: (page - 1) * 50 });
-    if (!q.success) return void res.status(422).render('message', { title: 'Invalid search', message: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if (!q.success) return void invalidSearch(res, q.error);
     const { items, total } = registrations.search(q.data);
     render(req, res, 'registrations', 'Registrations', {
       items, total, page, query: raw, states: STATES,
@@ -207,10 +212,10 @@ export function adminRouter(deps: WebDeps): express.Router {
   });
 
   router.get('/surveys', (req, res) => {
-    const page = /^\d{1,6}$/.test(String(req.query.page)) ? Math.max(1, Number(req.query.page)) : 1;
+    const page = pageOf(req);
     const workshop = typeof req.query.workshop === 'string' && req.query.workshop ? req.query.workshop : undefined;
     const q = surveyQuery.safeParse({ workshop, limit: 50, offset: (page - 1) * 50 });
-    if (!q.success) return void res.status(422).render('message', { title: 'Invalid search', message: q.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
+    if (!q.success) return void invalidSearch(res, q.error);
     render(req, res, 'surveys', 'Surveys', {
       ...listSurveys(db, q.data), page, workshop: workshop ?? '',
       folders: listWorkshops(db, { includeInactive: true }).map((w) => w.folder),
