@@ -95,7 +95,7 @@ describe('every page', () => {
   });
 
   test('is refused (403) to a logged-in hub user who is not a wod admin, GET and POST alike', async () => {
-    const password = hub.cli('accounts', 'password', 'bob').match(/password (\S+)/)![1];
+    const password = (await hub.cli('accounts', 'password', 'bob')).match(/password (\S+)/)![1];
     const bob = new Browser(hub.url);
     await bob.hubLogin('bob', password);
     const pages = ['/', '/workshops', '/registrations', `/registrations/${ids['ada@example.com']}`, '/surveys', '/pool', '/jobs', '/jobs/1', '/mails', '/mails/1', '/actions'];

@@ -100,7 +100,7 @@ test('one running registration per email; the status link shows it and can end i
 describe('admin API', () => {
   test('needs a hub token of an admin', async () => {
     expect((await fetch(`${api}/admin/workshops`, { headers: { Accept: 'application/json' } })).status).toBe(401);
-    const password = hub.cli('accounts', 'password', 'eve').match(/password (\S+)/)![1];
+    const password = (await hub.cli('accounts', 'password', 'eve')).match(/password (\S+)/)![1];
     const eve = new Browser(hub.url);
     await eve.hubLogin('eve', password);
     const token = await eve.hubToken('eve');

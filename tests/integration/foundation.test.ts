@@ -59,7 +59,7 @@ describe('authenticator shim call path', () => {
   });
 
   test('guessing: after 10 failed logins a name is refused for a while, even with the right password', async () => {
-    const password = hub.cli('accounts', 'password', 'carol').match(/password (\S+)/)![1];
+    const password = (await hub.cli('accounts', 'password', 'carol')).match(/password (\S+)/)![1];
     for (let i = 0; i < 10; i++) expect((await ask(hub.serviceUrl, { username: 'carol', password: `guess${i}` }, secret())).status).toBe(401);
     expect((await ask(hub.serviceUrl, { username: 'carol', password: 'guess10' }, secret())).status).toBe(401);
     expect((await ask(hub.serviceUrl, { username: 'carol', password }, secret())).status).toBe(429);
@@ -109,7 +109,7 @@ describe('admin panel through hub OAuth', () => {
   });
 
   test('any other logged-in user gets a clear 403 page', async () => {
-    const password = hub.cli('accounts', 'password', 'bob').match(/password (\S+)/)![1];
+    const password = (await hub.cli('accounts', 'password', 'bob')).match(/password (\S+)/)![1];
     const browser = new Browser(hub.url);
     await browser.hubLogin('bob', password);
     const page = await browser.request('/services/wod/admin/');

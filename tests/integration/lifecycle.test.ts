@@ -170,7 +170,7 @@ test('kill -9 of the service during CREATE: the hub restarts it, the job resumes
 });
 
 test('wod action: a mailed CREATE order gives a working JupyterLab and prints the credentials; CLEANUP takes it back', async () => {
-  const out = hub.cli('action', 'CREATE', 'WKSHP-Life', '3', '--timeout', '120');
+  const out = await hub.cli('action', 'CREATE', 'WKSHP-Life', '3', '--timeout', '120');
   expect(out).toMatch(/→ mail order "CREATE 3 0 wod-operator@localhost" \/ WKSHP-Life/);
   expect(out).toMatch(/250 .*queued as jobs/);
   expect(out).toMatch(/student3 ✓ content/);
@@ -179,11 +179,11 @@ test('wod action: a mailed CREATE order gives a working JupyterLab and prints th
   const lab = await new Browser(hub.url).hubLogin('student3', password);
   expect(lab.url).toBe(`${hub.url}/user/student3/lab/tree/WKSHP-Life/0-ReadMeFirst.ipynb`);
 
-  const cleanup = hub.cli('action', 'CLEANUP', 'WKSHP-Life', '3', '--direct', '--timeout', '120');
+  const cleanup = await hub.cli('action', 'CLEANUP', 'WKSHP-Life', '3', '--direct', '--timeout', '120');
   expect(cleanup).toMatch(/CLEANUP student3: done/);
   expect((await new Browser(hub.url).hubLogin('student3', password)).status).toBe(403);
-  expect(() => hub.cli('action', 'PURGE', 'WKSHP-Life', '3,4')).toThrow(/PURGE takes one student/);
-  expect(() => hub.cli('action', 'CREATE', 'WKSHP-Life', '99')).toThrow(/550 .*student 99 is out of range/);
+  await expect(hub.cli('action', 'PURGE', 'WKSHP-Life', '3,4')).rejects.toThrow(/PURGE takes one student/);
+  await expect(hub.cli('action', 'CREATE', 'WKSHP-Life', '99')).rejects.toThrow(/550 .*student 99 is out of range/);
 });
 
 test('admin API: jobs with their step logs, and running a verb from the panel', async () => {

@@ -14,7 +14,9 @@ interface RawResponse {
 
 function send(url: URL, method: string, headers: Headers, body?: string): Promise<RawResponse> {
   return new Promise((resolve, reject) => {
-    const req = http.request(url, { method, headers: Object.fromEntries(headers) }, (res) => {
+    // A connection per request: a kept-alive socket the server closed while the test was busy would
+    // otherwise fail the next request with "socket hang up".
+    const req = http.request(url, { method, headers: Object.fromEntries(headers), agent: false }, (res) => {
       const chunks: Buffer[] = [];
       res.on('data', (c: Buffer) => chunks.push(c));
       res.on('end', () => {

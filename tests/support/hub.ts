@@ -3,7 +3,7 @@
  * service) on free ports with a temporary data folder, and tears it all down afterwards, even when
  * a test failed. Needs `bash scripts/setup` to have run (npm test does it).
  */
-import { type ChildProcess, spawn, spawnSync } from 'node:child_process';
+import { type ChildProcess, spawn } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
@@ -29,8 +29,12 @@ export interface RunningHub {
   printed: { name: string; password: string } | null;
   process: ChildProcess;
   output: () => string;
-  /** runs `wod <args>` against this hub's configuration */
-  cli: (...args: string[]) => string;
+  /**
+   * Runs `wod <args>` against this hub's configuration, without blocking the test's event loop: a
+   * blocked loop misses the hub closing idle kept-alive sockets (the next request on one then gets
+   * "socket hang up") and stops draining the hub's output pipe.
+   */
+  cli: (...args: string[]) => Promise<string>;
   stop: () => Promise<number | null>;
 }
 
@@ -112,11 +116,16 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     printed,
     process: child,
     output: () => output,
-    cli: (...args: string[]) => {
-      const r = spawnSync(process.execPath, [WOD_CLI, ...args], { env, encoding: 'utf8' });
-      if (r.status !== 0) throw new Error(`wod ${args.join(' ')} failed (${r.status}): ${r.stderr}`);
-      return r.stdout;
-    },
+    cli: (...args: string[]) =>
+      new Promise<string>((resolve, reject) => {
+        const run = spawn(process.execPath, [WOD_CLI, ...args], { env });
+        let stdout = '';
+        let stderr = '';
+        run.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+        run.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+        run.on('error', reject);
+        run.on('close', (status) => (status === 0 ? resolve(stdout) : reject(new Error(`wod ${args.join(' ')} failed (${status}): ${stderr}`))));
+      }),
     stop,
   };
 }
