@@ -90,8 +90,8 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
           alerts.add(alert);
           // Over the workspace, not over the splash screen.
           // At the deadline the service leaves a grace before it stops the server; an early end, none.
-          const me = session.me;
-          const graceMs = me?.closesAt && me.deadlineAt && session.running() ? msUntil(me.closesAt, me.deadlineAt) : 0;
+          const latest = session.me;
+          const graceMs = latest?.closesAt && latest.deadlineAt && session.running() ? msUntil(latest.closesAt, latest.deadlineAt) : 0;
           void app.restored.then(() => warn(app, alert, deadline, graceMs));
         }
         if (ended) return clearInterval(timer); // the service's end is final

@@ -65,6 +65,12 @@ async function until<T>(read: () => Promise<T>, ok: (v: T) => boolean, what: str
 const shot = (page: Page, name: string) => page.screenshot({ path: path.join(shots, name) });
 const clock = (page: Page) => page.locator('#wod-clock');
 const progress = (page: Page) => page.locator('#wod-progress .wod-TopBarItem-value');
+/** Moves a registration's deadline, as an admin's extension or the passing time would. */
+const setDeadline = (id: number, msFromNow: number) => {
+  const db = new Database(path.join(hub.dataDir, 'wod.sqlite'));
+  db.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() + msFromNow).toISOString(), id);
+  db.close();
+};
 const dialog = (page: Page, title: string) => page.locator('.jp-Dialog').filter({ has: page.locator('.jp-Dialog-header', { hasText: title }) });
 
 /**
@@ -174,9 +180,7 @@ test('a student sees the time left and the progress, moves it by running cells, 
   expect(listed).toMatchObject({ total: 1, summary: { meanRating: 5 } });
 
   // Ten minutes before the end: red, and told to save.
-  const db = new Database(path.join(hub.dataDir, 'wod.sqlite'));
-  db.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() + 9 * 60_000).toISOString(), id);
-  db.close();
+  setDeadline(id, 9 * 60_000);
   await page.reload();
   const warning = dialog(page, '10 minutes left');
   await warning.waitFor({ timeout: 60_000 });
@@ -192,9 +196,7 @@ test('a student sees the time left and the progress, moves it by running cells, 
   expect(await page.locator('.jp-Dialog').count()).toBe(0);
 
   // The deadline passes: the page says so at zero, in the grace before the service stops the server.
-  const db2 = new Database(path.join(hub.dataDir, 'wod.sqlite'));
-  db2.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() + 20_000).toISOString(), id);
-  db2.close();
+  setDeadline(id, 20_000);
   await page.reload();
   await clock(page).waitFor({ timeout: 60_000 });
   const end = dialog(page, 'Time is up');

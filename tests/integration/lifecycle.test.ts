@@ -9,7 +9,7 @@ import type { ParsedMail } from 'mailparser';
 import nodemailer from 'nodemailer';
 import path from 'node:path';
 import { findProcesses } from '../../hub-service/src/lifecycle/processes';
-import { Browser } from '../support/browser';
+import { Browser, labConfig } from '../support/browser';
 import { adminToken, type RunningHub, startHub } from '../support/hub';
 import { credentialsIn, outboxMails, waitForMail } from '../support/outbox';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -247,7 +247,7 @@ test("a student's JupyterLab talks to the service with the page's own token, abo
   const mail = await waitForMail(hub.dataDir, (m) => (m.to as { text: string }).text === 'lab@example.com' && !!m.subject?.includes('is ready'));
   const creds = credentialsIn(mail);
   const lab = await new Browser(hub.url).hubLogin(creds.student, creds.password);
-  const config = JSON.parse(lab.text.match(/<script id="jupyter-config-data" type="application\/json">([\s\S]*?)<\/script>/)![1]) as { token: string };
+  const config = labConfig<{ token: string }>(lab);
   const me = (init: RequestInit = {}, p = '') =>
     fetch(`${hub.url}/services/wod/api/v1/me${p}`, { ...init, headers: { Authorization: `token ${config.token}`, 'Content-Type': 'application/json' } });
   const mine = (await (await me()).json()) as { registration: number; secondsLeft: number; workshop: { folder: string } };

@@ -7,7 +7,7 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Browser } from '../support/browser';
+import { Browser, labConfig } from '../support/browser';
 import { type RunningHub, startHub } from '../support/hub';
 import { credentialsIn, outboxMails } from '../support/outbox';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -75,10 +75,7 @@ const asRoot = process.getuid?.() === 0;
     const owner = spawnSync('pgrep', ['-u', creds.student, '-f', 'jupyterhub-singleuser'], { encoding: 'utf8' });
     expect(owner.stdout.trim()).not.toBe('');
     // ... and, as the student, finds and serves wod's lab extension from .venv
-    const config = JSON.parse(lab.text.match(/<script id="jupyter-config-data" type="application\/json">([\s\S]*?)<\/script>/)![1]) as {
-      baseUrl: string;
-      federated_extensions: { name: string; load: string }[];
-    };
+    const config = labConfig<{ baseUrl: string; federated_extensions: { name: string; load: string }[] }>(lab);
     const ext = config.federated_extensions.find((e) => e.name === '@wod/labextension')!;
     expect(ext).toBeDefined();
     const bundle = await browser.request(`${config.baseUrl}lab/extensions/${ext.name}/${ext.load}`, { headers: { Accept: '*/*' } });

@@ -39,6 +39,13 @@ export interface Page {
   trail: string[];
 }
 
+/** JupyterLab's page config (`jupyter-config-data`), as a JupyterLab page carries it. */
+export function labConfig<T>(page: Page): T {
+  const json = page.text.match(/<script id="jupyter-config-data" type="application\/json">([\s\S]*?)<\/script>/)?.[1];
+  if (!json) throw new Error(`no JupyterLab page config at ${page.url} (HTTP ${page.status})`);
+  return JSON.parse(json) as T;
+}
+
 interface Cookie {
   name: string;
   value: string;

@@ -8,10 +8,13 @@ import { RUNNING } from '../registrations/registrations.js';
 import type { Pinnable, WorkshopRow } from './sync.js';
 import type { WorkshopSpec } from './spec.js';
 
+/** A URL with a host of its own (`https://…`, `//…`), used as it is. */
+export const isAbsoluteUrl = (value: string): boolean => /^(https?:)?\/\//.test(value);
+
 /** A workshop's image field (URL, absolute path, or a file in its folder) as a URL. */
 export function assetUrl(prefix: string, folder: string, value: string | null): string | null {
   if (!value) return null;
-  if (/^(https?:)?\/\//.test(value) || value.startsWith('/')) return value;
+  if (isAbsoluteUrl(value) || value.startsWith('/')) return value;
   return `${prefix}workshops/${encodeURIComponent(folder)}/assets/${value.split('/').map(encodeURIComponent).join('/')}`;
 }
 

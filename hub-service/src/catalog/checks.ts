@@ -2,7 +2,7 @@
  * Checks that need more than one file: a workshop's range against the student pool and against the
  * other active workshops, its capacity against its range, its first notebook, its conclusion. Pure.
  */
-import { findConclusion, globToRegExp } from '../content/conclusion.js';
+import { lastNumbered, matchConclusion } from '../content/conclusion.js';
 import type { Problem } from './problems.js';
 import type { ParsedSpec, WorkshopSpec } from './spec.js';
 
@@ -79,8 +79,8 @@ export function checkReadMeFirst(text: string | null, file: string): Problem[] {
 
 /** A `conclusion` pattern that names no notebook is most likely a typo: say which notebook is used instead. */
 export function checkConclusion(pattern: string | null, files: string[], file: string, line?: number): Problem[] {
-  const found = pattern ? findConclusion(files, pattern) : null;
-  if (!pattern || (found && globToRegExp(pattern).test(found))) return [];
+  if (!pattern || matchConclusion(files, pattern)) return [];
+  const found = lastNumbered(files);
   return [{
     severity: 'warning', file, line, field: 'conclusion',
     message: `"${pattern}" matches no notebook: ${found ? `the survey opens with ${found}, the last numbered one` : 'no notebook asks for the survey'}`,

@@ -17,12 +17,18 @@ function notebookOrder(names: readonly string[]): string[] {
   return names.filter((n) => n.toLowerCase().endsWith('.ipynb')).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
+/** The first notebook matching the pattern (`*Conclusion*` when none is set), or null. */
+export function matchConclusion(names: readonly string[], pattern: string | null): string | null {
+  const re = globToRegExp(pattern ?? DEFAULT_CONCLUSION);
+  return notebookOrder(names).find((n) => re.test(n)) ?? null;
+}
+
+/** The highest numbered notebook, or null. */
+export function lastNumbered(names: readonly string[]): string | null {
+  return notebookOrder(names).filter((n) => /^\d+[-_ .]/.test(n)).at(-1) ?? null;
+}
+
 /** The first notebook matching the pattern, else the highest numbered one, else null. */
 export function findConclusion(names: readonly string[], pattern: string | null): string | null {
-  const notebooks = notebookOrder(names);
-  const re = globToRegExp(pattern ?? DEFAULT_CONCLUSION);
-  const match = notebooks.find((n) => re.test(n));
-  if (match) return match;
-  const numbered = notebooks.filter((n) => /^\d+[-_ .]/.test(n));
-  return numbered.at(-1) ?? null;
+  return matchConclusion(names, pattern) ?? lastNumbered(names);
 }

@@ -6,7 +6,7 @@
 import crypto from 'node:crypto';
 import { generatePassword, hashPassword } from '../accounts/passwords.js';
 import type { Sealer } from '../auth/seal.js';
-import { assetUrl } from '../catalog/catalog.js';
+import { assetUrl, isAbsoluteUrl } from '../catalog/catalog.js';
 import type { WodConfig } from '../config/schema.js';
 import { TransientError } from '../jobs/engine.js';
 import { milestoneAt, mails } from '../mail-out/content.js';
@@ -61,7 +61,7 @@ export class Letters {
   private badgeImage(r: Reg): string | null {
     const url = assetUrl('/services/wod/', r.folder, r.badgeImg);
     // A mail is read far from the site: its images need absolute URLs.
-    return url && !/^(https?:)?\/\//.test(url) ? `${this.config.publicUrl}${url}` : url;
+    return url && !isAbsoluteUrl(url) ? `${this.config.publicUrl}${url}` : url;
   }
 
   welcome(id: number): void {
