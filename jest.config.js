@@ -9,5 +9,8 @@ module.exports = {
   // Integration tests run a real JupyterHub each; two at once fit this machine.
   maxWorkers: 2,
   testTimeout: 180000,
+  // The security suite's ledger: `security: N attacks tried, N refused` at the end.
+  globalSetup: '<rootDir>/tests/support/global-setup.ts',
+  globalTeardown: '<rootDir>/tests/support/global-teardown.ts',
   slowTestThreshold: 60,
 };

@@ -18,8 +18,12 @@ ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
 from wod_authenticator import STUDENT, WodAuthenticator  # noqa: E402
+from wod_logging import log_request  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by JupyterHub)
+
+# What the hub writes (its database, the proxy's pid file) is for wod alone, from the first byte.
+os.umask(0o077)
 
 NODE = os.environ.get("WOD_NODE") or shutil.which("node") or "node"
 WOD_CLI = str(ROOT / "hub-service" / "dist" / "cli" / "main.js")
@@ -34,7 +38,8 @@ for cred in prepared["created"]:
     print(f"wod: admin login (shown once): user {cred['name']}  password {cred['password']}", file=sys.stderr)
 
 data_dir = Path(wod["dataDir"])
-venv_bin = Path(paths["venv"]) / "bin"
+# The real path: in a private checkout .venv links to a folder every student account can read.
+venv_bin = Path(paths["venv"]).resolve() / "bin"
 service_url = f"http://127.0.0.1:{wod['service']['port']}"
 
 # --- the hub and its proxy ---------------------------------------------------------------------
@@ -49,6 +54,9 @@ c.ConfigurableHTTPProxy.command = [str(ROOT / "node_modules" / ".bin" / "configu
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{wod['hub']['proxyApiPort']}"
 c.ConfigurableHTTPProxy.pid_file = paths["proxyPid"]
 c.JupyterHub.log_level = {"debug": "DEBUG", "info": "INFO", "warn": "WARN", "error": "ERROR"}[wod["log"]["level"]]
+# The hub's request log hides wod's secrets as well as JupyterHub's: status links and tickets in
+# paths, start links inside next=... (wod_logging.py). Merged: other tornado settings may be added.
+c.JupyterHub.tornado_settings.update({"log_function": log_request})
 
 
 def default_url(handler):
@@ -71,7 +79,8 @@ c.JupyterHub.services = [
         # The service resolves the same configuration from the same inputs.
         "environment": {k: v for k, v in os.environ.items() if k.startswith("WOD_") or k == "NODE_OPTIONS"},
         "oauth_no_confirm": True,
-        # Lets an admin's OAuth token carry custom:wod:admin when the user holds it.
+        # The admin panel's OAuth token carries custom:wod:admin when its user holds it (the hub
+        # intersects these with the user's own scopes); anyone else's carries access to wod only.
         "oauth_client_allowed_scopes": ["custom:wod:admin"],
         "display": True,
         "info": {"description": "Workshops-on-Demand: catalog, registrations and admin panel"},
@@ -102,10 +111,15 @@ c.JupyterHub.load_roles = [
         "scopes": ["self", "access:services!service=wod"],
     },
     {
+        # Admin rights in wod come from this scope on the token or OAuth session, never from the
+        # admin flag: JupyterHub's own admin role cannot be given custom scopes, so the configured
+        # hub admins are listed here too. The list is exact (set at each hub start); someone made
+        # a hub admin later gets wod through the group, which hub admins edit in the hub's admin page.
         "name": "wod-admin",
-        "description": "Runs wod without being a hub admin",
+        "description": "Runs wod: the admin panel and the admin REST API",
         "scopes": ["custom:wod:admin", "access:services!service=wod"],
-        "users": wod["accounts"]["wodAdmins"],
+        "users": sorted(set(wod["accounts"]["admins"]) | set(wod["accounts"]["wodAdmins"])),
+        "groups": ["wod-admins"],
     },
 ]
 
@@ -128,13 +142,26 @@ c.Spawner.environment = {"PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:
 c.Spawner.oauth_client_allowed_scopes = ["access:services!service=wod"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
-if wod["students"]["mode"] == "local":
+home_template = str(Path(wod["students"]["homeRoot"]) / "{username}")
+if wod["students"]["mode"] == "local" and os.geteuid() != 0:
     # No root needed: every student runs as the invoking user, each with a home of their own.
     c.JupyterHub.spawner_class = "simple"
-    c.SimpleLocalProcessSpawner.home_dir_template = str(Path(wod["students"]["homeRoot"]) / "{username}")
-    if os.geteuid() == 0:
-        c.Spawner.args = ["--allow-root"]
+    c.SimpleLocalProcessSpawner.home_dir_template = home_template
+elif wod["students"]["mode"] == "local":
+    # Started as root: the students' servers run as wod's unprivileged account, never as root.
+    from wod_spawner import UnprivilegedLocalSpawner
+
+    c.JupyterHub.spawner_class = UnprivilegedLocalSpawner
+    c.UnprivilegedLocalSpawner.home_dir_template = home_template
+    c.UnprivilegedLocalSpawner.run_as = wod["students"]["localAccount"]
 else:
     # Real Linux accounts studentN, homes under students.homeRoot, one uid each.
     c.JupyterHub.spawner_class = "localprocess"
     c.LocalProcessSpawner.notebook_dir = "~"
+
+    def students_only(spawner):
+        # Another hub user's server would run as the Linux account of that name (root, for one).
+        if not STUDENT.match(spawner.user.name):
+            raise ValueError(f"{spawner.user.name} has no server here: in system-users mode only workshop students do")
+
+    c.Spawner.pre_spawn_hook = students_only

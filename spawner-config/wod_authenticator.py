@@ -5,9 +5,17 @@ service (TypeScript). This shim forwards each login to the service over a local 
 shared secret (a file of mode 0600 in the data folder) and accepts exactly what the service accepts:
 a username and password, or a one-click start link (GET /hub/wod-login?token=...). It also asks again
 now and then, and before every spawn, so that a student whose workshop has ended is logged out.
+
+With each password it says which connection the login came on (the hub's peer, that peer's
+X-Forwarded-For, the hub's uid): the service works out the client address from it and slows
+guessing per name and address (hub-service/src/accounts/login-throttle.ts). A refusal for too many
+failures shows "Too many attempts, try later." on the login page, with a Retry-After.
+
+Start-link tokens are secrets: a refused link is answered without tornado logging its URL.
 """
 
 import json
+import os
 import re
 from urllib.parse import quote
 
@@ -16,8 +24,42 @@ from jupyterhub.handlers import BaseHandler
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
 from traitlets import Float, Unicode
+from wod_logging import request_summary
 
 STUDENT = re.compile(r"^student\d{1,6}$")
+START_LINK_REFUSED = "This start link is not valid any more: your workshop may have ended."
+
+
+def user_error(status, message, headers=None):
+    """An HTTPError whose message is shown to the person and never logged (no log_message)."""
+    error = web.HTTPError(status)
+    error.jupyterhub_message = message
+    if headers:
+        error.headers = headers
+    return error
+
+
+def connection_of(handler):
+    """The connection a request came on, as the hub saw it: what the service needs to tell who sent it."""
+    request = handler.request
+    connection = request.connection
+    address = getattr(getattr(connection, "context", None), "address", None)
+    peer = address if isinstance(address, tuple) and len(address) >= 2 else ("", None)
+    local = ("", None)
+    sock = getattr(getattr(connection, "stream", None), "socket", None)
+    if sock is not None:
+        try:
+            local = sock.getsockname()
+        except OSError:
+            pass
+    return {
+        "peer": peer[0],
+        "peerPort": peer[1],
+        "local": local[0],
+        "localPort": local[1],
+        "forwardedFor": ",".join(request.headers.get_list("X-Forwarded-For")),
+        "uid": os.getuid(),
+    }
 
 
 class WodLoginHandler(BaseHandler):
@@ -27,8 +69,18 @@ class WodLoginHandler(BaseHandler):
         token = self.get_argument("token", "")
         user = await self.login_user({"wod_start_token": token}) if token else None
         if user is None:
-            raise web.HTTPError(403, "This start link is not valid any more: your workshop may have ended.")
+            # Not raised: tornado would log the refusal with the whole URL, token included.
+            self.send_error(403, exc_info=(web.HTTPError, user_error(403, START_LINK_REFUSED), None))
+            return
         self.redirect(self.authenticator.landing.pop(user.name, None) or f"{self.base_url}user/{quote(user.name)}/lab")
+
+    def log_exception(self, typ, value, tb):
+        """As tornado logs a failed request, with the URL scrubbed (and no dump of the request)."""
+        if isinstance(value, web.HTTPError):
+            if value.log_message:
+                self.log.warning("%d %s: %s", value.status_code, request_summary(self), value.get_message())
+        else:
+            self.log.error("Uncaught exception %s", request_summary(self), exc_info=(typ, value, tb))
 
 
 class WodAuthenticator(Authenticator):
@@ -79,7 +131,12 @@ class WodAuthenticator(Authenticator):
             password = data.get("password") or ""
             if not username or not password:
                 return None
-            status, body = await self.ask_service("logins", {"username": username, "password": password})
+            status, body = await self.ask_service(
+                "logins", {"username": username, "password": password, "client": connection_of(handler)}
+            )
+            if status == 429:
+                retry = str(int(body.get("retryAfterSeconds") or 60))
+                raise user_error(429, "Too many attempts, try later.", {"Retry-After": retry})
             if body.get("name") != username:
                 username = None
         if status == 200 and username:

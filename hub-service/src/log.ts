@@ -1,6 +1,6 @@
 /**
  * A small levelled logger writing one line per event to stderr, which JupyterHub passes through to
- * its own output. Callers never hand it secrets; `scrubUrl` is for request paths.
+ * its own output. Callers never hand it secrets; `scrubUrl` is for request URLs.
  */
 export type Level = 'debug' | 'info' | 'warn' | 'error';
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
@@ -35,11 +35,21 @@ export function createLogger(
   };
 }
 
-/** Tokens travel in query strings (`?token=`, OAuth `code`): log the parameter names, never their values. */
+/**
+ * Secrets in a path: the participant's status link (`/status/<token>`, in the portal and the REST
+ * API, and what hangs under it) and the "check your mail" ticket (`/registered/<ticket>`).
+ */
+const SECRET_SEGMENT = /(\/(?:status|registered)\/)[^/?#]+/gi;
+
+/**
+ * A request URL as it may be logged: secret path segments become `[redacted]`, and of the query
+ * (`?token=`, OAuth `code`) only the parameter names are kept, never their values.
+ */
 export function scrubUrl(url: string): string {
   const q = url.indexOf('?');
-  if (q < 0) return url;
+  const path = (q < 0 ? url : url.slice(0, q)).replace(SECRET_SEGMENT, '$1[redacted]');
+  if (q < 0) return path;
   const params = new URLSearchParams(url.slice(q + 1));
   const keys = [...new Set(params.keys())];
-  return keys.length ? `${url.slice(0, q)}?${keys.join('&')}` : url.slice(0, q);
+  return keys.length ? `${path}?${keys.join('&')}` : path;
 }

@@ -21,10 +21,14 @@ import { formatProblem } from './catalog/problems.js';
 import { JobEngine } from './jobs/engine.js';
 import { enqueueJob, JobStore } from './jobs/store.js';
 import { ApiDb } from './lifecycle/api-db.js';
+import { ensureLocalAccount, studentsRunAs } from './isolation/student-side.js';
 import { LocalHost, SystemUsersHost } from './lifecycle/host.js';
+import { ServerReconciler } from './lifecycle/reconcile.js';
 import { isTransient, lifecyclePlans } from './lifecycle/verbs.js';
+import { readMailApiPassword } from './mail-in/access.js';
 import { createMailApi } from './mail-in/server.js';
 import { Letters } from './journey/letters.js';
+import { MailLinks } from './journey/links.js';
 import { Timers } from './journey/timers.js';
 import { Mailer } from './mail-out/mailer.js';
 import { OutboxTransport, SmtpTransport } from './mail-out/transport.js';
@@ -39,6 +43,7 @@ import { portalRouter } from './web/portal.js';
 import { createApp } from './web/app.js';
 import { healthRouter } from './web/health.js';
 import { internalRouter } from './web/internal.js';
+import { TrustedProxies } from './web/client-address.js';
 
 function main(): void {
   const config = loadConfig();
@@ -56,12 +61,14 @@ function main(): void {
   let engine: JobEngine | null = null;
   const transport =
     config.mail.transport === 'smtp' ? new SmtpTransport(config.mail, process.env.WOD_MAIL_SMTP_PASSWORD) : new OutboxTransport(path.join(config.dataDir, 'outbox'), config.mail.from);
-  const mailer = new Mailer(db, transport, config, log.child('mail-out'));
-  const letters = new Letters(db, mailer, sealer, config);
+  const links = new MailLinks(db, sealer, config.publicUrl);
+  const mailer = new Mailer(db, transport, links, config, log.child('mail-out'));
+  const letters = new Letters(db, mailer, links, config);
   const registrations = new Registrations(db, { onJob: () => engine?.kick(), onCreated: (id) => letters.welcome(id) });
+  const runAs = studentsRunAs(config.students);
   const host =
     config.students.mode === 'local'
-      ? new LocalHost(config.students.homeRoot, hubEnv.apiUrl)
+      ? new LocalHost(config.students.homeRoot, hubEnv.apiUrl, runAs.kind === 'account' ? ensureLocalAccount(runAs.name) : null)
       : new SystemUsersHost(config.students.homeRoot, config.students.uidBase);
   const jobs = new JobStore(db);
   engine = new JobEngine({
@@ -115,13 +122,16 @@ function main(): void {
     log,
   };
 
+  // One rule for the client address, for the hub's logins and the service's own rate limits.
+  const proxies = new TrustedProxies(config.trustedProxies);
   const app = createApp({
     prefix: hubEnv.servicePrefix,
     log: log.child('http'),
+    proxies,
     mount: (r) => {
       r.use(healthRouter({ db, hubProbe }));
       r.use(auth.router);
-      r.use('/internal', internalRouter({ secret: readSecretFile(paths.authSecret), accounts, db, sealer, log: log.child('login'), endGraceSeconds: config.timers.endGraceSeconds }));
+      r.use('/internal', internalRouter({ secret: readSecretFile(paths.authSecret), accounts, db, sealer, log: log.child('login'), endGraceSeconds: config.timers.endGraceSeconds, proxies }));
       r.use('/api/v1', apiRouter(deps));
       r.use('/admin', adminRouter(deps));
       r.use(portalRouter(deps));
@@ -141,10 +151,18 @@ function main(): void {
   };
   sweep();
   const deadlines = setInterval(sweep, 5_000);
+  // Servers that died under a running registration are started again (lifecycle/reconcile.ts).
+  const reconciler = new ServerReconciler({
+    db, hub, log: log.child('servers'), intervalSeconds: config.timers.reconcileSeconds, attempts: config.timers.serverRestartAttempts,
+    paused: config.lifecycle.paused, serverTimeoutSeconds: config.lifecycle.serverTimeout, concurrency: config.lifecycle.concurrency,
+  });
+  const reconcile = () => void reconciler.sweep().catch((e: Error) => log.error('servers reconcile failed', { error: e.message }));
+  reconcile();
+  const reconciling = setInterval(reconcile, config.timers.reconcileSeconds * 1000);
   mailer.start();
 
   const mailApi = config.mailApi.enabled
-    ? createMailApi({ config: config.mailApi, poolSize: config.students.count, db, log: log.child('mail-in'), onJobs: () => engine!.kick(), password: process.env.WOD_MAIL_API_PASSWORD })
+    ? createMailApi({ config: config.mailApi, poolSize: config.students.count, db, log: log.child('mail-in'), onJobs: () => engine!.kick(), password: readMailApiPassword(paths.mailApiPassword).password })
     : null;
   mailApi?.on('error', (e) => log.error('mail API error', { error: e.message }));
   mailApi?.listen(config.mailApi.port, config.mailApi.host, () => log.info('mail API listening', { host: config.mailApi.host, port: config.mailApi.port }));
@@ -164,6 +182,7 @@ function main(): void {
     stopping = true;
     log.info('shutting down', { signal });
     clearInterval(deadlines);
+    clearInterval(reconciling);
     mailer.stop();
     mailApi?.close();
     server.close(() => {

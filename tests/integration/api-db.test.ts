@@ -18,6 +18,8 @@ interface Call {
 }
 
 let hub: RunningHub;
+/** the api-db logs in with what `wod mail-api credentials` gives its operator */
+let credential: { host: string; port: number; user: string; password: string };
 let recorder: http.Server;
 const calls: Call[] = [];
 let failNextPuts = 0;
@@ -55,6 +57,7 @@ beforeAll(async () => {
       WOD_LIFECYCLE_MAX_ATTEMPTS: '6',
     },
   });
+  credential = JSON.parse(await hub.cli('mail-api', 'credentials', '--json'));
 });
 afterAll(async () => {
   await hub?.stop();
@@ -64,7 +67,7 @@ afterAll(async () => {
 
 const order = (subject: string) =>
   nodemailer
-    .createTransport({ host: '127.0.0.1', port: hub.ports.mailApi, ignoreTLS: true })
+    .createTransport({ host: credential.host, port: credential.port, ignoreTLS: true, auth: { user: credential.user, pass: credential.password } })
     .sendMail({ from: 'wodadmin@localhost', to: 'wod@backend', subject, text: 'WKSHP-API101\n' });
 
 async function until(check: () => boolean, what: string, ms = 90_000): Promise<void> {

@@ -228,8 +228,11 @@ test("the deadline is the service's: past it, the server stops, the seat is free
 });
 
 test("two orders for one student run one after the other, in order", async () => {
+  const credential = JSON.parse(await hub.cli('mail-api', 'credentials', '--json')) as { user: string; password: string };
   const send = (subject: string) =>
-    nodemailer.createTransport({ host: '127.0.0.1', port: hub.ports.mailApi, ignoreTLS: true }).sendMail({ from: 'wodadmin@localhost', to: 'wod@x', subject, text: 'WKSHP-Life' });
+    nodemailer
+      .createTransport({ host: '127.0.0.1', port: hub.ports.mailApi, ignoreTLS: true, auth: { user: credential.user, pass: credential.password } })
+      .sendMail({ from: 'wodadmin@localhost', to: 'wod@x', subject, text: 'WKSHP-Life' });
   await send('CREATE 5 900 order@example.com');
   await send('CLEANUP 5 900');
   const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });

@@ -70,7 +70,7 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
 
   const child = spawn(process.execPath, [WOD_CLI, 'start', '--wait', '150'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
-  const logFile = fs.createWriteStream(path.join(dataDir, 'test-run.log'), { flags: 'a' });
+  const logFile = fs.createWriteStream(path.join(dataDir, 'test-run.log'), { flags: 'a', mode: 0o600 });
   const collect = (chunk: Buffer) => {
     output += chunk.toString();
     logFile.write(chunk);

@@ -1,5 +1,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
+import YAML from 'yaml';
 import { catalogTabs, getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../../hub-service/src/catalog/catalog';
 import { checkReadMeFirst } from '../../hub-service/src/catalog/checks';
 import { scanWorkshops } from '../../hub-service/src/catalog/loader';
@@ -76,6 +77,45 @@ multiAppliance: false
     expect(spec).toBeNull();
     expect(problems[0]).toMatchObject({ severity: 'error', line: expect.any(Number), message: expect.stringMatching(/^YAML:/) });
     expect(parse('- just\n- a list\n').problems[0].message).toMatch(/mapping/);
+  });
+
+  test('every text field is bounded and clean; the problem names the field, the limit or the character', () => {
+    const yml = (fields: Record<string, unknown>) => YAML.stringify({ name: 'A', description: 'B', capacity: 1, range: [1, 2], ...fields });
+    const { spec, problems } = parse(yml({
+      name: 'N'.repeat(121),
+      description: 'Two lines\nare fine; \u202Eis not',
+      presenter: 'Ada\r\nBcc: x@example.com',
+      role: 'Engineer\u0007',
+      category: Array.from({ length: 21 }, (_, i) => `c${i}`),
+      alternateLocation: ['ok', 'h'.repeat(256)],
+      replayLink: `https://example.com/${'x'.repeat(2048)}`,
+      priority: 1e300,
+    }));
+    expect(spec).toBeNull();
+    expect(problems.map(formatProblem)).toEqual(expect.arrayContaining([
+      'WKSHP-X/wod.yml:1: error: name: is too long (121 characters, 120 at most) (fix: shorten it to 120 characters or fewer)',
+      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: description: must not contain text-direction controls \(U\+202E found\)/),
+      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: presenter: must be on one line \(it contains a line break, U\+000D\)/),
+      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: role: must not contain control characters \(U\+0007 found\)/),
+      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: category: has 21 items \(20 at most\)/),
+      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: alternateLocation: item 2: is too long \(256 characters, 255 at most\)/),
+      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: replayLink: is too long \(2068 characters, 2048 at most\)/),
+      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: priority: .* is too large/),
+    ]));
+    expect(problems).toHaveLength(8);
+
+    // NFC and trimmed; a multi-line description keeps its lines; invisible-only is empty
+    const clean = parse(yml({ name: ' Cafe\u0301 101 ', description: 'One\nTwo', presenter: '\u200B\u2060', category: ['\uFEFF', 'Data'] }));
+    expect(clean.problems).toEqual([]);
+    expect(clean.spec).toMatchObject({ name: 'Café 101', description: 'One\nTwo', presenter: null, category: ['Data'] });
+    expect(parse(yml({ name: '\u200B\u200D\u3164' })).problems.map(formatProblem)).toEqual(['WKSHP-X/wod.yml:1: error: name: is empty (fix: add name: …)']);
+  });
+
+  test('a problem prints as one line, whatever the file held', () => {
+    const { problems } = parse('name: A\ndescription: B\ncapacity: 1\nrange: [1, 2]\n"evil\\r\\nkey\\e[31m": 1\n');
+    expect(problems).toHaveLength(1);
+    expect(formatProblem(problems[0])).toMatch(/^WKSHP-X\/wod\.yml:5: warning: evil key \[31m: unknown field, ignored/);
+    expect(formatProblem(problems[0])).not.toMatch(/[\r\n\u001B]/);
   });
 
   test('a folder that is not WKSHP-<Name> is refused', () => {
@@ -160,6 +200,21 @@ describe('import and the catalog', () => {
     expect(listWorkshops(db).map((w) => w.folder)).toEqual(['WKSHP-A']);
     const actions = db.prepare('SELECT action FROM audit ORDER BY id').all().map((r) => (r as { action: string }).action);
     expect(actions).toEqual(['workshop.imported', 'workshop.imported', 'workshop.edited', 'workshop.updated', 'workshop.removed']);
+  });
+
+  test('a wod.yml over 64 KiB is an error naming the limit, is not imported, and an imported one keeps its last good state', () => {
+    const { root, db } = setup();
+    writeWorkshop(root, 'WKSHP-A', { range: [1, 10] });
+    importWorkshops(db, scanWorkshops({ dir: root }, 100), 'test');
+    writeWorkshop(root, 'WKSHP-A', { range: [1, 10], description: 'x'.repeat(64 * 1024) });
+    writeWorkshop(root, 'WKSHP-Big', { range: [11, 20], description: 'x'.repeat(64 * 1024) });
+    const report = importWorkshops(db, scanWorkshops({ dir: root }, 100), 'test');
+    expect(report.problems.map(formatProblem)).toEqual([
+      expect.stringMatching(/WKSHP-A\/wod\.yml: error: is \d+ bytes, more than the 65536 bytes \(64 KiB\) a wod\.yml may have/),
+      expect.stringMatching(/WKSHP-Big\/wod\.yml: error: is \d+ bytes, more than the 65536 bytes \(64 KiB\)/),
+    ]);
+    expect([report.inserted, report.updated, report.deactivated]).toEqual([[], [], []]);
+    expect(listWorkshops(db).map((w) => [w.folder, w.description])).toEqual([['WKSHP-A', 'Learn WKSHP-A by doing.']]);
   });
 
   test('an admin cannot set a capacity beyond the range', () => {

@@ -2,8 +2,10 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ConfigError, configKeys, envName, loadConfig } from '../../hub-service/src/config/load';
+import { studentsRunAs } from '../../hub-service/src/isolation/student-side';
 
 const root = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-config-'));
+fs.chmodSync(root, 0o755); // a checkout anyone can reach (a private one is below)
 const write = (name: string, text: string) => {
   const file = path.join(root, name);
   fs.writeFileSync(file, text);
@@ -24,6 +26,20 @@ test('defaults need no file and no environment', () => {
     students: { mode: 'local', homeRoot: path.join(root, 'var', 'homes') },
     accounts: { admins: ['admin'], wodAdmins: [] },
   });
+});
+
+test("students' homes stay reachable by the account students run as, even from a private checkout", () => {
+  const local = loadConfig({ env: {}, projectRoot: root }).students;
+  expect(studentsRunAs(local, 1000)).toEqual({ kind: 'self' });
+  expect(studentsRunAs(local, 0)).toEqual({ kind: 'account', name: 'wod-student' });
+  fs.chmodSync(root, 0o700);
+  try {
+    const homeRoot = loadConfig({ env: {}, projectRoot: root }).students.homeRoot;
+    if (process.getuid?.() === 0) expect(homeRoot).toMatch(/^\/var\/lib\/wod\/homes-[0-9a-f]{12}$/);
+    else expect(homeRoot).toBe(path.join(root, 'var', 'homes'));
+  } finally {
+    fs.chmodSync(root, 0o755);
+  }
 });
 
 test('the YAML file is read and the environment overrides it', () => {

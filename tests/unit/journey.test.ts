@@ -8,10 +8,12 @@ import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { importWorkshops } from '../../hub-service/src/catalog/sync';
 import { loadConfig } from '../../hub-service/src/config/load';
 import { Letters } from '../../hub-service/src/journey/letters';
+import { LINK_SHOWN, MailLinks } from '../../hub-service/src/journey/links';
 import { Timers } from '../../hub-service/src/journey/timers';
 import { createLogger } from '../../hub-service/src/log';
 import { milestoneAt } from '../../hub-service/src/mail-out/content';
 import { Mailer } from '../../hub-service/src/mail-out/mailer';
+import { getMail } from '../../hub-service/src/mail-out/queries';
 import type { MailTransport, Message } from '../../hub-service/src/mail-out/transport';
 import { syncPool } from '../../hub-service/src/pool/pool';
 import { Registrations } from '../../hub-service/src/registrations/registrations';
@@ -40,8 +42,9 @@ function setup() {
   const config = loadConfig({ env: { WOD_PUBLIC_URL: 'https://wod.example.org' } });
   const transport = new ScriptedTransport();
   const clock = () => now;
-  const mailer = new Mailer(db, transport, config, createLogger('error', 't', () => {}), clock);
-  const letters = new Letters(db, mailer, new Sealer('k'.repeat(64)), config);
+  const links = new MailLinks(db, new Sealer('k'.repeat(64)), config.publicUrl);
+  const mailer = new Mailer(db, transport, links, config, createLogger('error', 't', () => {}), clock);
+  const letters = new Letters(db, mailer, links, config);
   const registrations = new Registrations(db, { onCreated: (id) => letters.welcome(id) });
   const timers = new Timers(db, registrations, letters, config.timers, () => {}, clock);
   const register = (email: string, workshop = 'WKSHP-A') => registrations.register({ email, name: 'Ada', company: 'ACME', workshop, acceptTerms: true }, { source: 'portal' }).id;
@@ -62,6 +65,31 @@ test('welcome is queued with the registration, and delivered with HTML and text'
   expect(m.html).toMatch(/<a href="https:\/\/wod\.example\.org\/services\/wod\/status\//);
   expect(m.messageId).toMatch(/^<welcome-1\.[0-9a-f]+@wod\.example\.org>$/);
   expect(await mailer.deliverDue()).toBe(0); // sent once
+});
+
+test('stored mails hold no link that acts as the participant; each sending makes them afresh', async () => {
+  const { db, transport, mailer, timers, register, ready, now } = setup();
+  const id = register('ada@example.com');
+  ready(id, now() + 30 * 60_000);
+  timers.sweep();
+  expect(kinds(db)).toEqual(['welcome', 'reminder']);
+  const stored = db.prepare('SELECT id, text, html FROM mails').all() as { id: number; text: string; html: string }[];
+  for (const m of stored) {
+    expect(m.text + m.html).not.toMatch(/status\/\d+\.|wod-login\?token=/);
+    expect(getMail(db, m.id)!.text).toContain(LINK_SHOWN);
+  }
+  expect(await mailer.deliverDue()).toBe(2);
+  const reminder = transport.sent.find((m) => m.subject.includes('left'))!;
+  expect(reminder.text).toMatch(new RegExp(`/services/wod/status/${id}\\.[\\w-]{20,}`));
+  expect(reminder.html).toMatch(/\/hub\/wod-login\?token=\d+\.\d+\.[\w-]{20,}/);
+  // send again: the copy is stored with placeholders too, and goes with links made now
+  const copy = mailer.resend(stored[1].id)!;
+  expect((db.prepare('SELECT text FROM mails WHERE id = ?').get(copy) as { text: string }).text).not.toMatch(/wod-login\?token=/);
+  db.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(now() + 90 * 60_000).toISOString(), id);
+  expect(await mailer.deliverDue()).toBe(1);
+  const again = transport.sent[transport.sent.length - 1];
+  const token = (text: string) => text.match(/wod-login\?token=(\S+)/)![1];
+  expect(token(again.text)).not.toBe(token(reminder.text));
 });
 
 test('a relay that is down loses nothing and, once back, sends each mail once', async () => {

@@ -1,9 +1,23 @@
+import { execFileSync } from 'node:child_process';
+import fs from 'node:fs';
+import path from 'node:path';
 import { createLogger, scrubUrl } from '../../hub-service/src/log';
+
+const ROOT = path.resolve(__dirname, '..', '..');
+const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
 
 test('query values never reach the log', () => {
   expect(scrubUrl('/services/wod/oauth_callback?code=SECRET&state=S2')).toBe('/services/wod/oauth_callback?code&state');
   expect(scrubUrl('/user/x/lab?token=abc')).not.toContain('abc');
   expect(scrubUrl('/services/wod/health')).toBe('/services/wod/health');
+});
+
+test('secrets in paths never reach the log: status links (portal and API) and tickets', () => {
+  expect(scrubUrl('/services/wod/status/12.Abc-def_ghijklmnopqrstuvwx')).toBe('/services/wod/status/[redacted]');
+  expect(scrubUrl('/services/wod/status/12.Abc-def_ghijklmnopqrstuvwx/end?ended=1')).toBe('/services/wod/status/[redacted]/end?ended');
+  expect(scrubUrl('/services/wod/api/v1/status/12.Abc-def/feedback')).toBe('/services/wod/api/v1/status/[redacted]/feedback');
+  expect(scrubUrl('/services/wod/registered/7.Abcdefghijklmnopqrstu')).toBe('/services/wod/registered/[redacted]');
+  expect(scrubUrl('/services/wod/admin/registrations/7')).toBe('/services/wod/admin/registrations/7');
 });
 
 test('levels below the threshold are dropped; lines carry level, label and fields', () => {
@@ -13,4 +27,24 @@ test('levels below the threshold are dropped; lines carry level, label and field
   log.child('http').warn('slow', { ms: 12 });
   expect(lines).toHaveLength(1);
   expect(lines[0]).toMatch(/^\[W \S+ \S+ wod\.http\] slow ms=12$/);
+});
+
+// The hub's request log (spawner-config/wod_logging.py) follows the same rule, with JupyterHub's own.
+(fs.existsSync(PYTHON) ? test : test.skip)("the hub's log function hides the same secrets, also inside next=", () => {
+  const uris = [
+    '/hub/wod-login?token=1.1999999999.SECRETSECRETSECRETSECRET',
+    '/services/wod/status/12.SECRETSECRETSECRETSECRET/end',
+    '/hub/login?next=%2Fhub%2Fwod-login%3Ftoken%3D1.2.SECRETSECRETSECRETSECRET',
+    '/hub/login?next=%2Fuser%2Fstudent1%2Flab',
+  ];
+  const script = 'import json, sys, wod_logging; print(json.dumps([wod_logging.scrub_uri(u) for u in json.loads(sys.argv[1])]))';
+  const out = execFileSync(PYTHON, ['-c', script, JSON.stringify(uris)], { cwd: path.join(ROOT, 'spawner-config'), encoding: 'utf8' });
+  const scrubbed = JSON.parse(out) as string[];
+  expect(scrubbed.join(' ')).not.toContain('SECRET');
+  expect(scrubbed).toEqual([
+    '/hub/wod-login?token=[secret]',
+    '/services/wod/status/[redacted]/end',
+    '/hub/login?next=/hub/wod-login%3Ftoken%3D[secret]',
+    '/hub/login?next=%2Fuser%2Fstudent1%2Flab',
+  ]);
 });

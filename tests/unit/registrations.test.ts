@@ -8,6 +8,7 @@ import { RegistrationDesk } from '../../hub-service/src/registrations/desk';
 import { refusedEmail, registrationInput } from '../../hub-service/src/registrations/input';
 import { RateLimiter } from '../../hub-service/src/registrations/rate-limit';
 import { Registrations } from '../../hub-service/src/registrations/registrations';
+import { surveyInput } from '../../hub-service/src/registrations/survey';
 import { statusToken, verifyStatusToken } from '../../hub-service/src/registrations/status-token';
 import { openDatabase } from '../../hub-service/src/store/db';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -38,6 +39,31 @@ describe('input', () => {
       'workshop: is not a workshop name (WKSHP-…)',
       'acceptTerms: the terms and conditions must be accepted',
     ]));
+  });
+
+  test('name and company: NFC, trimmed, one line of visible text; the refusal names the field and the character', () => {
+    const form = (name: string, company = 'ACME') => registrationInput.safeParse({ email: 'ada@example.com', name, company, workshop: 'WKSHP-A', acceptTerms: true });
+    const refusal = (name: string, company?: string) => form(name, company).error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
+    expect(form(' Zoe\u0308 👩\u200D💻 ').data!.name).toBe('Zoë 👩\u200D💻'); // composed; the emoji's joiner kept
+    expect(refusal('\u200B\u200C\uFEFF')).toEqual(['name: is required']);
+    expect(refusal('Ada', '\u3164 \u2060')).toEqual(['company: is required']);
+    expect(refusal('Ada\r\nBcc: eve@example.com')).toEqual(['name: must be on one line (it contains a line break, U+000D)']);
+    expect(refusal('Ada', 'ACME\nX-Spam: yes')).toEqual(['company: must be on one line (it contains a line break, U+000A)']);
+    expect(refusal('Ada\tLovelace')).toEqual(['name: must not contain control characters (U+0009 found)']);
+    expect(refusal('Ada\u0085Lovelace')).toEqual(['name: must be on one line (it contains a line break, U+0085)']);
+    expect(refusal('moc.elpmaxe\u202E')).toEqual(['name: must not contain text-direction controls (U+202E found): they disguise what is written']);
+    expect(refusal('Ada\u2066x\u2069')).toEqual(['name: must not contain text-direction controls (U+2066 found): they disguise what is written']);
+    expect(refusal('A'.repeat(10_000))).toEqual(['name: is too long (10000 characters, 100 at most)']);
+  });
+
+  test('survey answers: several lines allowed (CR LF becomes LF), other controls refused, invisible text is no answer', () => {
+    const answer = (good: unknown) => surveyInput.safeParse({ rating: 4, recommend: 'yes', good });
+    expect(answer('Clear.\r\n\r\nThanks ').data!.good).toBe('Clear.\n\nThanks');
+    expect(answer('\u200B\u00AD').data!.good).toBe('');
+    expect(answer('tab\there').error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`)).toEqual(['good: must not contain control characters (U+0009 found)']);
+    expect(answer('a\u2028b').error!.issues[0].message).toMatch(/U\+2028/);
+    expect(answer('\u202Eevil').error!.issues[0].message).toMatch(/text-direction/);
+    expect(answer('x'.repeat(2001)).error!.issues[0].message).toBe('is too long (2001 characters, 2000 at most)');
   });
 
   test('deny-list by domain (and subdomains) or address, and disposable domains, are refused with a reason', () => {

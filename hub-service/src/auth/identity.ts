@@ -6,7 +6,11 @@ export const WOD_ADMIN_SCOPE = 'custom:wod:admin';
 /** A hub user as the service sees them on one request. */
 export interface Visitor {
   name: string;
-  /** Hub admin (admin role), or holder of custom:wod:admin. */
+  /**
+   * The token (or OAuth session) carries custom:wod:admin in the scopes the hub reports for it.
+   * Never from the user's admin flag: a hub admin's token narrowed to less (a JupyterLab page's
+   * token, a token made with `access:services!service=wod` only) does not run wod.
+   */
   wodAdmin: boolean;
   scopes: string[];
 }
@@ -24,7 +28,7 @@ export class Identities {
   private readonly cache = new Map<string, Cached>();
 
   constructor(
-    private readonly hub: HubClient,
+    private readonly hub: Pick<HubClient, 'identify'>,
     /** A token must carry one of these to use the service (JUPYTERHUB_OAUTH_ACCESS_SCOPES). */
     private readonly accessScopes: string[],
     private readonly ttlMs = 60_000,
@@ -40,9 +44,8 @@ export class Identities {
       const who = await this.hub.identify(token);
       const allowed = this.accessScopes.length === 0 || who.scopes.some((s) => this.accessScopes.includes(s));
       if (who.kind === 'user' && allowed) {
-        // An OAuth token only identifies; the service's own token reads whether the user is a hub admin.
-        const user = await this.hub.getUser(who.name);
-        visitor = { name: who.name, scopes: who.scopes, wodAdmin: !!user?.admin || who.scopes.includes(WOD_ADMIN_SCOPE) };
+        // The hub reports the token's own scopes (its roles' scopes, intersected with its owner's).
+        visitor = { name: who.name, scopes: who.scopes, wodAdmin: who.scopes.includes(WOD_ADMIN_SCOPE) };
       }
     } catch (e) {
       if (!(e instanceof HubApiError && (e.status === 401 || e.status === 403))) throw e;

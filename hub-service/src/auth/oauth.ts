@@ -145,19 +145,22 @@ export function createHubAuth({ hub, sealer, identities, log }: OAuthOptions) {
       .catch(next);
   }
 
-  /** After requireUser: hub admins and holders of custom:wod:admin only. */
+  /**
+   * After requireUser: only a token or OAuth session carrying custom:wod:admin (hub admins get it
+   * through the wod-admin role). Being a hub admin is not enough: a token narrowed to less is refused.
+   */
   function requireWodAdmin(req: Request, res: Response, next: NextFunction): void {
     if (req.visitor?.wodAdmin) return next();
-    log.info('refused a non-admin', { user: req.visitor?.name, path: req.path });
+    log.info('refused a credential without the wod admin scope', { user: req.visitor?.name, path: req.path });
     res.status(403);
     if (req.accepts(['html', 'json']) === 'html') {
       res.render('message', {
         title: 'Not an administrator',
-        message: `You are logged in as ${req.visitor?.name}, who may not run wod. Ask a hub admin to grant you the wod admin role.`,
+        message: `You are logged in as ${req.visitor?.name}, who may not run wod. Ask a hub admin to add you to the wod-admins group (or to accounts.wodAdmins), then log in again.`,
         link: { href: `${hub.baseUrl.replace(/\/?$/, '/')}hub/logout`, text: 'Log out' },
       });
     } else {
-      res.json({ status: 403, message: 'this needs a hub admin or the custom:wod:admin scope' });
+      res.json({ status: 403, message: 'this needs a hub token or session with the custom:wod:admin scope (a token made with narrower scopes does not do)' });
     }
   }
 

@@ -6,7 +6,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { type Candidate, checkAgainstPool, checkConclusion, checkOverlaps, checkReadMeFirst } from './checks.js';
 import type { Problem } from './problems.js';
-import { parseWorkshopSpec, WORKSHOP_FOLDER, type WorkshopSpec } from './spec.js';
+import { parseWorkshopSpec, WOD_YML_MAX_BYTES, WORKSHOP_FOLDER, type WorkshopSpec } from './spec.js';
 
 export interface LoadedWorkshop {
   spec: WorkshopSpec;
@@ -50,6 +50,16 @@ export function scanWorkshops(dirs: { dir: string; overlayDir?: string }, poolSi
   const candidates: (Candidate & { source: 'public' | 'overlay'; dir: string })[] = [];
   for (const [folder, { dir, source }] of [...found].sort(([a], [b]) => a.localeCompare(b))) {
     const file = path.join(dir, 'wod.yml');
+    // Measured before reading: a 30 MB file is refused, not parsed (and never served).
+    const bytes = fs.statSync(file).size;
+    if (bytes > WOD_YML_MAX_BYTES) {
+      problems.push({
+        severity: 'error', file,
+        message: `is ${bytes} bytes, more than the ${WOD_YML_MAX_BYTES} bytes (${WOD_YML_MAX_BYTES / 1024} KiB) a wod.yml may have`,
+        fix: 'keep wod.yml to the catalog fields; long texts belong in the notebooks',
+      });
+      continue;
+    }
     const parsed = parseWorkshopSpec(fs.readFileSync(file, 'utf8'), file, folder);
     problems.push(...parsed.problems);
     const readme = path.join(dir, '0-ReadMeFirst.ipynb');

@@ -1,3 +1,5 @@
+import { oneLine } from '../clean-text.js';
+
 /** A finding about workshop content: where it is, what is wrong, how to fix it. */
 export interface Problem {
   severity: 'error' | 'warning';
@@ -9,7 +11,8 @@ export interface Problem {
   fix?: string;
 }
 
+/** One line per problem, whatever the file held: an unknown key may carry a line break or a terminal escape. */
 export function formatProblem(p: Problem): string {
   const where = `${p.file}${p.line ? `:${p.line}` : ''}`;
-  return `${where}: ${p.severity}: ${p.field ? `${p.field}: ` : ''}${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`;
+  return oneLine(`${where}: ${p.severity}: ${p.field ? `${p.field}: ` : ''}${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`);
 }

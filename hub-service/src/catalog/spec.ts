@@ -1,9 +1,11 @@
 /**
  * A workshop's wod.yml, read the way the original's real-world files are written (ranges as
  * `[151, 170]`, `[151-170]` or `151-170`; booleans as yes/no/"true"; category as a string or a list;
- * any key case), normalised into a WorkshopSpec. Pure: text in, spec and problems out.
+ * any key case), normalised into a WorkshopSpec. Every text is bounded and clean (clean-text.ts):
+ * the catalog serves it to anyone who asks, and names go into mails. Pure: text in, spec and problems out.
  */
 import YAML, { LineCounter, isMap, isScalar, type Node, type Pair } from 'yaml';
+import { cleanText } from '../clean-text.js';
 import type { Problem } from './problems.js';
 
 export interface WorkshopSpec {
@@ -39,17 +41,25 @@ export interface WorkshopSpec {
 
 export const WORKSHOP_FOLDER = /^(WKSHP|CHLG)-[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
-type FieldKind = 'string' | 'text' | 'bool' | 'int' | 'number' | 'range' | 'list' | 'url';
-interface Field {
-  key: keyof Omit<WorkshopSpec, 'folder'>;
-  kind: FieldKind;
-  required?: boolean;
-  default?: unknown;
-}
+/** The largest wod.yml read at all (the original's are under 4 KiB): a bigger one is an error, and not imported. */
+export const WOD_YML_MAX_BYTES = 64 * 1024;
+
+/** Links and image references: long enough for any real URL. */
+const URL_MAX = 2048;
+
+/**
+ * A field. Every kind holding text carries its limit in characters (a list: per item, and its number
+ * of items), so that no field is left unbounded; `text` is the one kind that may have several lines.
+ */
+type Field = { key: keyof Omit<WorkshopSpec, 'folder'>; required?: boolean; default?: unknown } & (
+  | { kind: 'bool' | 'int' | 'number' | 'range' }
+  | { kind: 'string' | 'text' | 'url'; max: number }
+  | { kind: 'list'; max: number; maxItems: number }
+);
 
 const FIELDS: Field[] = [
-  { key: 'name', kind: 'string', required: true },
-  { key: 'description', kind: 'text', required: true },
+  { key: 'name', kind: 'string', max: 120, required: true },
+  { key: 'description', kind: 'text', max: 4000, required: true },
   { key: 'active', kind: 'bool', default: false },
   { key: 'capacity', kind: 'int', required: true },
   { key: 'priority', kind: 'int', default: 100 },
@@ -58,21 +68,21 @@ const FIELDS: Field[] = [
   { key: 'reset', kind: 'bool', default: false },
   { key: 'ldap', kind: 'bool', default: false },
   { key: 'varpass', kind: 'bool', default: false },
-  { key: 'compile', kind: 'list', default: [] },
-  { key: 'location', kind: 'string', default: null },
-  { key: 'alternateLocation', kind: 'list', default: [] },
+  { key: 'compile', kind: 'list', max: 255, maxItems: 50, default: [] },
+  { key: 'location', kind: 'string', max: 255, default: null },
+  { key: 'alternateLocation', kind: 'list', max: 255, maxItems: 20, default: [] },
   { key: 'replayId', kind: 'int', default: null },
-  { key: 'replayLink', kind: 'url', default: null },
-  { key: 'workshopImg', kind: 'string', default: null },
-  { key: 'badgeImg', kind: 'string', default: null },
+  { key: 'replayLink', kind: 'url', max: URL_MAX, default: null },
+  { key: 'workshopImg', kind: 'string', max: URL_MAX, default: null },
+  { key: 'badgeImg', kind: 'string', max: URL_MAX, default: null },
   { key: 'beta', kind: 'bool', default: false },
-  { key: 'category', kind: 'list', default: [] },
-  { key: 'presenter', kind: 'string', default: null },
-  { key: 'role', kind: 'string', default: null },
-  { key: 'avatar', kind: 'string', default: null },
+  { key: 'category', kind: 'list', max: 50, maxItems: 20, default: [] },
+  { key: 'presenter', kind: 'string', max: 100, default: null },
+  { key: 'role', kind: 'string', max: 100, default: null },
+  { key: 'avatar', kind: 'string', max: URL_MAX, default: null },
   { key: 'monoAppliance', kind: 'bool', default: false },
   { key: 'multiAppliance', kind: 'bool', default: false },
-  { key: 'conclusion', kind: 'string', default: null },
+  { key: 'conclusion', kind: 'string', max: 255, default: null },
 ];
 const BY_LOWER = new Map(FIELDS.map((f) => [f.key.toLowerCase(), f]));
 
@@ -88,16 +98,28 @@ class Invalid extends Error {
   }
 }
 
-function coerce(kind: FieldKind, value: unknown): unknown {
+/** The text under the clean-text rule, or Invalid with the rule's message (the limit, the character found). */
+function cleanValue(value: string, max: number, multiLine: boolean, item?: number): string {
+  const parsed = cleanText({ max, multiLine }).safeParse(value);
+  if (parsed.success) return parsed.data;
+  const issue = parsed.error.issues[0];
+  throw new Invalid(
+    item === undefined ? issue.message : `item ${item}: ${issue.message}`,
+    issue.code === 'too_big' ? `shorten it to ${max} characters or fewer` : 'retype it without the character (an editor that shows invisible characters helps)',
+  );
+}
+
+function coerce(field: Field, value: unknown): unknown {
   const text = typeof value === 'string' ? value.trim() : value;
-  switch (kind) {
+  switch (field.kind) {
     case 'string':
     case 'text':
     case 'url': {
       if (text === null || text === undefined || (typeof text === 'string' && PLACEHOLDERS.has(text.toLowerCase()))) return null;
       if (typeof text !== 'string' && typeof text !== 'number') throw new Invalid('must be text');
-      const s = String(text);
-      if (kind === 'url' && !/^(https?:\/\/|\/)/.test(s)) throw new Invalid(`'${s}' is not a link`, 'write a full https:// URL');
+      // nothing visible left (only zero-width or format characters) is empty
+      const s = cleanValue(String(text), field.max, field.kind === 'text') || null;
+      if (s && field.kind === 'url' && !/^(https?:\/\/|\/)/.test(s)) throw new Invalid(`'${s}' is not a link`, 'write a full https:// URL');
       return s;
     }
     case 'bool': {
@@ -112,15 +134,20 @@ function coerce(kind: FieldKind, value: unknown): unknown {
     case 'number': {
       if (text === null || text === undefined || text === '') return null;
       const n = typeof text === 'number' ? text : Number(text);
-      if (!Number.isFinite(n) || (kind === 'int' && !Number.isInteger(n)) || n < 0) {
-        throw new Invalid(`'${text}' is not a ${kind === 'int' ? 'whole ' : ''}number of 0 or more`);
+      const isInt = field.kind === 'int';
+      if (!Number.isFinite(n) || (isInt && !Number.isInteger(n)) || n < 0) {
+        throw new Invalid(`'${text}' is not a ${isInt ? 'whole ' : ''}number of 0 or more`);
       }
+      if (n > Number.MAX_SAFE_INTEGER) throw new Invalid(`${text} is too large (${Number.MAX_SAFE_INTEGER} at most)`);
       return n;
     }
     case 'list': {
       if (text === null || text === undefined || text === false) return [];
       const items = Array.isArray(text) ? text : String(text).split(',');
-      return items.map((i) => String(i).trim()).filter((i) => i && !PLACEHOLDERS.has(i.toLowerCase()) && i !== 'false');
+      if (items.length > field.maxItems) throw new Invalid(`has ${items.length} items (${field.maxItems} at most)`, `keep ${field.maxItems} or fewer`);
+      return items
+        .map((i, n) => cleanValue(String(i), field.max, false, n + 1))
+        .filter((i) => i && !PLACEHOLDERS.has(i.toLowerCase()) && i !== 'false');
     }
     case 'range':
       return parseRange(text);
@@ -186,7 +213,7 @@ export function parseWorkshopSpec(text: string, file: string, folder: string): P
     let value: unknown = field.default;
     if (found) {
       try {
-        value = coerce(field.kind, found.value);
+        value = coerce(field, found.value);
       } catch (e) {
         const inv = e as Invalid;
         error(inv.message, { line: found.line, field: field.key, fix: inv.fix });

@@ -1,7 +1,8 @@
 /**
  * `wod action <CREATE|CLEANUP|RESET|PURGE> <WKSHP-X> <stdid|min,max>`: the original's
- * wod-test-action.sh. Sends real mail orders to the mail API (or, with --direct, stores the jobs
- * itself), then follows the jobs step by step and, for CREATE, prints the credentials.
+ * wod-test-action.sh. Sends real mail orders to the mail API, logged in with SMTP AUTH (the
+ * password from the data folder's secrets, so only wod's operator can), or, with --direct, stores
+ * the jobs itself; then follows the jobs step by step and, for CREATE, prints the credentials.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -10,6 +11,7 @@ import nodemailer from 'nodemailer';
 import { dataPaths } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
 import type { Verb } from '../jobs/store.js';
+import { readMailApiPassword } from '../mail-in/access.js';
 import { dispatchAction } from '../mail-in/dispatch.js';
 import { orderSubjects } from '../mail-in/orders.js';
 import { outboxFile } from '../mail-out/transport.js';
@@ -22,17 +24,26 @@ export interface ActionOptions {
   timeout: number;
 }
 
+/** Where a client of this host reaches the mail API: a wildcard listening address means loopback. */
+export function mailApiClientHost(host: string): string {
+  if (host === '0.0.0.0') return '127.0.0.1';
+  if (host === '::') return '::1';
+  return host;
+}
+
 async function send(config: WodConfig, subjects: string[], workshop: string): Promise<number[]> {
+  const host = mailApiClientHost(config.mailApi.host);
+  const { password } = readMailApiPassword(dataPaths(config).mailApiPassword);
   const transport = nodemailer.createTransport({
-    host: config.mailApi.host,
+    host,
     port: config.mailApi.port,
     ignoreTLS: true,
-    ...(config.mailApi.authUser ? { auth: { user: config.mailApi.authUser, pass: process.env.WOD_MAIL_API_PASSWORD ?? '' } } : {}),
+    auth: { user: config.mailApi.authUser, pass: password },
   });
   const jobs: number[] = [];
   for (const subject of subjects) {
-    say(`→ mail order "${subject}" / ${workshop} to ${config.mailApi.host}:${config.mailApi.port}`);
-    const info = await transport.sendMail({ from: config.mailApi.senders[0], to: `wod@${config.mailApi.host}`, subject, text: `${workshop}\n` });
+    say(`→ mail order "${subject}" / ${workshop} to ${host}:${config.mailApi.port} as ${config.mailApi.authUser}`);
+    const info = await transport.sendMail({ from: config.mailApi.senders[0] ?? config.mail.operatorAddress, to: 'wod@localhost', subject, text: `${workshop}\n` });
     say(`  ${info.response}`);
     jobs.push(...(info.response.match(/jobs ([\d, ]+)/)?.[1].split(',').map(Number) ?? []));
   }

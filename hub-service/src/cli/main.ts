@@ -15,6 +15,7 @@ import { Accounts } from '../accounts/accounts.js';
 import { ConfigError, configKeys, loadConfig } from '../config/load.js';
 import { dataPaths } from '../config/paths.js';
 import { USER_NAME } from '../config/schema.js';
+import { readMailApiPassword } from '../mail-in/access.js';
 import { prepare } from '../prepare.js';
 import { openDatabase } from '../store/db.js';
 import { VERSION } from '../version.js';
@@ -109,6 +110,26 @@ program
     const v = verb.toUpperCase();
     if (!['CREATE', 'CLEANUP', 'RESET', 'PURGE'].includes(v)) throw new ConfigError(`'${verb}' is not a verb: CREATE, CLEANUP, RESET or PURGE`);
     process.exitCode = await action(loadConfig(), v as Verb, workshop, students, { direct: opts.direct, timeout: Number(opts.timeout) });
+  });
+
+const mailApi = program.command('mail-api').description('the SMTP mail API that takes the orders CREATE, CLEANUP, RESET and PURGE');
+mailApi
+  .command('credentials')
+  .description("print the host, port, user and password an api-db gives orders with (SMTP AUTH); wod's operator only")
+  .option('--json', 'print them as JSON')
+  .action((opts: { json?: boolean }) => {
+    const config = loadConfig();
+    const { password, source } = readMailApiPassword(dataPaths(config).mailApiPassword);
+    const c = config.mailApi;
+    const out = { host: c.host, port: c.port, user: c.authUser, password, source, trustedNetworks: c.trustedNetworks, enabled: c.enabled };
+    if (opts.json) return void console.log(JSON.stringify(out));
+    console.log(`mail API ${c.enabled ? '' : '(disabled: mailApi.enabled is false) '}— SMTP, AUTH PLAIN or LOGIN, no TLS`);
+    console.log(`host      ${c.host}${['127.0.0.1', '::1', 'localhost'].includes(c.host) ? '  (this host only; set mailApi.host for an api-db elsewhere)' : ''}`);
+    console.log(`port      ${c.port}`);
+    console.log(`user      ${c.authUser}`);
+    console.log(`password  ${password}`);
+    console.log(`          (from ${source})`);
+    console.log(`without AUTH: ${c.trustedNetworks.length ? c.trustedNetworks.join(', ') + ' (mailApi.trustedNetworks; never this host)' : 'no network (mailApi.trustedNetworks is empty)'}`);
   });
 
 workshops

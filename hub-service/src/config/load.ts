@@ -1,7 +1,9 @@
+import crypto from 'node:crypto';
 import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { z } from 'zod';
+import { othersCanReach, studentsRunAs } from '../isolation/student-side.js';
 import { configSchema, type WodConfig } from './schema.js';
 
 export class ConfigError extends Error {}
@@ -79,6 +81,17 @@ function readYaml(file: string): Record<string, unknown> {
   return value as Record<string, unknown>;
 }
 
+/**
+ * `/student` for system accounts, as the original; else `<dataDir>/homes`, unless students run as
+ * another account and a folder above the data folder is private (a clone in /root): then a folder
+ * of its own under /var/lib/wod, which every account can reach.
+ */
+function defaultHomeRoot(students: Parameters<typeof studentsRunAs>[0], dataDir: string): string {
+  if (students.mode === 'system-users') return '/student';
+  if (studentsRunAs(students).kind === 'self' || othersCanReach(dataDir)) return path.join(dataDir, 'homes');
+  return path.join('/var/lib/wod', `homes-${crypto.createHash('sha256').update(dataDir).digest('hex').slice(0, 12)}`);
+}
+
 export interface LoadOptions {
   env?: NodeJS.ProcessEnv;
   projectRoot?: string;
@@ -131,10 +144,7 @@ export function loadConfig(options: LoadOptions = {}): WodConfig {
     },
     students: {
       ...c.students,
-      homeRoot: path.resolve(
-        projectRoot,
-        c.students.homeRoot ?? (c.students.mode === 'local' ? path.join(dataDir, 'homes') : '/student'),
-      ),
+      homeRoot: path.resolve(projectRoot, c.students.homeRoot ?? defaultHomeRoot(c.students, dataDir)),
     },
   };
 }

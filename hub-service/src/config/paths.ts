@@ -12,6 +12,8 @@ export function dataPaths(config: Pick<WodConfig, 'dataDir' | 'projectRoot'>) {
     authSecret: path.join(secrets, 'auth-secret'),
     /** Seals the service's session cookies. */
     sessionKey: path.join(secrets, 'session-key'),
+    /** The mail API's SMTP AUTH password (WOD_MAIL_API_PASSWORD overrides it). */
+    mailApiPassword: path.join(secrets, 'mail-api-password'),
     hubCookieSecret: path.join(secrets, 'jupyterhub_cookie_secret'),
     proxyPid: path.join(config.dataDir, 'jupyterhub-proxy.pid'),
     venv: path.join(config.projectRoot, '.venv'),

@@ -1,4 +1,6 @@
 import { z } from 'zod';
+import { CIDR, isInsideAny, LOOPBACK_REASON, parseNetwork, touchesLoopback } from '../mail-in/access.js';
+import { isCidr } from '../web/client-address.js';
 
 /**
  * The one wod configuration. Every key is documented in `wod.example.yaml`; every key can be
@@ -16,6 +18,11 @@ export const configSchema = z
     bindIp: z.string().min(1).default('127.0.0.1'),
     dataDir: z.string().min(1).default('./var'),
     publicUrl: z.url().optional(),
+    /**
+     * reverse proxies in front of the hub's proxy (CIDRs or addresses) whose X-Forwarded-For is
+     * believed: logins are throttled, and registrations limited, by the client address they report
+     */
+    trustedProxies: z.array(z.string().refine(isCidr, 'a network like 10.0.0.0/8 or one address like 127.0.0.1')).default([]),
     hub: z
       .object({
         apiPort: port.default(8081),
@@ -37,6 +44,11 @@ export const configSchema = z
         count: z.coerce.number().int().min(1).max(100_000).default(100),
         /** system-users mode: studentN gets uid and gid uidBase + N */
         uidBase: z.coerce.number().int().min(1000).default(2000),
+        /**
+         * local mode started as root: the unprivileged account (made by wod, no login shell) every
+         * student's server runs as, since no participant process may run as root
+         */
+        localAccount: z.string().regex(USER_NAME, 'a user name: lower-case letters, digits, . _ -').default('wod-student'),
       })
       .strict()
       .prefault({}),
@@ -75,6 +87,13 @@ export const configSchema = z
         endGraceSeconds: z.coerce.number().int().min(0).max(3600).default(60),
         /** a registration not ready after this long is purged, with an apology */
         watchdogMinutes: z.coerce.number().int().min(1).default(10),
+        /**
+         * how often running registrations' servers are compared with the hub's (and once at start):
+         * a server that died is started again, with the participant's files
+         */
+        reconcileSeconds: z.coerce.number().int().min(1).max(3600).default(30),
+        /** restarts of a dead server tried, with a growing wait between them, before it is shown as a problem */
+        serverRestartAttempts: z.coerce.number().int().min(1).max(20).default(3),
       })
       .strict()
       .prefault({}),
@@ -95,16 +114,40 @@ export const configSchema = z
       .object({
         /** accept the original's mail orders (CREATE/CLEANUP/RESET/PURGE) over SMTP */
         enabled: z.union([z.boolean(), z.stringbool()]).default(true),
+        /** the address it listens on: 127.0.0.1 for this host only; 0.0.0.0 (or this host's address) for an api-db elsewhere */
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(10025),
-        /** envelope senders (MAIL FROM) allowed to give orders */
-        senders: z.array(z.string().min(3)).default(['wodadmin@localhost']),
-        /** client networks allowed to connect, as CIDR */
-        networks: z.array(z.string().regex(/^[0-9a-fA-F:.]+\/\d{1,3}$/, 'a network like 127.0.0.0/8')).default(['127.0.0.0/8', '::1/128']),
-        /** when set, SMTP AUTH is required, with the password in WOD_MAIL_API_PASSWORD */
-        authUser: z.string().min(1).optional(),
+        /** every order needs SMTP AUTH as this user; the password is <dataDir>/secrets/mail-api-password, or WOD_MAIL_API_PASSWORD */
+        authUser: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'a user name of printable characters, no spaces').default('wod'),
+        /** client networks allowed to connect at all, as CIDR */
+        networks: z.array(z.string().refine((s) => parseNetwork(s) !== null, CIDR)).default(['127.0.0.0/8', '::1/128']),
+        /**
+         * networks whose clients may order WITHOUT AUTH (an original api-db on another host, which
+         * cannot authenticate); each inside `networks`, none holding a loopback address, and this
+         * host's own addresses never count
+         */
+        trustedNetworks: z
+          .array(
+            z.string().superRefine((s, ctx) => {
+              const n = parseNetwork(s);
+              if (!n) ctx.addIssue({ code: 'custom', message: CIDR });
+              else if (touchesLoopback(n)) ctx.addIssue({ code: 'custom', message: `${s} ${LOOPBACK_REASON}` });
+            }),
+          )
+          .default([]),
+        /** when not empty, only these envelope senders (MAIL FROM) may order; a filter on top of AUTH, never a credential */
+        senders: z.array(z.string().min(3)).default([]),
       })
       .strict()
+      .superRefine((c, ctx) => {
+        const outer = c.networks.map(parseNetwork).filter((n) => n !== null);
+        c.trustedNetworks.forEach((text, i) => {
+          const n = parseNetwork(text);
+          if (n && !touchesLoopback(n) && !isInsideAny(n, outer)) {
+            ctx.addIssue({ code: 'custom', path: ['trustedNetworks', i], message: `${text} is not inside mailApi.networks (${c.networks.join(', ')}): add it there too, or its clients cannot connect` });
+          }
+        });
+      })
       .prefault({}),
     apiDb: z
       .object({

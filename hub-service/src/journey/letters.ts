@@ -5,15 +5,13 @@
  */
 import crypto from 'node:crypto';
 import { generatePassword, hashPassword } from '../accounts/passwords.js';
-import type { Sealer } from '../auth/seal.js';
 import { assetUrl, isAbsoluteUrl } from '../catalog/catalog.js';
 import type { WodConfig } from '../config/schema.js';
 import { TransientError } from '../jobs/engine.js';
 import { milestoneAt, mails } from '../mail-out/content.js';
 import type { Mailer } from '../mail-out/mailer.js';
+import { type MailLinks, START_LINK, STATUS_LINK } from './links.js';
 import { RegistrationError } from '../registrations/registrations.js';
-import { startToken } from '../registrations/start-link.js';
-import { statusToken } from '../registrations/status-token.js';
 import type { Db } from '../store/db.js';
 
 interface Reg {
@@ -34,7 +32,7 @@ export class Letters {
   constructor(
     private readonly db: Db,
     private readonly mailer: Mailer,
-    private readonly sealer: Sealer,
+    private readonly links: MailLinks,
     private readonly config: Pick<WodConfig, 'publicUrl' | 'workshops' | 'mail'>,
   ) {}
 
@@ -46,16 +44,9 @@ export class Letters {
     return { ...row, name: row.name || row.email, badgeImg: (JSON.parse(row.spec) as { badgeImg: string | null }).badgeImg };
   }
 
-  statusUrl(id: number): string {
-    return `${this.config.publicUrl}/services/wod/status/${statusToken(this.sealer, id)}`;
-  }
-
-  startUrl(id: number, deadlineAt: string | null): string | null {
-    return deadlineAt ? `${this.config.publicUrl}/hub/wod-login?token=${startToken(this.sealer, id, new Date(deadlineAt))}` : null;
-  }
-
+  /** Queued mails carry placeholders for the links that act as the participant: they are made at sending. */
   private base(r: Reg) {
-    return { name: r.name, workshop: r.workshop, statusUrl: this.statusUrl(r.id) };
+    return { name: r.name, workshop: r.workshop, statusUrl: STATUS_LINK };
   }
 
   private badgeImage(r: Reg): string | null {
@@ -77,7 +68,7 @@ export class Letters {
       key: `reminder-${id}`,
       registrationId: id,
       to: r.email,
-      content: mails.reminder({ ...this.base(r), minutesLeft, startUrl: this.startUrl(id, r.deadlineAt), deadlineAt: r.deadlineAt! }),
+      content: mails.reminder({ ...this.base(r), minutesLeft, startUrl: START_LINK, deadlineAt: r.deadlineAt! }),
     });
   }
 
@@ -157,10 +148,10 @@ export class Letters {
       content: mails.credentials({
         name: r?.name ?? 'operator',
         workshop: c.workshop.name,
-        statusUrl: r ? this.statusUrl(r.id) : `${this.config.publicUrl}/services/wod/`,
+        statusUrl: r ? this.links.statusUrl(r.id) : `${this.config.publicUrl}/services/wod/`,
         student: c.student,
         password: c.password,
-        startUrl: r ? this.startUrl(r.id, deadlineAt) : null,
+        startUrl: r ? this.links.startUrl(r.id, deadlineAt) : null,
         hubUrl: `${this.config.publicUrl}/hub/login`,
         deadlineAt,
       }),

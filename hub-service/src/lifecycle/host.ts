@@ -1,12 +1,13 @@
 /**
- * Where students live on this machine. `local`: every student runs as the user running wod, with a
- * home of their own (no root needed). `system-users`: real Linux accounts studentN (uid/gid
+ * Where students live on this machine. `local`: every student runs as the user running wod (or,
+ * when that is root, as one unprivileged account), with a home of their own. `system-users`: real Linux accounts studentN (uid/gid
  * uidBase + N) with 0700 homes they own, so that students cannot read each other's files.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { Ids } from '../isolation/student-side.js';
 import { findProcesses, killAll } from './processes.js';
 
 const run = promisify(execFile);
@@ -36,6 +37,8 @@ export class LocalHost implements StudentHost {
     private readonly homeRoot: string,
     /** this hub's API URL: the processes of its students carry it */
     private readonly hubApiUrl: string,
+    /** started as root: the unprivileged account every student runs as, which owns their homes */
+    private readonly account: Ids | null = null,
   ) {}
 
   home(student: string): string {
@@ -46,10 +49,14 @@ export class LocalHost implements StudentHost {
 
   async resetHome(student: string): Promise<void> {
     await fs.promises.mkdir(this.homeRoot, { recursive: true, mode: 0o711 });
+    await fs.promises.chmod(this.homeRoot, 0o711);
     await emptyDir(this.home(student));
+    if (this.account) await fs.promises.chown(this.home(student), this.account.uid, this.account.gid);
   }
 
-  async chown(): Promise<void> {}
+  async chown(_student: string, target: string): Promise<void> {
+    if (this.account) await run('chown', ['-R', `${this.account.uid}:${this.account.gid}`, target]);
+  }
 
   async killProcesses(student: string): Promise<number> {
     const pids = findProcesses(this.hubApiUrl, `JUPYTERHUB_USER=${student}`);

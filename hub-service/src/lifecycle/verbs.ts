@@ -135,7 +135,8 @@ export function lifecyclePlans(deps: LifecycleDeps): Record<Verb, Plan> {
         env: hookEnv(s, w, password),
         cwd: path.dirname(file),
         timeoutMs: config.workshops.hookTimeout * 1000,
-        onOutput: (text) => ctx.log(text),
+        // A hook given the password (varpass) may print it: the step log never keeps it.
+        onOutput: (text) => ctx.log(password ? text.split(password).join('[password]') : text),
       });
       Object.assign(vars, result.vars);
     }

@@ -1,31 +1,28 @@
 /**
  * The SMTP mail API: an existing WoD api-db (or `wod action`) sends orders by mail, as it sends them
- * to the original backend's procmail. Only allowed client networks may connect, only allowed
- * envelope senders may order, with SMTP AUTH when configured. An order is stored as jobs before
- * 250 is answered; a bad one gets a 5xx with the reason and runs nothing.
+ * to the original backend's procmail. A client must connect from `mailApi.networks`, then log in
+ * with SMTP AUTH (user `mailApi.authUser`, password from secrets/mail-api-password or
+ * WOD_MAIL_API_PASSWORD), unless it comes from an operator-listed `mailApi.trustedNetworks` network
+ * that is not this host (see access.ts). The envelope sender never authorises: `mailApi.senders`,
+ * when set, only narrows. An order is stored as jobs before 250 is answered; a refused one gets a
+ * 5xx with the reason and changes nothing.
  */
 import crypto from 'node:crypto';
-import net from 'node:net';
 import { simpleParser } from 'mailparser';
-import { SMTPServer, type SMTPServerOptions } from 'smtp-server';
+import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { safeEqual } from '../auth/seal.js';
 import type { WodConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import { clientRules, interfaceAddresses, judgeClient, trustWarnings } from './access.js';
 import { dispatchOrder } from './dispatch.js';
 import { OrderError, parseOrder } from './orders.js';
 
 type SmtpError = Error & { responseCode: number };
 const refuse = (code: number, message: string): SmtpError => Object.assign(new Error(message), { responseCode: code });
 
-function blockList(networks: string[]): net.BlockList {
-  const list = new net.BlockList();
-  for (const cidr of networks) {
-    const [address, prefix] = cidr.split('/');
-    list.addSubnet(address, Number(prefix), net.isIPv6(address) ? 'ipv6' : 'ipv4');
-  }
-  return list;
-}
+/** Failed AUTH attempts a connection gets before it is closed. */
+export const MAX_AUTH_FAILURES = 3;
 
 /**
  * Subject and body of a raw order. The original's client puts no blank line between its Subject
@@ -56,40 +53,70 @@ export interface MailApiDeps {
   log: Logger;
   /** told when jobs were queued */
   onJobs: () => void;
-  password?: string;
+  /** the AUTH password of `config.authUser` (readMailApiPassword) */
+  password: string;
+  /** this host's addresses, never trusted (default: its interfaces' now; loopback always counts) */
+  hostAddresses?: () => string[];
+}
+
+interface Connection {
+  address: string;
+  trusted: boolean;
+  authFailures: number;
 }
 
 export function createMailApi(deps: MailApiDeps): SMTPServer {
   const { config, log } = deps;
-  const allowed = blockList(config.networks);
+  if (!deps.password) throw new Error('the mail API needs a password: secrets/mail-api-password (npx wod prepare) or WOD_MAIL_API_PASSWORD');
+  const rules = clientRules(config);
+  const hostAddresses = deps.hostAddresses ?? interfaceAddresses;
+  for (const warning of trustWarnings(config, hostAddresses())) log.warn(warning);
   const senders = new Set(config.senders.map((s) => s.toLowerCase()));
-  const needAuth = !!config.authUser;
-  if (needAuth && !deps.password) throw new Error('mailApi.authUser is set but WOD_MAIL_API_PASSWORD is not');
+  const connections = new WeakMap<SMTPServerSession, Connection>();
+  const connection = (session: SMTPServerSession): Connection =>
+    connections.get(session) ?? { address: session.remoteAddress, trusted: false, authFailures: 0 };
 
   const options: SMTPServerOptions = {
     name: 'wod',
     banner: 'wod mail API',
     size: 1024 * 1024,
-    authOptional: !needAuth,
+    // AUTH is demanded in onMailFrom, so that a trusted network's client may order without it.
+    authOptional: true,
+    authMethods: ['PLAIN', 'LOGIN'],
     allowInsecureAuth: true,
-    disabledCommands: needAuth ? ['STARTTLS'] : ['STARTTLS', 'AUTH'],
+    disabledCommands: ['STARTTLS'],
     logger: false,
     onConnect(session, cb) {
-      const address = session.remoteAddress.replace(/^::ffff:/, '');
-      if (allowed.check(address, net.isIPv6(address) ? 'ipv6' : 'ipv4')) return cb();
-      log.warn('mail API: connection refused', { from: address });
-      cb(refuse(554, `client ${address} is not allowed to give orders`));
+      const verdict = judgeClient(session.remoteAddress, rules, hostAddresses);
+      if (!verdict.allowed) {
+        log.warn('mail API: connection refused', { from: verdict.address });
+        return cb(refuse(554, `client ${verdict.address} is not in mailApi.networks: it may not give orders`));
+      }
+      if (verdict.trustIgnored) log.info("mail API: client inside mailApi.trustedNetworks but on this host: AUTH still required", { from: verdict.address });
+      connections.set(session, { address: verdict.address, trusted: verdict.trusted, authFailures: 0 });
+      cb();
     },
-    onAuth(auth, _session, cb) {
-      if (auth.username === config.authUser && typeof auth.password === 'string' && safeEqual(auth.password, deps.password!)) return cb(null, { user: auth.username });
-      log.warn('mail API: authentication failed', { user: auth.username });
-      cb(refuse(535, 'authentication failed'));
+    onAuth(auth, session, cb) {
+      const c = connection(session);
+      const userOk = safeEqual(auth.username ?? '', config.authUser);
+      const passwordOk = typeof auth.password === 'string' && safeEqual(auth.password, deps.password);
+      if (userOk && passwordOk) return cb(null, { user: auth.username });
+      c.authFailures++;
+      connections.set(session, c);
+      log.warn('mail API: authentication failed', { from: c.address, user: (auth.username ?? '').slice(0, 64), method: auth.method, failures: c.authFailures });
+      if (c.authFailures >= MAX_AUTH_FAILURES) return cb(refuse(421, `authentication failed ${MAX_AUTH_FAILURES} times: closing the connection`));
+      const left = MAX_AUTH_FAILURES - c.authFailures;
+      cb(refuse(535, `authentication failed: wrong user or password (${left} more attempt${left === 1 ? '' : 's'} on this connection)`));
     },
     onMailFrom(address, session, cb) {
-      if (needAuth && !session.user) return cb(refuse(530, 'authentication required'));
-      if (senders.has(address.address.toLowerCase())) return cb();
-      log.warn('mail API: sender refused', { sender: address.address });
-      cb(refuse(550, `sender ${address.address} is not allowed to give orders`));
+      const c = connection(session);
+      if (!session.user && !c.trusted) {
+        log.warn('mail API: order without authentication refused', { from: c.address, sender: address.address });
+        return cb(refuse(530, 'authentication required: log in with SMTP AUTH as mailApi.authUser (npx wod mail-api credentials); the envelope sender does not authorise'));
+      }
+      if (!senders.size || senders.has(address.address.toLowerCase())) return cb();
+      log.warn('mail API: sender refused', { from: c.address, sender: address.address });
+      cb(refuse(550, `sender ${address.address} is not allowed to give orders (mailApi.senders)`));
     },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
@@ -97,6 +124,7 @@ export function createMailApi(deps: MailApiDeps): SMTPServer {
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
         void (async () => {
+          if (!session.user && !connection(session).trusted) throw refuse(530, 'authentication required');
           if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) throw refuse(552, 'message too large');
           const parsed = await simpleParser(raw);
           const fallback = subjectAndBody(raw.toString('utf8'));
@@ -107,7 +135,8 @@ export function createMailApi(deps: MailApiDeps): SMTPServer {
           const order = parseOrder(subject, body);
           const result = dispatchOrder(deps.db, order, messageId, deps.poolSize);
           log.info(`mail API: ${result.duplicate ? 'repeated' : 'accepted'} order`, {
-            order: subject, workshop: order.workshop, sender: session.envelope.mailFrom && session.envelope.mailFrom.address, jobs: result.jobs.join(','),
+            order: subject, workshop: order.workshop, sender: session.envelope.mailFrom && session.envelope.mailFrom.address, from: connection(session).address,
+            by: session.user ? 'AUTH' : 'trusted network', jobs: result.jobs.join(','),
           });
           if (!result.duplicate) deps.onJobs();
           return result;

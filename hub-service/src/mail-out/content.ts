@@ -5,6 +5,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import ejs from 'ejs';
+import { oneLine } from '../clean-text.js';
 import type { WodConfig } from '../config/schema.js';
 
 export type Block =
@@ -58,7 +59,22 @@ export const MILESTONES: { count: number; name: string }[] = [
   { count: 15, name: 'Legend' },
 ];
 
-export const mails = {
+/**
+ * Subject, preheader and every block as one line. Names and workshop titles are refused with a line
+ * break at the door; this holds for values stored before that rule too, so none adds a line to the text.
+ */
+function singleLined(c: MailContent): MailContent {
+  const block = (b: Block): Block => {
+    if ('p' in b) return { p: oneLine(b.p) };
+    if ('button' in b) return { button: { text: oneLine(b.button.text), href: oneLine(b.button.href) } };
+    if ('link' in b) return { link: { text: oneLine(b.link.text), href: oneLine(b.link.href) } };
+    if ('fields' in b) return { fields: b.fields.map(([k, v]) => [oneLine(k), oneLine(v)]) };
+    return { image: { src: oneLine(b.image.src), alt: oneLine(b.image.alt) } };
+  };
+  return { subject: oneLine(c.subject), preheader: oneLine(c.preheader), blocks: c.blocks.map(block) };
+}
+
+const builders = {
   welcome: (p: Participant): MailContent => ({
     subject: `Your ${p.workshop} workshop is being prepared`,
     preheader: 'Your login follows in a few seconds.',
@@ -131,6 +147,11 @@ export const mails = {
     ],
   }),
 };
+
+/** The participant mails by kind, each single-lined. */
+export const mails = Object.fromEntries(
+  Object.entries(builders).map(([kind, build]) => [kind, (p: never) => singleLined((build as (p: never) => MailContent)(p))]),
+) as typeof builders;
 
 /** The milestone reached with `count` finished workshops, if that count is one. */
 export function milestoneAt(count: number): string | null {

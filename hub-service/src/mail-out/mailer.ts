@@ -3,10 +3,12 @@
  * key (one per registration and kind), so it is neither lost nor queued twice; the delivery loop
  * hands it to the transport and retries with backoff, however long the relay is down. The
  * credentials mail alone is sent at once by its job step and recorded without its body, because
- * the password must not be stored.
+ * the password must not be stored. Stored mails hold placeholders for the links that act as the
+ * participant; `links` makes them as the mail goes out.
  */
 import crypto from 'node:crypto';
 import type { WodConfig } from '../config/schema.js';
+import type { MailLinks } from '../journey/links.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { type MailContent, renderHtml, renderText } from './content.js';
@@ -23,6 +25,7 @@ export interface QueuedMail {
 interface Row {
   id: number;
   key: string;
+  registration_id: number | null;
   to_address: string;
   subject: string;
   text: string;
@@ -41,6 +44,7 @@ export class Mailer {
   constructor(
     private readonly db: Db,
     private readonly transport: MailTransport,
+    private readonly links: MailLinks,
     private readonly config: Pick<WodConfig, 'branding' | 'publicUrl' | 'mail'>,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
@@ -81,9 +85,9 @@ export class Mailer {
       .run(mail.key, mail.kind, mail.registrationId, mail.to, mail.content.subject, messageId, new Date(this.now()).toISOString());
   }
 
-  /** Queues a copy of a sent or queued mail under a new key (the admin's "resend"). */
+  /** Queues a copy of a sent or queued mail under a new key (the admin's "resend"): its links are made anew when it goes. */
   resend(id: number): number | null {
-    const row = this.db.prepare(`SELECT * FROM mails WHERE id = ? AND text IS NOT NULL`).get(id) as (Row & { kind: string; registration_id: number | null }) | undefined;
+    const row = this.db.prepare(`SELECT * FROM mails WHERE id = ? AND text IS NOT NULL`).get(id) as (Row & { kind: string }) | undefined;
     if (!row) return null;
     const key = `${row.key}:resent:${crypto.randomBytes(3).toString('hex')}`;
     return Number(
@@ -100,11 +104,12 @@ export class Mailer {
     let sent = 0;
     try {
       const due = this.db
-        .prepare(`SELECT id, key, to_address, subject, text, html, message_id, attempts FROM mails WHERE state = 'queued' AND next_at <= ? ORDER BY id LIMIT 50`)
+        .prepare(`SELECT id, key, registration_id, to_address, subject, text, html, message_id, attempts FROM mails WHERE state = 'queued' AND next_at <= ? ORDER BY id LIMIT 50`)
         .all(new Date(this.now()).toISOString()) as Row[];
       for (const m of due) {
         try {
-          await this.transport.send({ key: m.key, to: m.to_address, subject: m.subject, text: m.text, html: m.html ?? undefined, messageId: m.message_id });
+          const fill = (body: string) => this.links.fill(body, m.registration_id);
+          await this.transport.send({ key: m.key, to: m.to_address, subject: m.subject, text: fill(m.text), html: m.html === null ? undefined : fill(m.html), messageId: m.message_id });
           this.db.prepare(`UPDATE mails SET state = 'sent', attempts = attempts + 1, sent_at = ?, error = NULL WHERE id = ?`).run(new Date(this.now()).toISOString(), m.id);
           sent++;
         } catch (e) {

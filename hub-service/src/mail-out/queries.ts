@@ -1,4 +1,8 @@
-/** The mails as the admin panel shows them. Credentials mails have no stored body, by design. */
+/**
+ * The mails as the admin panel shows them. Credentials mails have no stored body, by design; the
+ * others hold placeholders where their links go, shown as words.
+ */
+import { showLinks } from '../journey/links.js';
 import type { Db } from '../store/db.js';
 
 export interface MailView {
@@ -28,6 +32,7 @@ export function listMails(db: Db, q: { registrationId?: number; limit: number; o
 }
 
 export function getMail(db: Db, id: number): (MailView & { text: string | null; html: string | null }) | null {
-  return (db.prepare(`SELECT id, key, kind, registration_id AS registrationId, to_address AS "to", subject, state, attempts, error,
-    created_at AS createdAt, sent_at AS sentAt, text, html FROM mails WHERE id = ?`).get(id) as (MailView & { text: string | null; html: string | null }) | undefined) ?? null;
+  const row = db.prepare(`SELECT id, key, kind, registration_id AS registrationId, to_address AS "to", subject, state, attempts, error,
+    created_at AS createdAt, sent_at AS sentAt, text, html FROM mails WHERE id = ?`).get(id) as (MailView & { text: string | null; html: string | null }) | undefined;
+  return row ? { ...row, text: row.text && showLinks(row.text), html: row.html && showLinks(row.html) } : null;
 }

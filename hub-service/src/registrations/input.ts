@@ -2,6 +2,7 @@
 import MailChecker from 'mailchecker';
 import { z } from 'zod';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
+import { cleanText } from '../clean-text.js';
 
 const yes = z.union([z.literal(true), z.enum(['true', 'on', 'yes', '1']).transform(() => true as const)], {
   error: 'the terms and conditions must be accepted',
@@ -14,8 +15,9 @@ export const registrationInput = z.object({
     .toLowerCase()
     .max(254, 'is too long')
     .pipe(z.email({ error: 'is not a valid email address' })),
-  name: z.string({ error: 'is required' }).trim().min(1, 'is required').max(100, 'is too long (100 characters at most)'),
-  company: z.string({ error: 'is required' }).trim().min(1, 'is required').max(100, 'is too long (100 characters at most)'),
+  // Both go into mail lines and the admin panel: one line of visible text.
+  name: cleanText({ max: 100 }).min(1, 'is required'),
+  company: cleanText({ max: 100 }).min(1, 'is required'),
   workshop: z.string({ error: 'is required' }).regex(WORKSHOP_FOLDER, 'is not a workshop name (WKSHP-…)'),
   acceptTerms: yes,
 });

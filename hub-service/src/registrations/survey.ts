@@ -4,9 +4,11 @@
  */
 import { z } from 'zod';
 import { audit } from '../audit/audit.js';
+import { cleanText } from '../clean-text.js';
 import type { Db } from '../store/db.js';
 
-const text = z.string().trim().max(2000, 'is too long (2000 characters at most)').optional().default('');
+/** A free-text answer: its paragraphs are kept; other controls and direction overrides are refused, as for a name. */
+const text = cleanText({ max: 2000, multiLine: true }).optional().default('');
 
 export const surveyInput = z.object({
   rating: z.coerce.number({ error: 'choose from 1 to 5' }).int().min(1, 'choose from 1 to 5').max(5, 'choose from 1 to 5'),

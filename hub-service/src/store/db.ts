@@ -5,9 +5,12 @@ import { migrations as allMigrations, type Migration } from './migrations.js';
 
 export type Db = Database.Database;
 
-/** Opens (creating if needed) the wod database in WAL mode and brings its schema up to date. */
+/** Opens (creating if needed, mode 0600) the wod database in WAL mode and brings its schema up to date. */
 export function openDatabase(file: string, migrations: Migration[] = allMigrations): Db {
-  fs.mkdirSync(path.dirname(file), { recursive: true });
+  fs.mkdirSync(path.dirname(file), { recursive: true, mode: 0o700 });
+  // Made private before SQLite writes a byte: its -wal and -shm files take the database's mode.
+  fs.closeSync(fs.openSync(file, 'a', 0o600));
+  fs.chmodSync(file, 0o600);
   const db = new Database(file);
   db.pragma('journal_mode = WAL');
   db.pragma('synchronous = NORMAL');

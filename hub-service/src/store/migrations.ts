@@ -189,4 +189,26 @@ export const migrations: Migration[] = [
       ALTER TABLE registrations ADD COLUMN progress_at TEXT;
     `,
   },
+  {
+    version: 6,
+    name: 'servers reconciled',
+    sql: `
+      -- The student's server as the reconciler (lifecycle/reconcile.ts) last saw it: when it looked,
+      -- the restarts that failed in a row, when the next may be tried, and why it gave up (NULL: fine).
+      ALTER TABLE registrations ADD COLUMN server_checked_at TEXT;
+      ALTER TABLE registrations ADD COLUMN server_failures INTEGER NOT NULL DEFAULT 0;
+      ALTER TABLE registrations ADD COLUMN server_retry_at TEXT;
+      ALTER TABLE registrations ADD COLUMN server_problem TEXT;
+    `,
+  },
+  {
+    version: 7,
+    name: 'no live links in stored mails',
+    sql: `
+      -- Mails are now stored with placeholders and get their links when sent (journey/links.ts).
+      -- Bodies sent before kept live status and start links: forget them (the subject stays).
+      UPDATE mails SET text = NULL, html = NULL
+      WHERE state = 'sent' AND (text LIKE '%/services/wod/status/%' OR text LIKE '%/hub/wod-login?token=%');
+    `,
+  },
 ];

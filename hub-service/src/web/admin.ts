@@ -1,5 +1,5 @@
 /**
- * The admin panel, behind hub OAuth (hub admins and holders of custom:wod:admin only): a dashboard,
+ * The admin panel, behind hub OAuth (a session or token carrying custom:wod:admin only): a dashboard,
  * workshops (edit, import now), registrations (search, detail, end), survey answers, the student
  * pool, jobs with their step logs, and actions (a verb on a student or a range). Forms carry the
  * session's CSRF token.
@@ -10,6 +10,7 @@ import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from 
 import { type ImportReport, PINNABLE } from '../catalog/sync.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
 import { getJob, listJobs } from '../jobs/queries.js';
+import { serverHealth, serversDown } from '../lifecycle/reconcile.js';
 import { dispatchAction } from '../mail-in/dispatch.js';
 import { OrderError } from '../mail-in/orders.js';
 import { getMail, listMails } from '../mail-out/queries.js';
@@ -19,6 +20,7 @@ import { listSurveys, surveySummary } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
 import { actionInput, extendInput, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
 import type { WebDeps } from './deps.js';
+import { adminServer } from './views.js';
 
 const STATES = ['registered', 'deploying', 'ready', 'reminded', 'ended', 'cleaned', 'failed'];
 const RUNNING_SQL = RUNNING.map((s) => `'${s}'`).join(', ');
@@ -46,6 +48,7 @@ export function adminRouter(deps: WebDeps): express.Router {
     const finished = db
       .prepare(`SELECT w.folder, COUNT(*) AS n, AVG(r.completion) AS completion FROM registrations r JOIN workshops w ON w.id = r.workshop_id WHERE r.state = 'cleaned' GROUP BY w.folder`)
       .all() as { folder: string; n: number; completion: number | null }[];
+    const down = serversDown(db);
     render(req, res, 'index', 'Dashboard', {
       stats: {
         'active workshops': workshops.filter((w) => w.active).length,
@@ -56,6 +59,7 @@ export function adminRouter(deps: WebDeps): express.Router {
         'students allocated': pool.allocated,
         'students to clean': pool.cleanup,
         'failed jobs': count(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'failed'`),
+        'servers down': down.length,
         'survey answers': survey.answers,
         'mean rating': survey.meanRating === null ? '–' : `${survey.meanRating.toFixed(1)} / 5`,
         'would recommend': survey.recommend === null ? '–' : `${Math.round(survey.recommend * 100)} %`,
@@ -64,6 +68,7 @@ export function adminRouter(deps: WebDeps): express.Router {
         const f = finished.find((x) => x.folder === w.folder);
         return { folder: w.folder, name: w.name, running: w.running, seats: w.seats, participants: w.participants, finished: f?.n ?? 0, completion: f?.completion ?? null };
       }),
+      serversDown: down,
       facts: {
         'wod version': VERSION,
         'JupyterHub version': hubVersion ?? 'not answering',
@@ -154,6 +159,7 @@ export function adminRouter(deps: WebDeps): express.Router {
     if (!r) return void notFound(res, `registration ${id}`);
     render(req, res, 'registration', 'Registrations', {
       r,
+      server: adminServer(r.state, serverHealth(db, id)),
       notice: notice ?? (req.query.ended ? { text: 'Ended: the CLEANUP job takes the seat back.', kind: 'ok' } : null),
       // Oldest first, each with its steps: the registration's story in order.
       jobs: listJobs(db, { registrationId: id, limit: 100, offset: 0 }).items.reverse().map((j) => getJob(db, j.id)!),
@@ -315,4 +321,19 @@ export function adminRouter(deps: WebDeps): express.Router {
 
   router.post('/logout', deps.auth.logout);
   return router;
+}
+
+/**
+ * Method and path (Express syntax, `:id`) of every route a router serves, read from the router
+ * itself: the authorization tests walk the admin panel with it, so a new page is covered as soon
+ * as it is registered.
+ */
+export function routesOf(router: express.Router): { method: string; path: string }[] {
+  return router.stack.flatMap((layer) => {
+    const route = layer.route as { path: string; methods: Record<string, boolean> } | undefined;
+    if (!route) return [];
+    return Object.keys(route.methods)
+      .filter((m) => route.methods[m])
+      .map((m) => ({ method: m.toUpperCase(), path: route.path }));
+  });
 }

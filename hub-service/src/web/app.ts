@@ -1,8 +1,11 @@
+import type { Socket } from 'node:net';
 import path from 'node:path';
 import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
 import { scrubUrl } from '../log.js';
+import { type PeerUid, type TrustedProxies, trustFunction } from './client-address.js';
+import { identifyClient, peerUid, type PeerUidLookup } from './peer-uid.js';
 
 export const VIEWS_DIR = path.resolve(__dirname, '..', '..', 'views');
 
@@ -10,11 +13,39 @@ export const VIEWS_DIR = path.resolve(__dirname, '..', '..', 'views');
  * The Express application: everything is mounted under the service prefix (/services/wod/), since
  * the proxy forwards full paths. `mount` adds the routers; errors end here as one JSON or HTML shape.
  */
-export function createApp(opts: { prefix: string; log: Logger; mount: (router: express.Router) => void }): express.Express {
+export function createApp(opts: {
+  prefix: string;
+  log: Logger;
+  mount: (router: express.Router) => void;
+  /** the operator's reverse proxies (config `trustedProxies`) */
+  proxies: TrustedProxies;
+  /** the Linux user of the hub and its proxy (this process's, as the hub starts the service) */
+  ownUid?: number | null;
+  peerUid?: PeerUidLookup;
+}): express.Express {
   const app = express();
   app.disable('x-powered-by');
-  // The hub's proxy on this host sets X-Forwarded-Proto/For.
-  app.set('trust proxy', 'loopback');
+  // The hub's proxy on this host sets X-Forwarded-Proto/For; `req.ip` is the client by the same rule
+  // as the hub's logins (./client-address.ts), the peer's owner looked up once per connection.
+  app.set('trust proxy', trustFunction(opts.proxies));
+  const owners = new WeakMap<Socket, Promise<PeerUid>>();
+  const ownUid = opts.ownUid === undefined ? (process.getuid?.() ?? null) : opts.ownUid;
+  app.use((req, _res, next) => {
+    const socket = req.socket;
+    const lookup: PeerUidLookup = (peer, local) => {
+      let owner = owners.get(socket);
+      if (!owner) owners.set(socket, (owner = (opts.peerUid ?? peerUid)(peer, local)));
+      return owner;
+    };
+    const forwarded = req.headers['x-forwarded-for'];
+    identifyClient(
+      { peer: socket.remoteAddress ?? '', peerPort: socket.remotePort, local: socket.localAddress, localPort: socket.localPort, forwardedFor: [forwarded ?? []].flat().join(',') },
+      { proxies: opts.proxies, ownUid, lookup },
+    ).then((client) => {
+      Object.defineProperty(req, 'ip', { value: client.address, configurable: true, enumerable: true });
+      next();
+    }, next);
+  });
   app.set('view engine', 'ejs');
   app.set('views', VIEWS_DIR);
   app.locals.prefix = opts.prefix;

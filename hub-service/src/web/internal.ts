@@ -4,12 +4,14 @@
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Accounts } from '../accounts/accounts.js';
+import { LoginThrottle } from '../accounts/login-throttle.js';
 import { activeStudentSession, landingPath, STUDENT_NAME, verifyStudentLogin } from '../accounts/student-logins.js';
 import { type Sealer, safeEqual } from '../auth/seal.js';
 import type { Logger } from '../log.js';
-import { RateLimiter } from '../registrations/rate-limit.js';
 import { verifyStartToken } from '../registrations/start-link.js';
 import type { Db } from '../store/db.js';
+import { isLoopback, type TrustedProxies } from './client-address.js';
+import { identifyClient, type PeerUidLookup } from './peer-uid.js';
 
 export function internalRouter(deps: {
   secret: string;
@@ -19,12 +21,37 @@ export function internalRouter(deps: {
   log: Logger;
   /** after the deadline, how long a logged-in student may stay (timers.endGraceSeconds) */
   endGraceSeconds: number;
+  /** the operator's reverse proxies (config `trustedProxies`), for the client address of a login */
+  proxies: TrustedProxies;
+  /** the service's Linux user, when the shim does not say the hub's */
+  ownUid?: number | null;
+  peerUid?: PeerUidLookup;
+  throttle?: LoginThrottle;
   now?: () => number;
 }): express.Router {
   const router = express.Router();
-  // Guessing passwords: after 10 failures in 15 minutes a name is refused until the window ends.
-  const failures = new RateLimiter(10, 15 * 60_000, deps.now);
-  const blocked = new Map<string, number>();
+  // Guessing passwords: counted per (name, client address) and per client address (accounts/login-throttle.ts).
+  const throttle = deps.throttle ?? new LoginThrottle(undefined, deps.now);
+  let warnedUnlisted = false;
+  const ownUid = deps.ownUid === undefined ? (process.getuid?.() ?? null) : deps.ownUid;
+
+  /** The client of the login the hub is asking about: the hub says which connection it came on. */
+  const loginClient = async (client: unknown): Promise<string> => {
+    if (!client || typeof client !== 'object') return 'unknown';
+    const c = client as Record<string, unknown>;
+    const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+    const int = (v: unknown) => (Number.isInteger(v) ? (v as number) : undefined);
+    const found = await identifyClient(
+      { peer: str(c.peer) ?? '', peerPort: int(c.peerPort), local: str(c.local), localPort: int(c.localPort), forwardedFor: str(c.forwardedFor) },
+      { proxies: deps.proxies, ownUid: int(c.uid) ?? ownUid, lookup: deps.peerUid },
+    );
+    if (found.ignoredForwardedFor && isLoopback(found.address) && !warnedUnlisted) {
+      // Someone on this host forwards to the hub's proxy: a reverse proxy not listed, or a local user.
+      warnedUnlisted = true;
+      deps.log.warn('logins reach the proxy from this host with an X-Forwarded-For wod does not believe: if a reverse proxy on this host forwards to wod, list it in trustedProxies', { client: found.address });
+    }
+    return found.address;
+  };
 
   router.use((req: Request, res: Response, next: NextFunction) => {
     // The proxy adds X-Forwarded-For: a request that has it came from outside.
@@ -34,38 +61,41 @@ export function internalRouter(deps: {
     res.status(404).json({ status: 404, message: 'not found' });
   });
 
-  /** The shim's question: may this username and password log in to the hub? */
+  /**
+   * The shim's question: may this username and password log in to the hub? The body says which
+   * connection the login came on (`client`: the hub's peer, its X-Forwarded-For, the hub's uid).
+   */
   router.post('/logins', async (req, res) => {
-    const { username, password } = (req.body ?? {}) as { username?: unknown; password?: unknown };
+    const { username, password, client } = (req.body ?? {}) as { username?: unknown; password?: unknown; client?: unknown };
     if (typeof username !== 'string' || typeof password !== 'string' || !username || !password) {
       res.status(400).json({ status: 400, message: 'username and password are required strings' });
       return;
     }
     const name = username.trim().toLowerCase();
-    const until = blocked.get(name);
-    if (until && until > (deps.now ?? Date.now)()) {
-      deps.log.warn('login refused: too many failures', { user: name });
-      res.status(429).json({ status: 429, message: 'too many failed logins; try again later' });
+    const address = await loginClient(client);
+    const verdict = throttle.check(name, address);
+    if (!verdict.allowed) {
+      deps.log.warn('login refused: too many failures', { user: name.slice(0, 64), client: address, by: verdict.by, retryAfterSeconds: verdict.retryAfterSeconds });
+      res.status(429).set('Retry-After', String(verdict.retryAfterSeconds));
+      res.json({ status: 429, message: 'too many attempts, try later', retryAfterSeconds: verdict.retryAfterSeconds });
       return;
     }
     if (STUDENT_NAME.test(name)) {
       const session = await verifyStudentLogin(deps.db, name, password);
       if (session) {
-        deps.log.info('student login accepted', { user: name, registration: session.registrationId });
+        throttle.success(name, address);
+        deps.log.info('student login accepted', { user: name, registration: session.registrationId, client: address });
         res.json({ name, next: landingPath(name, session.folder) });
         return;
       }
     } else if (await deps.accounts.verify(name, password)) {
-      deps.log.info('login accepted', { user: name });
+      throttle.success(name, address);
+      deps.log.info('login accepted', { user: name, client: address });
       res.json({ name });
       return;
     }
-    const hit = failures.hit(name);
-    if (!hit.allowed) {
-      if (blocked.size > 10_000) blocked.clear(); // names are the visitor's to choose: keep the map bounded
-      blocked.set(name, (deps.now ?? Date.now)() + hit.retryAfterSeconds * 1000);
-    }
-    deps.log.info('login refused', { user: name });
+    throttle.failure(name, address);
+    deps.log.info('login refused', { user: name.slice(0, 64), client: address });
     res.status(401).json({ status: 401, message: 'invalid username or password' });
   });
 

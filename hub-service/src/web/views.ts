@@ -3,6 +3,7 @@
  * workshop, what a participant sees of their registration.
  */
 import { assetUrl, type CatalogEntry } from '../catalog/catalog.js';
+import type { ServerHealth } from '../lifecycle/reconcile.js';
 import type { RegistrationView } from '../registrations/registrations.js';
 
 export function publicWorkshop(prefix: string, e: CatalogEntry) {
@@ -66,3 +67,14 @@ export function participantStatus(r: RegistrationView, publicUrl: string, now = 
   };
 }
 export type ParticipantStatus = ReturnType<typeof participantStatus>;
+
+/** The student's server on the admin registration page: watched while the registration runs. */
+export function adminServer(state: string, h: ServerHealth | null) {
+  if (!h || (state !== 'ready' && state !== 'reminded')) return null;
+  return {
+    down: h.problem !== null,
+    status: h.problem ? 'down' : h.failures ? `restarting (${h.failures} failed attempt${h.failures === 1 ? '' : 's'})` : h.checkedAt ? 'no problem' : 'not checked yet',
+    problem: h.problem,
+    checkedAt: h.checkedAt,
+  };
+}

@@ -1,0 +1,49 @@
+/**
+ * The links in participant mails that act as the participant: the status page (ends the workshop,
+ * takes the survey) and the one-click start link (logs in). A queued mail is stored with a
+ * placeholder in their place; the links are made when the mail is handed to the transport, so no
+ * stored row or body holds one, and "send again" carries fresh links.
+ */
+import type { Sealer } from '../auth/seal.js';
+import { startToken } from '../registrations/start-link.js';
+import { statusToken } from '../registrations/status-token.js';
+import type { Db } from '../store/db.js';
+
+export const STATUS_LINK = '[wod:status-link]';
+export const START_LINK = '[wod:start-link]';
+/** What the admin panel shows where a link will be. */
+export const LINK_SHOWN = '(a link made when the mail is sent)';
+
+const PLACEHOLDERS = /\[wod:(status|start)-link\]/g;
+
+export class MailLinks {
+  constructor(
+    private readonly db: Db,
+    private readonly sealer: Sealer,
+    private readonly publicUrl: string,
+  ) {}
+
+  statusUrl(registrationId: number): string {
+    return `${this.publicUrl}/services/wod/status/${statusToken(this.sealer, registrationId)}`;
+  }
+
+  /** Valid until the registration's deadline; none before it has one. */
+  startUrl(registrationId: number, deadlineAt: string | null): string | null {
+    return deadlineAt ? `${this.publicUrl}/hub/wod-login?token=${startToken(this.sealer, registrationId, new Date(deadlineAt))}` : null;
+  }
+
+  /** The mail's text with its placeholders replaced by links made now, for the registration's current deadline. */
+  fill(text: string, registrationId: number | null): string {
+    if (registrationId === null || !text.includes('[wod:')) return text;
+    const row = this.db.prepare('SELECT deadline_at AS deadlineAt FROM registrations WHERE id = ?').get(registrationId) as { deadlineAt: string | null } | undefined;
+    const portal = `${this.publicUrl}/services/wod/`;
+    return text.replace(PLACEHOLDERS, (_m, which: string) =>
+      which === 'status' ? this.statusUrl(registrationId) : (this.startUrl(registrationId, row?.deadlineAt ?? null) ?? portal),
+    );
+  }
+}
+
+/** For showing a stored mail: the placeholders said in words. */
+export function showLinks(text: string): string {
+  return text.replace(PLACEHOLDERS, LINK_SHOWN);
+}
