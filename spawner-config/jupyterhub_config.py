@@ -142,6 +142,8 @@ c.Spawner.environment = {"PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:
 c.Spawner.oauth_client_allowed_scopes = ["access:services!service=wod"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
+# How soon the hub notices a server that died (the service then starts it again: lifecycle/reconcile.ts).
+c.Spawner.poll_interval = 10
 home_template = str(Path(wod["students"]["homeRoot"]) / "{username}")
 if wod["students"]["mode"] == "local" and os.geteuid() != 0:
     # No root needed: every student runs as the invoking user, each with a home of their own.

@@ -127,7 +127,10 @@ test('a student sees the time left and the progress, moves it by running cells, 
   const seen = await until(() => api<{ progress: { executed: number; total: number } | null }>(`/admin/registrations/${id}`), (r) => r.progress?.executed === 2, 'progress reported');
   expect(seen.progress).toMatchObject({ executed: 2, total: 4 });
   await page.keyboard.press('Control+s');
-  await page.locator('.jp-NotebookPanel:visible .jp-mod-dirty').waitFor({ state: 'detached' }).catch(() => undefined);
+  // Saved on disk before the page goes: what the reload below counts.
+  const saved = path.join(hub.dataDir, 'homes', student, FOLDER, '1-Shell.ipynb');
+  const executed = async () => (JSON.parse(fs.readFileSync(saved, 'utf8')) as { cells: { cell_type: string; execution_count: number | null }[] }).cells.filter((c) => c.cell_type === 'code' && c.execution_count !== null).length;
+  await until(executed, (n) => n === 2, 'the Bash notebook saved with its two runs');
 
   // The conclusion asks for the survey; a missing rating is said in the form.
   await page.goto(`${hub.url}/user/${student}/lab/tree/${FOLDER}/2-Conclusion.ipynb`);
