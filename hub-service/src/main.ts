@@ -43,7 +43,7 @@ import { portalRouter } from './web/portal.js';
 import { createApp } from './web/app.js';
 import { healthRouter } from './web/health.js';
 import { internalRouter } from './web/internal.js';
-import { TrustedProxies } from './web/client-address.js';
+import { TrustedProxies } from './network/addresses.js';
 
 function main(): void {
   const config = loadConfig();

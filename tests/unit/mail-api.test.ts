@@ -13,7 +13,7 @@ import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { importWorkshops } from '../../hub-service/src/catalog/sync';
 import { loadConfig } from '../../hub-service/src/config/load';
 import { createLogger } from '../../hub-service/src/log';
-import { clientRules, judgeClient, parseNetwork, readMailApiPassword, touchesLoopback, trustWarnings } from '../../hub-service/src/mail-in/access';
+import { clientRules, judgeClient, readMailApiPassword, trustWarnings } from '../../hub-service/src/mail-in/access';
 import { parseOrder } from '../../hub-service/src/mail-in/orders';
 import { createMailApi, subjectAndBody } from '../../hub-service/src/mail-in/server';
 import { syncPool } from '../../hub-service/src/pool/pool';
@@ -127,10 +127,6 @@ describe('SMTP', () => {
 
 describe('who may order', () => {
   test('networks in CIDR form; any holding a loopback address can never be trusted', () => {
-    for (const bad of ['10.1.2.3', '999.1.1.1/8', '10.0.0.0/33', 'fd00::/129', 'host/24', '']) expect(parseNetwork(bad)).toBeNull();
-    const loopback = ['127.0.0.0/8', '127.1.2.3/32', '0.0.0.0/0', '64.0.0.0/2', '::/0', '::1/128', '::ffff:127.0.0.1/128', '::ffff:0:0/96'];
-    for (const text of loopback) expect([text, touchesLoopback(parseNetwork(text)!)]).toEqual([text, true]);
-    for (const text of ['10.0.0.0/8', '126.0.0.0/8', '128.0.0.0/1', 'fd00::/64', '::ffff:10.0.0.0/104']) expect([text, touchesLoopback(parseNetwork(text)!)]).toEqual([text, false]);
     expect(() => clientRules({ networks: ['127.0.0.0/8'], trustedNetworks: ['127.0.0.0/8'] })).toThrow(/trustedNetworks: 127\.0\.0\.0\/8 contains a loopback address/);
     expect(() => clientRules({ networks: ['bogus'], trustedNetworks: [] })).toThrow(/networks: 'bogus' is not a network in CIDR form/);
   });

@@ -15,7 +15,7 @@
  * The names and addresses are the visitor's to choose: every map is bounded, forgetting the
  * entries quiet for the longest first.
  */
-import { addressBucket } from '../web/client-address.js';
+import { addressBucket } from '../network/addresses.js';
 
 export interface BackoffRule {
   /** failures before the first refusal */

@@ -1,6 +1,6 @@
 import { z } from 'zod';
-import { CIDR, isInsideAny, LOOPBACK_REASON, parseNetwork, touchesLoopback } from '../mail-in/access.js';
-import { isCidr } from '../web/client-address.js';
+import { LOOPBACK_REASON } from '../mail-in/access.js';
+import { CIDR, isCidr, isInsideAny, parseNetwork, touchesLoopback } from '../network/addresses.js';
 
 /**
  * The one wod configuration. Every key is documented in `wod.example.yaml`; every key can be

@@ -13,8 +13,9 @@ import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp
 import { safeEqual } from '../auth/seal.js';
 import type { WodConfig } from '../config/schema.js';
 import type { Logger } from '../log.js';
+import { interfaceAddresses } from '../network/addresses.js';
 import type { Db } from '../store/db.js';
-import { clientRules, interfaceAddresses, judgeClient, trustWarnings } from './access.js';
+import { clientRules, judgeClient, trustWarnings } from './access.js';
 import { dispatchOrder } from './dispatch.js';
 import { OrderError, parseOrder } from './orders.js';
 

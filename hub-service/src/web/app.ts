@@ -4,7 +4,8 @@ import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
 import { scrubUrl } from '../log.js';
-import { type PeerUid, type TrustedProxies, trustFunction } from './client-address.js';
+import type { TrustedProxies } from '../network/addresses.js';
+import { type PeerUid, trustFunction } from './client-address.js';
 import { identifyClient, peerUid, type PeerUidLookup } from './peer-uid.js';
 
 export const VIEWS_DIR = path.resolve(__dirname, '..', '..', 'views');

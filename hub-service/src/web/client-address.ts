@@ -15,7 +15,7 @@
  * Telling the two apart needs the peer socket's owner (./peer-uid.ts); where the system cannot say
  * (no /proc/net/tcp), loopback peers are taken for the proxy.
  */
-import net from 'node:net';
+import { isLoopback, normalizeAddress, type TrustedProxies } from '../network/addresses.js';
 
 /** The owner of the peer's socket: a uid, not found (closed, or not a local socket), or unknowable here. */
 export type PeerUid = number | 'not-found' | 'unsupported';
@@ -34,58 +34,6 @@ export interface ClientAddress {
   address: string;
   /** X-Forwarded-For entries were present that this rule did not believe (a forged header, or an unlisted proxy) */
   ignoredForwardedFor: boolean;
-}
-
-/** Operator-listed proxies (CIDRs or single addresses), ready to test addresses against. */
-export class TrustedProxies {
-  private readonly list = new net.BlockList();
-  readonly size: number;
-
-  constructor(cidrs: readonly string[]) {
-    for (const cidr of cidrs) {
-      const parsed = parseCidr(cidr);
-      if (!parsed) throw new Error(`not a network: ${cidr}`);
-      this.list.addSubnet(parsed.address, parsed.prefix, parsed.family);
-    }
-    this.size = cidrs.length;
-  }
-
-  has(address: string): boolean {
-    const family = net.isIP(address);
-    return family !== 0 && this.list.check(address, family === 4 ? 'ipv4' : 'ipv6');
-  }
-}
-
-/** `10.0.0.0/8`, `2001:db8::/32`, or one address (`10.0.0.5` = `/32`). */
-export function parseCidr(text: string): { address: string; prefix: number; family: 'ipv4' | 'ipv6' } | null {
-  const [raw, bits, ...rest] = text.trim().split('/');
-  const address = normalizeAddress(raw);
-  if (!address || rest.length) return null;
-  const family = net.isIP(address) === 4 ? 'ipv4' : 'ipv6';
-  const max = family === 'ipv4' ? 32 : 128;
-  const prefix = bits === undefined ? max : /^\d{1,3}$/.test(bits) ? Number(bits) : NaN;
-  return prefix >= 0 && prefix <= max ? { address, prefix, family } : null;
-}
-
-export const isCidr = (text: string): boolean => parseCidr(text) !== null;
-
-/**
- * An address as written by a socket or a proxy, made comparable: no brackets, no port, no zone,
- * `::ffff:1.2.3.4` as `1.2.3.4`, lower case. Null when it is not an IP address.
- */
-export function normalizeAddress(raw: string | undefined): string | null {
-  let a = (raw ?? '').trim().replace(/^"|"$/g, '');
-  const bracketed = a.match(/^\[([^\]]+)\](?::\d+)?$/);
-  if (bracketed) a = bracketed[1];
-  else if (/^\d{1,3}(\.\d{1,3}){3}:\d+$/.test(a)) a = a.slice(0, a.lastIndexOf(':'));
-  a = a.replace(/%.*$/, '').toLowerCase();
-  const mapped = a.match(/^::ffff:(\d{1,3}(?:\.\d{1,3}){3})$/);
-  if (mapped) a = mapped[1];
-  return net.isIP(a) ? a : null;
-}
-
-export function isLoopback(address: string): boolean {
-  return /^127\./.test(address) || address === '::1';
 }
 
 /**
@@ -126,32 +74,4 @@ export function trustFunction(proxies: TrustedProxies): (address: string, index:
     const a = normalizeAddress(address);
     return !!a && ((index === 0 && isLoopback(a)) || proxies.has(a));
   };
-}
-
-/**
- * What throttles count by: an IPv4 address as is, an IPv6 address by its /64 (one subscriber's
- * network: whoever holds one has billions of addresses), anything else (local-uid-N) as is.
- */
-export function addressBucket(address: string): string {
-  if (net.isIP(address) !== 6) return address;
-  const groups = ipv6Groups(address);
-  return groups ? `${groups.slice(0, 4).map((g) => g.toString(16)).join(':')}::/64` : address;
-}
-
-/** The eight 16-bit groups of an IPv6 address (`::` expanded, a trailing IPv4 part folded in). */
-export function ipv6Groups(address: string): number[] | null {
-  let text = address;
-  const v4 = text.match(/(\d{1,3})\.(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/);
-  if (v4) {
-    const [a, b, c, d] = v4.slice(1).map(Number);
-    text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
-  }
-  const [head, tail] = text.split('::');
-  const part = (s: string | undefined) => (s ? s.split(':').map((g) => parseInt(g, 16)) : []);
-  const left = part(head);
-  const right = part(tail);
-  const gap = 8 - left.length - right.length;
-  if (tail !== undefined && gap < 1) return null;
-  const groups = tail === undefined ? left : [...left, ...Array<number>(gap).fill(0), ...right];
-  return groups.length === 8 && groups.every((g) => Number.isInteger(g) && g >= 0 && g <= 0xffff) ? groups : null;
 }

@@ -10,7 +10,7 @@ import { type Sealer, safeEqual } from '../auth/seal.js';
 import type { Logger } from '../log.js';
 import { verifyStartToken } from '../registrations/start-link.js';
 import type { Db } from '../store/db.js';
-import { isLoopback, type TrustedProxies } from './client-address.js';
+import { isLoopback, type TrustedProxies } from '../network/addresses.js';
 import { identifyClient, type PeerUidLookup } from './peer-uid.js';
 
 export function internalRouter(deps: {

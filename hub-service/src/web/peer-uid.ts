@@ -9,7 +9,8 @@
 import fs from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
-import { type ClientAddress, clientAddress, ipv6Groups, isLoopback, normalizeAddress, type PeerUid, type TrustedProxies } from './client-address.js';
+import { ipv6Groups, isLoopback, normalizeAddress, type TrustedProxies } from '../network/addresses.js';
+import { type ClientAddress, clientAddress, type PeerUid } from './client-address.js';
 
 export interface Endpoint {
   address: string;
@@ -29,8 +30,7 @@ function addressBytes(address: string): number[] | null {
   const a = normalizeAddress(address);
   if (!a) return null;
   if (net.isIP(a) === 4) return a.split('.').map(Number);
-  const groups = ipv6Groups(a);
-  return groups ? groups.flatMap((g) => [g >> 8, g & 0xff]) : null;
+  return ipv6Groups(a).flatMap((g) => [g >> 8, g & 0xff]);
 }
 
 /** How an endpoint appears in /proc/net/tcp (`v4`) or tcp6 (`v6`, IPv4 as ::ffff:a.b.c.d). */
