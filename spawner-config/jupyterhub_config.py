@@ -33,6 +33,8 @@ prepared = json.loads(
 )
 wod = prepared["config"]
 paths = prepared["paths"]
+# the service's name and prefix (/services/wod/), owned by hub-service/src/config/urls.ts
+service = prepared["service"]
 for cred in prepared["created"]:
     # Only when the hub was started without `wod start`, which prints these itself.
     print(f"wod: admin login (shown once): user {cred['name']}  password {cred['password']}", file=sys.stderr)
@@ -64,7 +66,7 @@ def default_url(handler):
     user = handler.current_user
     if user is not None and STUDENT.match(user.name):
         return handler.authenticator.landing.pop(user.name, None) or f"/user/{user.name}/lab"
-    return "/services/wod/"
+    return service["prefix"]
 
 
 c.JupyterHub.default_url = default_url
@@ -72,7 +74,7 @@ c.JupyterHub.default_url = default_url
 # --- the wod service ---------------------------------------------------------------------------
 c.JupyterHub.services = [
     {
-        "name": "wod",
+        "name": service["name"],
         "url": service_url,
         "command": [NODE, str(ROOT / "hub-service" / "dist" / "main.js")],
         "cwd": str(ROOT),
@@ -103,12 +105,12 @@ c.JupyterHub.load_roles = [
             "read:users:activity",
             "access:servers",
         ],
-        "services": ["wod"],
+        "services": [service["name"]],
     },
     {
         # Every user may complete OAuth with the wod service (students use its pages too).
         "name": "user",
-        "scopes": ["self", "access:services!service=wod"],
+        "scopes": ["self", f"access:services!service={service['name']}"],
     },
     {
         # Admin rights in wod come from this scope on the token or OAuth session, never from the
@@ -117,7 +119,7 @@ c.JupyterHub.load_roles = [
         # a hub admin later gets wod through the group, which hub admins edit in the hub's admin page.
         "name": "wod-admin",
         "description": "Runs wod: the admin panel and the admin REST API",
-        "scopes": ["custom:wod:admin", "access:services!service=wod"],
+        "scopes": ["custom:wod:admin", f"access:services!service={service['name']}"],
         "users": sorted(set(wod["accounts"]["admins"]) | set(wod["accounts"]["wodAdmins"])),
         "groups": ["wod-admins"],
     },
@@ -125,7 +127,7 @@ c.JupyterHub.load_roles = [
 
 # --- logins: the shim asks the service ---------------------------------------------------------
 c.JupyterHub.authenticator_class = WodAuthenticator
-c.WodAuthenticator.service_url = f"{service_url}/services/wod"
+c.WodAuthenticator.service_url = f"{service_url}{service['prefix']}".rstrip("/")
 c.WodAuthenticator.secret_file = paths["authSecret"]
 c.Authenticator.admin_users = set(wod["accounts"]["admins"])
 # The service decides who may log in; nobody gets past the shim without its yes.
@@ -139,7 +141,7 @@ c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]
 c.Spawner.default_url = "/lab"
 c.Spawner.environment = {"PATH": f"{venv_bin}:{os.environ.get('PATH', '/usr/bin:/bin')}"}
 # The token JupyterHub gives each JupyterLab page may also call the wod service (the extension's API).
-c.Spawner.oauth_client_allowed_scopes = ["access:services!service=wod"]
+c.Spawner.oauth_client_allowed_scopes = [f"access:services!service={service['name']}"]
 c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
 # How soon the hub notices a server that died (the service then starts it again: lifecycle/reconcile.ts).

@@ -15,6 +15,7 @@ export interface TextRule {
 }
 
 /** C0 and C1 controls, DEL, the Unicode line and paragraph separators, bidi embeddings, overrides and isolates. */
+// eslint-disable-next-line no-control-regex -- control characters are what this looks for
 const UNSAFE = /[\u0000-\u001F\u007F-\u009F\u2028\u2029\u202A-\u202E\u2066-\u2069]/g;
 const LINE_BREAK = /[\n\r\u0085\u2028\u2029]/;
 const BIDI = /[\u202A-\u202E\u2066-\u2069]/;

@@ -19,12 +19,12 @@ import { openDatabase } from './store/db.js';
 import { VERSION } from './version.js';
 import { formatProblem } from './catalog/problems.js';
 import { JobEngine } from './jobs/engine.js';
-import { enqueueJob, JobStore } from './jobs/store.js';
+import { JobStore } from './jobs/store.js';
 import { ApiDb } from './lifecycle/api-db.js';
 import { ensureLocalAccount, studentsRunAs } from './isolation/student-side.js';
 import { LocalHost, SystemUsersHost } from './lifecycle/host.js';
 import { ServerReconciler } from './lifecycle/reconcile.js';
-import { isTransient, lifecyclePlans } from './lifecycle/verbs.js';
+import { isTransient, lifecycle } from './lifecycle/verbs.js';
 import { readMailApiPassword } from './mail-in/access.js';
 import { createMailApi } from './mail-in/server.js';
 import { Letters } from './journey/letters.js';
@@ -71,32 +71,26 @@ function main(): void {
       ? new LocalHost(config.students.homeRoot, hubEnv.apiUrl, runAs.kind === 'account' ? ensureLocalAccount(runAs.name) : null)
       : new SystemUsersHost(config.students.homeRoot, config.students.uidBase);
   const jobs = new JobStore(db);
+  const verbs = lifecycle({
+    db,
+    config,
+    hub,
+    host,
+    messenger: letters,
+    onTokensRevoked: (student) => identities.forgetUser(student),
+    apiDb: config.apiDb.url
+      ? new ApiDb({ url: config.apiDb.url, username: config.apiDb.username, password: process.env.WOD_API_DB_PASSWORD ?? '', baseStdid: config.apiDb.baseStdid })
+      : undefined,
+    onJob: () => engine?.kick(),
+  });
   engine = new JobEngine({
     store: jobs,
-    plans: lifecyclePlans({
-      db,
-      config,
-      hub,
-      host,
-      messenger: letters,
-      onTokensRevoked: (student) => identities.forgetUser(student),
-      apiDb: config.apiDb.url
-        ? new ApiDb({ url: config.apiDb.url, username: config.apiDb.username, password: process.env.WOD_API_DB_PASSWORD ?? '', baseStdid: config.apiDb.baseStdid })
-        : undefined,
-    }),
+    plans: verbs.plans,
     log: log.child('jobs'),
     concurrency: config.lifecycle.concurrency,
-    maxAttempts: config.lifecycle.maxAttempts,
     isTransient,
-    onFailed: (job) => {
-      // A CREATE that cannot finish takes the failure path: the seat is purged and freed, with an apology.
-      if (job.verb !== 'CREATE') return;
-      db.transaction(() => {
-        enqueueJob(db, { verb: 'PURGE', studentId: job.student_id, registrationId: job.registration_id, workshopId: job.workshop_id, source: job.source, key: `PURGE:after-job:${job.id}` });
-        if (job.registration_id !== null) letters.apology(job.registration_id);
-      })();
-      engine?.kick();
-    },
+    retryPolicy: verbs.retryPolicy,
+    onFailed: verbs.gaveUp,
   });
 
   syncPool(db, config.students.count);
@@ -141,7 +135,7 @@ function main(): void {
   if (config.lifecycle.paused) log.warn('lifecycle paused (lifecycle.paused): jobs are queued, not run');
   else engine.start();
   // The clock is the service's: reminders, deadlines (CLEANUP) and the deployment watchdog.
-  const timers = new Timers(db, registrations, letters, config.timers, () => engine?.kick());
+  const timers = new Timers(db, registrations, letters, { ...config.timers, paused: config.lifecycle.paused }, () => engine?.kick());
   const sweep = () => {
     try {
       timers.sweep();

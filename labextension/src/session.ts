@@ -7,6 +7,7 @@ import { Poll } from '@lumino/polling';
 import { type ISignal, Signal } from '@lumino/signaling';
 import { msUntil, secondsShown } from './clock';
 import type { Me, SurveyAnswer, WodService } from './service';
+import { CLOCK_RUNNING } from './states';
 
 export interface IWorkshopSession {
   readonly service: WodService;
@@ -34,8 +35,6 @@ export interface IWorkshopSession {
   refresh(): void;
 }
 
-/** The registration states in which the student works in their JupyterLab. */
-const RUNNING = ['ready', 'reminded'];
 
 export const IWorkshopSession = new Token<IWorkshopSession>('@wod/labextension:IWorkshopSession', "The student's workshop and clock, from the wod service.");
 
@@ -75,7 +74,7 @@ export class WorkshopSession implements IWorkshopSession {
   }
 
   running(): boolean {
-    return RUNNING.includes(this._me?.state ?? '');
+    return CLOCK_RUNNING.includes(this._me?.state ?? '');
   }
 
   ended(): boolean {

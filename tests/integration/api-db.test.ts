@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import nodemailer from 'nodemailer';
 import { type RunningHub, startHub } from '../support/hub';
 import { outboxMails } from '../support/outbox';
+import { query, until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 interface Call {
@@ -70,30 +71,30 @@ const order = (subject: string) =>
     .createTransport({ host: credential.host, port: credential.port, ignoreTLS: true, auth: { user: credential.user, pass: credential.password } })
     .sendMail({ from: 'wodadmin@localhost', to: 'wod@backend', subject, text: 'WKSHP-API101\n' });
 
-async function until(check: () => boolean, what: string, ms = 90_000): Promise<void> {
-  const end = Date.now() + ms;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}; calls: ${JSON.stringify(calls)}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
-}
+/** Waits for the recorder to have seen a call; names the calls it saw when it gives up. */
+const sawCall = (check: () => boolean, what: string): Promise<unknown> =>
+  until(check, (v) => v, what, 90_000, 200).catch((e: Error) => {
+    throw new Error(`${e.message}; calls: ${JSON.stringify(calls)}`);
+  });
 
 test('CREATE is reported with the password and activation; a failing api-db is retried until it accepts', async () => {
   failNextPuts = 1;
   await order('CREATE 2 825 ada@example.org');
-  await until(() => calls.some((c) => c.path === '/api/customer/825' && c.body.active === 'true'), 'the activation');
+  await sawCall(() => calls.some((c) => c.path === '/api/customer/825' && c.body.active === 'true'), 'the activation');
   const puts = calls.filter((c) => c.method === 'PUT');
   expect(puts.map((c) => c.path)).toEqual(['/api/student/102', '/api/student/102', '/api/customer/825']); // the first was refused (503), then retried
   expect(puts[1].body.password).toMatch(/^[a-zA-Z2-9]{16}$/);
   expect(calls[0]).toMatchObject({ method: 'POST', path: '/api/login' });
-  // the api-db mails the credentials itself: wod sends none
+  // the api-db mails the credentials itself: wod sends none, nor queues any, by the end of the CREATE
+  await until(() => query<{ state: string }>(hub.dataDir, `SELECT state FROM jobs WHERE verb = 'CREATE' AND student_id = 2`), (js) => js.length === 1 && js[0].state === 'done', 'the CREATE of student2 to finish');
+  expect(query(hub.dataDir, 'SELECT kind, to_address FROM mails')).toEqual([]);
   expect((await outboxMails(hub.dataDir)).length).toBe(0);
 });
 
 test('CLEANUP is reported with the completion, the release and cleaned', async () => {
   const before = calls.length;
   await order('CLEANUP 2 825');
-  await until(() => calls.slice(before).some((c) => c.body.cleaned === 'true'), 'cleaned');
+  await sawCall(() => calls.slice(before).some((c) => c.body.cleaned === 'true'), 'cleaned');
   expect(calls.slice(before).filter((c) => c.method === 'PUT').map((c) => [c.path, c.body])).toEqual([
     ['/api/customer/825', { completionPercentage: '0' }],
     ['/api/student/102', { assigned: 'false' }],
@@ -104,7 +105,7 @@ test('CLEANUP is reported with the completion, the release and cleaned', async (
 test('PURGE is reported as the original does it (assigned false and a new password)', async () => {
   const before = calls.length;
   await order('PURGE 3 0');
-  await until(() => calls.slice(before).some((c) => c.path === '/api/student/103'), 'the purge report');
+  await sawCall(() => calls.slice(before).some((c) => c.path === '/api/student/103'), 'the purge report');
   const put = calls.slice(before).find((c) => c.path === '/api/student/103')!;
   expect(put.body.assigned).toBe('false');
   expect(put.body.password).toMatch(/^[a-zA-Z2-9]{16}$/);

@@ -2,6 +2,8 @@
  * A participant's whole journey by mail, through a real SMTP relay that this test runs: welcome,
  * credentials, reminder, thanks with the badge, the milestone on the third finished workshop; the
  * apology when a deployment fails; a relay down then back loses nothing and sends nothing twice.
+ * "Once" is checked after the event that would have brought the second (the job finished, the
+ * mailer or the timers having passed again), on the relay and in the mails table: never after a sleep.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -15,6 +17,7 @@ import { Browser } from '../support/browser';
 import { type RunningHub, startHub } from '../support/hub';
 import { credentialsIn } from '../support/outbox';
 import { freePorts } from '../support/ports';
+import { jobsOf, jobsSettled, mailsTo, query, until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 let hub: RunningHub;
@@ -46,6 +49,8 @@ beforeAll(async () => {
     fs.writeFileSync(path.join(dir, 'badge.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
   }
   writeWorkshop(workshops, 'WKSHP-Broken', { range: [20, 22], capacity: 3 }, { notebook: '{"nbformat": 4, "cells": [], "x": "{{ MISSING }}"}' });
+  // Registered for by mailerPassed(): its welcome is the probe; its deployment fails at once (no server to start).
+  writeWorkshop(workshops, 'WKSHP-Probe', { name: 'Workshop Probe', range: [23, 30], capacity: 8 }, { notebook: '{"nbformat": 4, "cells": [], "x": "{{ MISSING }}"}' });
   hub = await startHub({
     env: { WOD_WORKSHOPS_DIR: workshops, WOD_MAIL_TRANSPORT: 'smtp', WOD_MAIL_SMTP_HOST: '127.0.0.1', WOD_MAIL_SMTP_PORT: String(relayPort), WOD_MAIL_FROM: 'Academy <academy@example.org>', WOD_REGISTRATION_PER_EMAIL_PER_HOUR: '100' },
   });
@@ -58,13 +63,11 @@ afterAll(async () => {
 
 const to = (m: ParsedMail) => (m.to as { text: string }).text;
 async function mailFor(email: string, subject: RegExp, timeoutMs = 60_000): Promise<ParsedMail> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const m = received.find((x) => to(x) === email && subject.test(x.subject ?? ''));
-    if (m) return m;
-    if (Date.now() > end) throw new Error(`no mail "${subject}" for ${email}; got ${received.map((x) => `${to(x)}: ${x.subject}`).join(' | ')}`);
-    await new Promise((r) => setTimeout(r, 200));
-  }
+  const match = (x: ParsedMail) => to(x) === email && subject.test(x.subject ?? '');
+  await until(() => received.some(match), (v) => v, `mail "${subject}" for ${email}`, timeoutMs, 200).catch((e: Error) => {
+    throw new Error(`no mail "${subject}" for ${email}; got ${received.map((x) => `${to(x)}: ${x.subject}`).join(' | ')} (${e.message.split(':')[0]})`);
+  });
+  return received.find(match)!;
 }
 const register = async (email: string, workshop: string) => {
   const res = await fetch(`${hub.url}/services/wod/api/v1/registrations`, {
@@ -76,6 +79,20 @@ const register = async (email: string, workshop: string) => {
   return ((await res.json()) as { registration: { id: number } }).registration.id;
 };
 const db = () => new Database(path.join(hub.dataDir, 'wod.sqlite'));
+let probes = 0;
+/**
+ * Proof that the mailer's delivery loop has passed over every mail queued until now: it sends the
+ * due mails in the order they were queued, so once the welcome of a registration made now has
+ * reached the relay, a duplicate queued before it has too. (The loop writes nothing when it has
+ * nothing to send: a second mail of the same kind is the observable pass.)
+ */
+async function mailerPassed(): Promise<void> {
+  const email = `probe${++probes}@example.com`;
+  await register(email, 'WKSHP-Probe');
+  await mailFor(email, /Workshop Probe workshop is being prepared/);
+}
+/** The mails table's rows for an address, as [kind, state]. */
+const stored = (email: string) => mailsTo(hub.dataDir, email).map((m) => [m.kind, m.state]);
 const sealer = () => new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
 
 test('one registration left alone: welcome, credentials, reminder, thanks, with proper headers and both alternatives', async () => {
@@ -105,6 +122,10 @@ test('one registration left alone: welcome, credentials, reminder, thanks, with 
   const page = await new Browser(hub.url).request(new URL(badgePage).pathname);
   expect(page.text).toContain('<meta property="og:image"');
 
+  // The CLEANUP that queued the thanks is over, and the mailer has passed since: a second reminder or thanks would be here.
+  expect((await jobsSettled(hub.dataDir, id, ['CREATE', 'CLEANUP'])).map((j) => [j.verb, j.state])).toEqual([['CREATE', 'done'], ['CLEANUP', 'done']]);
+  await mailerPassed();
+  expect(stored('grace@example.com')).toEqual([['welcome', 'sent'], ['credentials', 'sent'], ['reminder', 'sent'], ['thanks', 'sent']]);
   const mine = received.filter((m) => to(m) === 'grace@example.com').map((m) => m.subject);
   expect(mine).toEqual([
     'Your Workshop One workshop is being prepared',
@@ -115,8 +136,9 @@ test('one registration left alone: welcome, credentials, reminder, thanks, with 
 });
 
 test('the third finished workshop brings the Apprentice milestone, in its own mail, once', async () => {
+  let third = 0;
   for (const w of ['WKSHP-Two', 'WKSHP-Three']) {
-    const id = await register('grace@example.com', w);
+    const id = (third = await register('grace@example.com', w));
     await mailFor('grace@example.com', new RegExp(`Workshop ${w.slice(6)} workshop is ready`));
     const ended = await fetch(`${hub.url}/services/wod/api/v1/status/${statusToken(sealer(), id)}/end`, { method: 'POST' });
     expect(ended.status).toBe(200);
@@ -126,8 +148,12 @@ test('the third finished workshop brings the Apprentice milestone, in its own ma
   expect(milestone.text).toMatch(/completed 3 workshops/);
   const svg = await fetch(`${hub.url}/services/wod/badges/apprentice.svg`);
   expect(svg.headers.get('content-type')).toBe('image/svg+xml');
-  await new Promise((r) => setTimeout(r, 2000));
+  // The third CLEANUP (which queued the thanks and the milestone) is over, and the mailer has passed since.
+  await jobsSettled(hub.dataDir, third, ['CREATE', 'CLEANUP']);
+  await mailerPassed();
   expect(received.filter((m) => /Apprentice/.test(m.subject ?? ''))).toHaveLength(1);
+  expect(stored('grace@example.com').filter(([kind]) => kind === 'milestone')).toEqual([['milestone', 'sent']]);
+  expect(stored('grace@example.com').filter(([, state]) => state !== 'sent')).toEqual([]);
 });
 
 test('a failed deployment: the apology, and the seat is free again', async () => {
@@ -141,12 +167,22 @@ test('a failed deployment: the apology, and the seat is free again', async () =>
 
 test('a relay that is down then back loses nothing and sends nothing twice', async () => {
   await stopRelay();
-  await register('ada@example.com', 'WKSHP-One');
-  await new Promise((r) => setTimeout(r, 3000)); // the mailer tries and fails meanwhile
+  const id = await register('ada@example.com', 'WKSHP-One');
+  // the mailer has tried the welcome and failed: it is kept, with the error, for a retry
+  await until(
+    () => mailsTo(hub.dataDir, 'ada@example.com').filter((m) => m.kind === 'welcome'),
+    (ms) => ms.length === 1 && ms[0].attempts >= 1 && ms[0].state === 'queued' && /ECONNREFUSED/.test(ms[0].error ?? ''),
+    'the mailer to try the welcome and fail',
+  );
   expect(received.some((m) => to(m) === 'ada@example.com')).toBe(false);
   await startRelay();
   await mailFor('ada@example.com', /being prepared/, 90_000);
   await mailFor('ada@example.com', /is ready/, 90_000);
+  // The CREATE (which sends the credentials itself, retrying while the relay was down) is over, and the mailer has passed since.
+  await jobsSettled(hub.dataDir, id, ['CREATE']);
+  await mailerPassed();
+  expect(received.filter((m) => to(m) === 'ada@example.com').map((m) => m.subject).sort()).toEqual(['Your Workshop One workshop is being prepared', 'Your Workshop One workshop is ready']);
+  expect(stored('ada@example.com').sort()).toEqual([['credentials', 'sent'], ['welcome', 'sent']]);
   const ids = received.map((m) => m.messageId);
   expect(new Set(ids).size).toBe(ids.length);
 });
@@ -169,8 +205,10 @@ test('the survey on the status page: stored, changeable, acknowledged by mail on
   expect(again.status).toBe(303);
   const page = await browser.request(`/services/wod/status/${token}`);
   expect(page.text).toContain('more time');
-  await new Promise((r) => setTimeout(r, 2000));
+  // The changed answer was stored (with whatever mail it queued) before the redirect; the mailer has passed since.
+  await mailerPassed();
   expect(received.filter((m) => /feedback/.test(m.subject ?? ''))).toHaveLength(1);
+  expect(query(hub.dataDir, `SELECT state FROM mails WHERE kind = 'feedback' AND registration_id = 1`)).toEqual([{ state: 'sent' }]);
   const d = db();
   expect(JSON.parse((d.prepare('SELECT survey FROM registrations WHERE id = 1').get() as { survey: string }).survey)).toMatchObject({ rating: 4, improve: 'more time', recommend: true });
   d.close();
@@ -178,14 +216,25 @@ test('the survey on the status page: stored, changeable, acknowledged by mail on
 
 test('a deadline that passes while the service is down is kept once it is back: thanks, once', async () => {
   const id = await register('linus@example.com', 'WKSHP-Two');
+  const next = await register('margaret@example.com', 'WKSHP-Two');
   await mailFor('linus@example.com', /is ready/);
+  await mailFor('margaret@example.com', /is ready/);
   const service = findProcesses(hub.hubApiUrl, 'JUPYTERHUB_SERVICE_NAME=wod')[0];
   process.kill(service, 'SIGKILL');
   const d = db();
   d.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() - 60_000).toISOString(), id);
   d.close();
   await mailFor('linus@example.com', /Thank you for taking Workshop Two/, 120_000);
-  await new Promise((r) => setTimeout(r, 2000));
+  await jobsSettled(hub.dataDir, id, ['CREATE', 'CLEANUP']);
+  // The timers write nothing when nothing is due: a second deadline, passed now, is kept only by a
+  // later sweep, whose CLEANUP and thanks come after any repeat of linus's end.
+  const d2 = db();
+  d2.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), next);
+  d2.close();
+  await mailFor('margaret@example.com', /Thank you for taking Workshop Two/, 60_000);
+  await jobsSettled(hub.dataDir, next, ['CREATE', 'CLEANUP']);
+  expect(jobsOf(hub.dataDir, id).map((j) => [j.verb, j.state])).toEqual([['CREATE', 'done'], ['CLEANUP', 'done']]);
+  expect(stored('linus@example.com')).toEqual([['welcome', 'sent'], ['credentials', 'sent'], ['thanks', 'sent']]);
   expect(received.filter((m) => to(m) === 'linus@example.com').map((m) => m.subject)).toEqual([
     'Your Workshop Two workshop is being prepared',
     'Your Workshop Two workshop is ready',

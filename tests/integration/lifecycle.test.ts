@@ -12,6 +12,7 @@ import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { Browser, labConfig } from '../support/browser';
 import { adminToken, type RunningHub, startHub } from '../support/hub';
 import { credentialsIn, outboxMails, waitForMail } from '../support/outbox';
+import { jobsSettled, query, until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 const notebook = (cells: object[]) => JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells });
@@ -146,9 +147,7 @@ test('kill -9 of the service during CREATE: the hub restarts it, the job resumes
   const before = servicePid();
   const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });
   const inCreateHook = () => db.prepare(`SELECT 1 FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE j.registration_id = ? AND s.step = 'content' AND s.finished_at IS NULL`).get(id);
-  const until = Date.now() + 30_000;
-  while (!inCreateHook() && Date.now() < until) await new Promise((r) => setTimeout(r, 100));
-  expect(inCreateHook()).toBeTruthy();
+  await until(() => !!inCreateHook(), (v) => v, 'the create hook to run', 30_000, 100);
   process.kill(before, 'SIGKILL');
 
   const ready = await waitForState(id, ['ready'], 120_000);
@@ -158,8 +157,11 @@ test('kill -9 of the service during CREATE: the hub restarts it, the job resumes
   expect(detail.id).toBe(id);
   const isCredentials = (m: ParsedMail) => (m.to as { text: string }).text === 'crash@example.com' && !!m.subject?.includes('is ready');
   await waitForMail(hub.dataDir, isCredentials);
+  // The CREATE sends the credentials itself: once it is over (resumed and finished), a second sending would be in the outbox.
+  await jobsSettled(hub.dataDir, id, ['CREATE'], 120_000);
   const mails = (await outboxMails(hub.dataDir)).filter(isCredentials);
   expect(mails).toHaveLength(1);
+  expect(query(hub.dataDir, `SELECT state FROM mails WHERE registration_id = ? AND kind = 'credentials'`, id)).toEqual([{ state: 'sent' }]);
   const creds = credentialsIn(mails[0]);
   const lab = await new Browser(hub.url).hubLogin(creds.student, creds.password);
   expect(lab.status).toBe(200);
@@ -197,13 +199,8 @@ test('admin API: jobs with their step logs, and running a verb from the panel', 
   const run = await api('/admin/actions', { method: 'POST', body: JSON.stringify({ verb: 'PURGE', workshop: 'WKSHP-Life', students: '4' }) });
   expect(run.status).toBe(202);
   const { jobs } = (await run.json()) as { jobs: number[] };
-  const until = Date.now() + 60_000;
-  let state = '';
-  while (state !== 'done' && Date.now() < until) {
-    state = ((await (await api(`/admin/jobs/${jobs[0]}`)).json()) as { state: string }).state;
-    await new Promise((r) => setTimeout(r, 200));
-  }
-  expect(state).toBe('done');
+  const done = await until(async () => ((await (await api(`/admin/jobs/${jobs[0]}`)).json()) as { state: string }).state, (st) => st === 'done' || st === 'failed', 'the PURGE to finish', 60_000, 200);
+  expect(done).toBe('done');
   const bad = await api('/admin/actions', { method: 'POST', body: JSON.stringify({ verb: 'CREATE', workshop: 'WKSHP-Life', students: '77' }) });
   expect(bad.status).toBe(422);
   expect(((await bad.json()) as { message: string }).message).toMatch(/out of range/);
@@ -237,8 +234,7 @@ test("two orders for one student run one after the other, in order", async () =>
   await send('CLEANUP 5 900');
   const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });
   const jobs = () => db.prepare(`SELECT verb, state, started_at AS startedAt, finished_at AS finishedAt FROM jobs WHERE student_id = 5 AND source = 'mail' ORDER BY id`).all() as { verb: string; state: string; startedAt: string; finishedAt: string }[];
-  const until = Date.now() + 90_000;
-  while (!jobs().every((j) => j.state === 'done') && Date.now() < until) await new Promise((r) => setTimeout(r, 250));
+  await until(jobs, (js) => js.length === 2 && js.every((j) => j.state === 'done' || j.state === 'failed'), 'the CREATE and the CLEANUP to finish', 90_000);
   const [create, cleanup] = jobs();
   db.close();
   expect([create.verb, create.state, cleanup.verb, cleanup.state]).toEqual(['CREATE', 'done', 'CLEANUP', 'done']);

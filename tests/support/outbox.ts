@@ -2,6 +2,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { simpleParser, type ParsedMail } from 'mailparser';
+import { until } from './wait';
 
 export async function outboxMails(dataDir: string): Promise<ParsedMail[]> {
   const dir = path.join(dataDir, 'outbox');
@@ -22,11 +23,8 @@ export function credentialsIn(mail: ParsedMail): { student: string; password: st
 
 /** Waits for a mail the service is about to send (it is written at the end of a job step). */
 export async function waitForMail(dataDir: string, match: (m: ParsedMail) => boolean, timeoutMs = 60_000): Promise<ParsedMail> {
-  const end = Date.now() + timeoutMs;
-  for (;;) {
-    const found = (await outboxMails(dataDir)).find(match);
-    if (found) return found;
-    if (Date.now() > end) throw new Error('the expected mail was not sent');
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const mails = await until(() => outboxMails(dataDir), (ms) => ms.some(match), 'the expected mail', timeoutMs, 100).catch((e: Error) => {
+    throw new Error(`the expected mail was not sent (${e.message.split(':')[0]})`);
+  });
+  return mails.find(match)!;
 }

@@ -139,8 +139,10 @@ test('a timer that fell due while the service was down fires once at the next sw
 });
 
 test('the watchdog gives up on a deployment that is never ready: failed, PURGE queued, apology', () => {
-  const { db, timers, register, advance } = setup();
+  const { db, timers, register, advance, now } = setup();
   const id = register('ada@example.com');
+  // the watchdog counts from the CREATE job's start
+  db.prepare(`UPDATE jobs SET state = 'running', started_at = ? WHERE registration_id = ?`).run(new Date(now()).toISOString(), id);
   advance(9 * 60_000);
   expect(timers.sweep().abandoned).toEqual([]);
   advance(2 * 60_000);

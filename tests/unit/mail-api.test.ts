@@ -24,7 +24,8 @@ import { tempWorkshops, writeWorkshop } from '../support/workshops';
 describe('orders', () => {
   test('the four forms, CHLG alias, and refusals with the expected form', () => {
     expect(parseOrder('CREATE 12 825 Ada@Example.org', 'WKSHP-API101\n')).toEqual({ verb: 'CREATE', students: [12], participantId: '825', email: 'ada@example.org', workshop: 'WKSHP-API101', challenge: false });
-    expect(parseOrder('RESET 3,5 0', 'CHLG-API101')).toMatchObject({ verb: 'RESET', students: [3, 4, 5], workshop: 'WKSHP-API101', challenge: true });
+    // the folder as ordered: the desk finds CHLG-API101, or WKSHP-API101 in challenge mode
+    expect(parseOrder('RESET 3,5 0', 'CHLG-API101')).toMatchObject({ verb: 'RESET', students: [3, 4, 5], workshop: 'CHLG-API101', challenge: true });
     expect(parseOrder('PURGE 7 0', '\n\nWKSHP-X')).toMatchObject({ verb: 'PURGE', students: [7] });
     expect(() => parseOrder('DELETE 1 2', 'WKSHP-X')).toThrow(/unknown order 'DELETE'/);
     expect(() => parseOrder('PURGE [object Promise] 12', 'WKSHP-X')).toThrow(/malformed PURGE order: the subject must read 'PURGE <stdid> <participantId>'/);

@@ -4,6 +4,7 @@
  */
 import type { Db } from '../store/db.js';
 import { verifyPassword } from './passwords.js';
+import { CLOCK_RUNNING, sqlList } from '../registrations/states.js';
 
 export const STUDENT_NAME = /^student\d{1,6}$/;
 
@@ -20,7 +21,7 @@ export function activeStudentSession(db: Db, student: string, now = Date.now()):
     .prepare(
       `SELECT s.name AS student, r.id AS registrationId, w.folder, r.deadline_at AS deadlineAt, s.password_hash AS passwordHash
        FROM students s JOIN registrations r ON r.id = s.registration_id JOIN workshops w ON w.id = r.workshop_id
-       WHERE s.name = ? AND r.state IN ('ready', 'reminded') AND r.deadline_at IS NOT NULL`,
+       WHERE s.name = ? AND r.state IN (${sqlList(CLOCK_RUNNING)}) AND r.deadline_at IS NOT NULL`,
     )
     .get(student) as StudentSession | undefined;
   return row && Date.parse(row.deadlineAt) > now ? row : null;

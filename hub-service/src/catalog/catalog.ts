@@ -4,9 +4,9 @@
  */
 import { type Actor, audit } from '../audit/audit.js';
 import type { Db } from '../store/db.js';
-import { RUNNING } from '../registrations/registrations.js';
 import type { Pinnable, WorkshopRow } from './sync.js';
 import type { WorkshopSpec } from './spec.js';
+import { HOLDS_SEAT, sqlList } from '../registrations/states.js';
 
 /** A URL with a host of its own (`https://…`, `//…`), used as it is. */
 export const isAbsoluteUrl = (value: string): boolean => /^(https?:)?\/\//.test(value);
@@ -47,7 +47,7 @@ interface Row extends WorkshopRow {
   participants: number;
 }
 
-const RUNNING_SQL = RUNNING.map((s) => `'${s}'`).join(', ');
+const RUNNING_SQL = sqlList(HOLDS_SEAT);
 const SELECT = `
   SELECT w.*,
     (SELECT COUNT(*) FROM registrations r WHERE r.workshop_id = w.id AND r.state IN (${RUNNING_SQL})) AS running,

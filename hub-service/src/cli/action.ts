@@ -12,7 +12,7 @@ import { dataPaths } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
 import type { Verb } from '../jobs/store.js';
 import { readMailApiPassword } from '../mail-in/access.js';
-import { dispatchAction } from '../mail-in/dispatch.js';
+import { placeAction } from '../registrations/order-desk.js';
 import { orderSubjects } from '../mail-in/orders.js';
 import { outboxFile } from '../mail-out/transport.js';
 import { openDatabase } from '../store/db.js';
@@ -56,7 +56,7 @@ export async function action(config: WodConfig, verb: Verb, workshop: string, st
   try {
     let jobs: number[];
     if (opts.direct) {
-      jobs = dispatchAction(db, { verb, workshop, students }, config.mail.operatorAddress, config.students.count, 'cli');
+      jobs = placeAction(db, { verb, workshop, students }, config.mail.operatorAddress, config.students.count, 'cli');
       say(`→ stored ${subjects.map((s) => `"${s}"`).join(', ')} / ${workshop} as job(s) ${jobs.join(', ')}`);
     } else {
       jobs = await send(config, subjects, workshop);

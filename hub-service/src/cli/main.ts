@@ -15,6 +15,7 @@ import { Accounts } from '../accounts/accounts.js';
 import { ConfigError, configKeys, loadConfig } from '../config/load.js';
 import { dataPaths } from '../config/paths.js';
 import { USER_NAME } from '../config/schema.js';
+import { SERVICE_NAME, SERVICE_PREFIX } from '../config/urls.js';
 import { readMailApiPassword } from '../mail-in/access.js';
 import { prepare } from '../prepare.js';
 import { openDatabase } from '../store/db.js';
@@ -44,7 +45,7 @@ program
     const config = loadConfig();
     const created = await prepare(config);
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ config, paths: dataPaths(config), created }) + '\n');
+      process.stdout.write(JSON.stringify({ config, paths: dataPaths(config), service: { name: SERVICE_NAME, prefix: SERVICE_PREFIX }, created }) + '\n');
       return;
     }
     console.log(`data folder ready: ${config.dataDir}`);

@@ -8,6 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dataPaths } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
+import { portalUrl, SERVICE_PREFIX } from '../config/urls.js';
 import { studentsRunAs } from '../isolation/student-side.js';
 import { prepare } from '../prepare.js';
 import { findProcesses, killAll } from '../lifecycle/processes.js';
@@ -63,19 +64,19 @@ export async function start(config: WodConfig, opts: { waitSeconds: number }): P
   process.on('SIGTERM', () => void stop('terminated'));
 
   const base = `http://${config.bindIp === '0.0.0.0' ? '127.0.0.1' : config.bindIp}:${config.port}`;
-  const ready = await waitForHealth(`${base}/services/wod/health`, opts.waitSeconds * 1000, exited);
+  const ready = await waitForHealth(`${base}${SERVICE_PREFIX}health`, opts.waitSeconds * 1000, exited);
   if (ready !== 'healthy') {
     process.stderr.write(
       ready === 'exited'
         ? 'wod: JupyterHub exited before the service answered (its messages are above)\n'
-        : `wod: the service did not answer at ${base}/services/wod/health within ${opts.waitSeconds} s\n`,
+        : `wod: the service did not answer at ${base}${SERVICE_PREFIX}health within ${opts.waitSeconds} s\n`,
     );
     return stop('not healthy');
   }
   say('');
   say('  wod is running.');
-  say(`  Portal:  ${config.publicUrl}/services/wod/`);
-  say(`  Admin:   ${config.publicUrl}/services/wod/admin/`);
+  say(`  Portal:  ${portalUrl(config)}`);
+  say(`  Admin:   ${portalUrl(config)}admin/`);
   for (const c of created) say(`  Admin login (shown once): user ${c.name}  password ${c.password}`);
   if (created.length) say(`  Lost it? 'npx wod accounts password <user>' sets a new one.`);
   say('  Stop with Ctrl-C.');

@@ -266,7 +266,7 @@ export class HubClient {
     const url = this.apiUrl + path;
     for (let attempt = 0; ; attempt++) {
       let status = 0;
-      let message = '';
+      let message: string;
       let retryAfter: string | null = null;
       try {
         const res = await fetch(url, {

@@ -30,6 +30,12 @@ export class RestartFrom extends Error {
   }
 }
 
+export interface RetryPolicy {
+  maxAttempts: number;
+  /** first retry delay; doubles each attempt, up to a minute */
+  backoffMs: number;
+}
+
 export interface EngineOptions {
   store: JobStore;
   plans: Record<Verb, Plan>;
@@ -41,6 +47,8 @@ export interface EngineOptions {
   /** how often to look for jobs added by other processes */
   pollMs?: number;
   isTransient?: (e: unknown) => boolean;
+  /** a verb's own attempts and first retry delay, instead of maxAttempts and backoffMs */
+  retryPolicy?: (verb: Verb) => RetryPolicy;
   onFailed?: (job: Job, error: Error) => void;
   onDone?: (job: Job) => void;
 }
@@ -110,6 +118,7 @@ export class JobEngine {
   private async execute(job: Job): Promise<void> {
     const { store, log } = this.o;
     const steps = this.o.plans[job.verb](job);
+    const { maxAttempts, backoffMs } = this.o.retryPolicy?.(job.verb) ?? { maxAttempts: this.o.maxAttempts ?? 5, backoffMs: this.o.backoffMs ?? 2_000 };
     const from = job.last_step ? steps.findIndex((s) => s.name === job.last_step) + 1 : 0;
     log.info(`${job.verb} job started`, { job: job.id, student: job.student_id, attempt: job.attempts, from: steps[from]?.name ?? 'end' });
     for (const step of steps.slice(from)) {
@@ -123,14 +132,14 @@ export class JobEngine {
         const error = e instanceof Error ? e : new Error(String(e));
         store.endStep(stepId, false, `${output}${output && !output.endsWith('\n') ? '\n' : ''}${error.message}`);
         const restartAt = e instanceof RestartFrom ? steps.findIndex((s) => s.name === e.step) : -1;
-        if (restartAt >= 0 && job.attempts < (this.o.maxAttempts ?? 5)) {
+        if (restartAt >= 0 && job.attempts < maxAttempts) {
           log.info(`${job.verb} job restarts from a step`, { job: job.id, step: e instanceof RestartFrom ? e.step : '' });
           store.restartFrom(job, restartAt > 0 ? steps[restartAt - 1].name : null);
           return;
         }
         const transient = e instanceof TransientError || (this.o.isTransient?.(e) ?? false);
-        if (transient && job.attempts < (this.o.maxAttempts ?? 5)) {
-          const delay = Math.min(60_000, (this.o.backoffMs ?? 2_000) * 2 ** (job.attempts - 1));
+        if (transient && job.attempts < maxAttempts) {
+          const delay = Math.min(60_000, backoffMs * 2 ** (job.attempts - 1));
           log.warn(`${job.verb} job will be retried`, { job: job.id, step: step.name, delayMs: delay, error: error.message });
           store.retryLater(job, delay, `${step.name}: ${error.message}`);
         } else {

@@ -1,14 +1,15 @@
 /** Jobs as the admin panel and API show them: what ran, on whom, how each step went. */
 import type { Db } from '../store/db.js';
+import type { JobSource, JobState, Verb } from './store.js';
 
 export interface JobView {
   id: number;
-  verb: string;
-  state: string;
+  verb: Verb;
+  state: JobState;
   student: string;
   registrationId: number | null;
   workshop: string | null;
-  source: string;
+  source: JobSource;
   attempts: number;
   lastStep: string | null;
   error: string | null;
@@ -33,7 +34,11 @@ const SELECT = `SELECT j.id, j.verb, j.state, s.name AS student, j.registration_
 export function listJobs(db: Db, q: { state?: string; verb?: string; registrationId?: number; limit: number; offset: number }): { items: JobView[]; total: number } {
   const where: string[] = [];
   const params: unknown[] = [];
-  for (const [column, value] of [['j.state', q.state], ['j.verb', q.verb], ['j.registration_id', q.registrationId]] as const) {
+  for (const [column, value] of [
+    ['j.state', q.state],
+    ['j.verb', q.verb],
+    ['j.registration_id', q.registrationId],
+  ] as const) {
     if (value === undefined) continue;
     where.push(`${column} = ?`);
     params.push(value);
@@ -48,9 +53,10 @@ export function getJob(db: Db, id: number): (JobView & { steps: StepView[] }) | 
   const job = db.prepare(`${SELECT} WHERE j.id = ?`).get(id) as JobView | undefined;
   if (!job) return null;
   const steps = (
-    db
-      .prepare('SELECT step, attempt, started_at AS startedAt, finished_at AS finishedAt, ok, output FROM job_steps WHERE job_id = ? ORDER BY id')
-      .all(id) as (Omit<StepView, 'ok'> & { ok: number | null })[]
+    db.prepare('SELECT step, attempt, started_at AS startedAt, finished_at AS finishedAt, ok, output FROM job_steps WHERE job_id = ? ORDER BY id').all(id) as (Omit<
+      StepView,
+      'ok'
+    > & { ok: number | null })[]
   ).map((s) => ({ ...s, ok: s.ok === null ? null : !!s.ok }));
   return { ...job, steps };
 }

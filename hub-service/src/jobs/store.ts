@@ -6,9 +6,12 @@
  */
 import type { Db } from '../store/db.js';
 
-export type Verb = 'CREATE' | 'CLEANUP' | 'RESET' | 'PURGE';
-export type JobSource = 'portal' | 'api' | 'mail' | 'admin' | 'timer' | 'cli';
-export type JobState = 'queued' | 'running' | 'done' | 'failed';
+export const VERBS = ['CREATE', 'CLEANUP', 'RESET', 'PURGE'] as const;
+export type Verb = (typeof VERBS)[number];
+export const JOB_SOURCES = ['portal', 'api', 'mail', 'admin', 'timer', 'cli'] as const;
+export type JobSource = (typeof JOB_SOURCES)[number];
+export const JOB_STATES = ['queued', 'running', 'done', 'failed'] as const;
+export type JobState = (typeof JOB_STATES)[number];
 
 export interface Job {
   id: number;

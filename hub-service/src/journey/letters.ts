@@ -7,12 +7,14 @@ import crypto from 'node:crypto';
 import { generatePassword, hashPassword } from '../accounts/passwords.js';
 import { assetUrl, isAbsoluteUrl } from '../catalog/catalog.js';
 import type { WodConfig } from '../config/schema.js';
+import { portalUrl, SERVICE_PREFIX } from '../config/urls.js';
 import { TransientError } from '../jobs/engine.js';
 import { milestoneAt, mails } from '../mail-out/content.js';
 import type { Mailer } from '../mail-out/mailer.js';
 import { type MailLinks, START_LINK, STATUS_LINK } from './links.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import type { Db } from '../store/db.js';
+import { CLOCK_RUNNING, sqlList } from '../registrations/states.js';
 
 interface Reg {
   id: number;
@@ -50,7 +52,7 @@ export class Letters {
   }
 
   private badgeImage(r: Reg): string | null {
-    const url = assetUrl('/services/wod/', r.folder, r.badgeImg);
+    const url = assetUrl(SERVICE_PREFIX, r.folder, r.badgeImg);
     // A mail is read far from the site: its images need absolute URLs.
     return url && !isAbsoluteUrl(url) ? `${this.config.publicUrl}${url}` : url;
   }
@@ -75,13 +77,13 @@ export class Letters {
   /** The thanks, and the milestone mail when this finished workshop reaches one. */
   thanks(id: number): void {
     const r = this.reg(id);
-    const portalUrl = `${this.config.publicUrl}/services/wod/`;
+    const portal = portalUrl(this.config);
     this.mailer.queue({
       kind: 'thanks',
       key: `thanks-${id}`,
       registrationId: id,
       to: r.email,
-      content: mails.thanks({ ...this.base(r), completion: r.completion, badgeImage: this.badgeImage(r), badgePage: `${portalUrl}badges/workshop/${r.folder}`, surveyUrl: this.config.workshops.surveyUrl, portalUrl }),
+      content: mails.thanks({ ...this.base(r), completion: r.completion, badgeImage: this.badgeImage(r), badgePage: `${portal}badges/workshop/${r.folder}`, surveyUrl: this.config.workshops.surveyUrl, portalUrl: portal }),
     });
     const { n } = this.db
       .prepare(`SELECT COUNT(DISTINCT workshop_id) AS n FROM registrations WHERE participant_id = ? AND state = 'cleaned'`)
@@ -95,20 +97,20 @@ export class Letters {
       key: `milestone-${r.participantId}-${slug}`,
       registrationId: id,
       to: r.email,
-      content: mails.milestone({ name: r.name, level, count: n, badgePage: `${portalUrl}badges/${slug}`, badgeImage: `${portalUrl}badges/${slug}.svg` }),
+      content: mails.milestone({ name: r.name, level, count: n, badgePage: `${portal}badges/${slug}`, badgeImage: `${portal}badges/${slug}.svg` }),
     });
   }
 
   /** The acknowledgement of a survey answer: once per registration, however often it is changed. */
   feedback(id: number, rating: number): void {
     const r = this.reg(id);
-    this.mailer.queue({ kind: 'feedback', key: `feedback-${id}`, registrationId: id, to: r.email, content: mails.feedback({ ...this.base(r), rating, portalUrl: `${this.config.publicUrl}/services/wod/` }) });
+    this.mailer.queue({ kind: 'feedback', key: `feedback-${id}`, registrationId: id, to: r.email, content: mails.feedback({ ...this.base(r), rating, portalUrl: portalUrl(this.config) }) });
   }
 
   apology(id: number): void {
     const r = this.reg(id);
     if (r.externalId !== null) return;
-    this.mailer.queue({ kind: 'apology', key: `apology-${id}`, registrationId: id, to: r.email, content: mails.apology({ ...this.base(r), portalUrl: `${this.config.publicUrl}/services/wod/` }) });
+    this.mailer.queue({ kind: 'apology', key: `apology-${id}`, registrationId: id, to: r.email, content: mails.apology({ ...this.base(r), portalUrl: portalUrl(this.config) }) });
   }
 
   /**
@@ -118,7 +120,7 @@ export class Letters {
   async newCredentials(id: number): Promise<void> {
     const row = this.db
       .prepare(`SELECT s.id AS studentId, s.name AS student, w.folder, w.name FROM registrations r JOIN students s ON s.id = r.student_id
-                JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ? AND r.state IN ('ready', 'reminded')`)
+                JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ? AND r.state IN (${sqlList(CLOCK_RUNNING)})`)
       .get(id) as { studentId: number; student: string; folder: string; name: string } | undefined;
     if (!row) throw new RegistrationError(409, 'not-running', `registration ${id} is not ready: there is nothing to log in to`);
     const password = generatePassword(16);
@@ -148,7 +150,7 @@ export class Letters {
       content: mails.credentials({
         name: r?.name ?? 'operator',
         workshop: c.workshop.name,
-        statusUrl: r ? this.links.statusUrl(r.id) : `${this.config.publicUrl}/services/wod/`,
+        statusUrl: r ? this.links.statusUrl(r.id) : portalUrl(this.config),
         student: c.student,
         password: c.password,
         startUrl: r ? this.links.startUrl(r.id, deadlineAt) : null,

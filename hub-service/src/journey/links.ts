@@ -5,6 +5,7 @@
  * stored row or body holds one, and "send again" carries fresh links.
  */
 import type { Sealer } from '../auth/seal.js';
+import { portalUrl } from '../config/urls.js';
 import { startToken } from '../registrations/start-link.js';
 import { statusToken } from '../registrations/status-token.js';
 import type { Db } from '../store/db.js';
@@ -17,14 +18,18 @@ export const LINK_SHOWN = '(a link made when the mail is sent)';
 const PLACEHOLDERS = /\[wod:(status|start)-link\]/g;
 
 export class MailLinks {
+  private readonly portal: string;
+
   constructor(
     private readonly db: Db,
     private readonly sealer: Sealer,
     private readonly publicUrl: string,
-  ) {}
+  ) {
+    this.portal = portalUrl({ publicUrl });
+  }
 
   statusUrl(registrationId: number): string {
-    return `${this.publicUrl}/services/wod/status/${statusToken(this.sealer, registrationId)}`;
+    return `${this.portal}status/${statusToken(this.sealer, registrationId)}`;
   }
 
   /** Valid until the registration's deadline; none before it has one. */
@@ -36,9 +41,8 @@ export class MailLinks {
   fill(text: string, registrationId: number | null): string {
     if (registrationId === null || !text.includes('[wod:')) return text;
     const row = this.db.prepare('SELECT deadline_at AS deadlineAt FROM registrations WHERE id = ?').get(registrationId) as { deadlineAt: string | null } | undefined;
-    const portal = `${this.publicUrl}/services/wod/`;
     return text.replace(PLACEHOLDERS, (_m, which: string) =>
-      which === 'status' ? this.statusUrl(registrationId) : (this.startUrl(registrationId, row?.deadlineAt ?? null) ?? portal),
+      which === 'status' ? this.statusUrl(registrationId) : (this.startUrl(registrationId, row?.deadlineAt ?? null) ?? this.portal),
     );
   }
 }

@@ -1,13 +1,15 @@
 /**
- * The clock of every registration, kept in the database (deadline_at, created_at, the state), so a
- * timer that fell due while the service was down fires at the next sweep, and a state change makes
- * each fire once: the reminder before the deadline, the end a short grace after the deadline, and
- * the watchdog that gives up on a deployment that never became ready.
+ * The clock of every registration, kept in the database (deadline_at, the CREATE job's start, the
+ * state), so a timer that fell due while the service was down fires at the next sweep, and a state
+ * change makes each fire once: the reminder before the deadline, the end a short grace after the
+ * deadline, and the watchdog that gives up on a deployment that never became ready. The watchdog
+ * counts from the CREATE job's start, not the registration's: a queue that waits (a busy engine, a
+ * paused lifecycle) is not a deployment that failed. While paused it does not run at all.
  */
-import { audit } from '../audit/audit.js';
 import type { WodConfig } from '../config/schema.js';
 import { enqueueJob } from '../jobs/store.js';
 import type { Registrations } from '../registrations/registrations.js';
+import { DEPLOYING, moveRegistration, sqlList } from '../registrations/states.js';
 import type { Db } from '../store/db.js';
 import type { Letters } from './letters.js';
 
@@ -22,7 +24,8 @@ export class Timers {
     private readonly db: Db,
     private readonly registrations: Registrations,
     private readonly letters: Letters,
-    private readonly config: WodConfig['timers'],
+    /** paused: lifecycle.paused, no job runs, so no deployment can be late */
+    private readonly config: WodConfig['timers'] & { paused?: boolean },
     private readonly onJobs: () => void,
     private readonly now: () => number = Date.now,
   ) {}
@@ -36,7 +39,7 @@ export class Timers {
       .all(iso(now), iso(now + this.config.reminderMinutes * 60_000)) as { id: number; deadlineAt: string }[];
     for (const r of remind) {
       this.db.transaction(() => {
-        if (!this.db.prepare(`UPDATE registrations SET state = 'reminded' WHERE id = ? AND state = 'ready'`).run(r.id).changes) return;
+        if (!moveRegistration(this.db, r.id, { to: 'reminded', actor: 'system', onlyFrom: ['ready'] })) return;
         this.letters.reminder(r.id, Math.max(1, Math.round((Date.parse(r.deadlineAt) - now) / 60_000)));
         result.reminded.push(r.id);
       }).immediate();
@@ -47,18 +50,24 @@ export class Timers {
       result.ended.push(id);
     }
 
-    const stuck = this.db
-      .prepare(`SELECT id, student_id AS studentId, workshop_id AS workshopId FROM registrations WHERE state IN ('registered', 'deploying') AND created_at <= ?`)
+    if (this.config.paused) return result;
+    const late = this.db
+      .prepare(`SELECT r.id, r.student_id AS studentId, r.workshop_id AS workshopId FROM registrations r
+                JOIN jobs j ON j.registration_id = r.id AND j.verb = 'CREATE'
+                WHERE r.state IN (${sqlList(DEPLOYING)}) AND j.started_at <= ?`)
       .all(iso(now - this.config.watchdogMinutes * 60_000)) as { id: number; studentId: number; workshopId: number }[];
-    for (const r of stuck) {
+    for (const r of late) {
       this.db.transaction(() => {
-        const changed = this.db
-          .prepare(`UPDATE registrations SET state = 'failed', end_reason = 'watchdog', ended_at = ? WHERE id = ? AND state IN ('registered', 'deploying')`)
-          .run(iso(now), r.id).changes;
-        if (!changed) return;
+        const moved = moveRegistration(this.db, r.id, {
+          to: 'failed',
+          actor: 'system',
+          onlyFrom: DEPLOYING,
+          set: { end_reason: 'watchdog', ended_at: iso(now) },
+          details: { reason: 'watchdog', after: `${this.config.watchdogMinutes} min` },
+        });
+        if (!moved) return;
         enqueueJob(this.db, { verb: 'PURGE', studentId: r.studentId, registrationId: r.id, workshopId: r.workshopId, source: 'timer', key: `PURGE:watchdog:${r.id}` });
         this.letters.apology(r.id);
-        audit(this.db, 'system', 'registration.abandoned', { type: 'registration', id: r.id }, { after: `${this.config.watchdogMinutes} min` });
         result.abandoned.push(r.id);
       }).immediate();
     }

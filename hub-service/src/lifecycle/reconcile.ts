@@ -15,6 +15,7 @@ import { audit } from '../audit/audit.js';
 import { HubApiError, type HubClient, type HubServer } from '../hub/client.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
+import { CLOCK_RUNNING, sqlList } from '../registrations/states.js';
 
 /** A running registration whose CREATE finished, as the reconciler needs it. */
 export interface Watched {
@@ -89,7 +90,7 @@ const WATCHED_SQL = `
          r.server_retry_at AS retryAt, r.server_problem AS problem,
          EXISTS (SELECT 1 FROM jobs j WHERE j.student_id = r.student_id AND j.state IN ('queued', 'running')) AS busy
   FROM registrations r JOIN students s ON s.id = r.student_id
-  WHERE r.state IN ('ready', 'reminded') AND r.ready_at IS NOT NULL`;
+  WHERE r.state IN (${sqlList(CLOCK_RUNNING)}) AND r.ready_at IS NOT NULL`;
 
 export class ServerReconciler {
   private sweeping = false;
@@ -216,6 +217,6 @@ export function serversDown(db: Db): { id: number; student: string; workshop: st
   return db
     .prepare(`SELECT r.id, s.name AS student, w.folder AS workshop, p.email, r.server_problem AS problem, r.server_checked_at AS checkedAt
               FROM registrations r JOIN students s ON s.id = r.student_id JOIN workshops w ON w.id = r.workshop_id JOIN participants p ON p.id = r.participant_id
-              WHERE r.state IN ('ready', 'reminded') AND r.server_problem IS NOT NULL ORDER BY r.id`)
+              WHERE r.state IN (${sqlList(CLOCK_RUNNING)}) AND r.server_problem IS NOT NULL ORDER BY r.id`)
     .all() as { id: number; student: string; workshop: string; email: string; problem: string; checkedAt: string | null }[];
 }

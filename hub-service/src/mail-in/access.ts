@@ -82,7 +82,7 @@ export function readMailApiPassword(file: string, env: NodeJS.ProcessEnv = proce
   try {
     fs.accessSync(file, fs.constants.R_OK);
   } catch (e) {
-    if ((e as NodeJS.ErrnoException).code === 'EACCES') throw new Error(`cannot read the mail API password in ${file}: only wod's operator may give orders`);
+    if ((e as NodeJS.ErrnoException).code === 'EACCES') throw new Error(`cannot read the mail API password in ${file}: only wod's operator may give orders`, { cause: e });
   }
   return { password: readSecretFile(file), source: file };
 }

@@ -4,8 +4,8 @@
  *   Subject: CLEANUP <stdid> <participantId>
  *   Subject: RESET <stdid>|<min>,<max> <participantId>
  *   Subject: PURGE <stdid> <participantId>
- * with the workshop folder on the first line of the body (CHLG-X is an alias of WKSHP-X, in
- * challenge mode). Pure: text in, order or the reason it is refused out.
+ * with the workshop folder on the first line of the body (CHLG-X: challenge mode, see
+ * registrations/order-desk.ts). Pure: text in, order or the reason it is refused out.
  */
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
 import type { Verb } from '../jobs/store.js';
@@ -16,7 +16,7 @@ export interface Order {
   students: number[];
   participantId: string;
   email: string | null;
-  /** WKSHP-X, whatever the order said */
+  /** the folder as the order wrote it (CHLG-X is WKSHP-X in challenge mode unless a CHLG-X folder exists) */
   workshop: string;
   challenge: boolean;
 }
@@ -50,7 +50,7 @@ export function parseOrder(subject: string, body: string): Order {
     students: Array.from({ length: last - first + 1 }, (_, i) => first + i),
     participantId: m[2],
     email: verb === 'CREATE' ? m[3].toLowerCase() : null,
-    workshop: line.replace(/^CHLG-/, 'WKSHP-'),
+    workshop: line,
     challenge: line.startsWith('CHLG-'),
   };
 }

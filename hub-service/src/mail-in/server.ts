@@ -16,7 +16,7 @@ import type { Logger } from '../log.js';
 import { interfaceAddresses } from '../network/addresses.js';
 import type { Db } from '../store/db.js';
 import { clientRules, judgeClient, trustWarnings } from './access.js';
-import { dispatchOrder } from './dispatch.js';
+import { placeOrder } from '../registrations/order-desk.js';
 import { OrderError, parseOrder } from './orders.js';
 
 type SmtpError = Error & { responseCode: number };
@@ -134,7 +134,7 @@ export function createMailApi(deps: MailApiDeps): SMTPServer {
           // Without a Message-ID, the message itself is its identity.
           const messageId = parsed.messageId ?? `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
           const order = parseOrder(subject, body);
-          const result = dispatchOrder(deps.db, order, messageId, deps.poolSize);
+          const result = placeOrder(deps.db, order, messageId, deps.poolSize);
           log.info(`mail API: ${result.duplicate ? 'repeated' : 'accepted'} order`, {
             order: subject, workshop: order.workshop, sender: session.envelope.mailFrom && session.envelope.mailFrom.address, from: connection(session).address,
             by: session.user ? 'AUTH' : 'trusted network', jobs: result.jobs.join(','),

@@ -8,6 +8,7 @@
  */
 import crypto from 'node:crypto';
 import type { WodConfig } from '../config/schema.js';
+import { portalUrl } from '../config/urls.js';
 import type { MailLinks } from '../journey/links.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
@@ -53,7 +54,7 @@ export class Mailer {
   }
 
   get portalUrl(): string {
-    return `${this.config.publicUrl}/services/wod/`;
+    return portalUrl(this.config);
   }
 
   private render(content: MailContent) {

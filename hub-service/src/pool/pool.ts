@@ -1,4 +1,10 @@
-/** The student pool: student1 … studentN, each free, allocated to a registration, or awaiting cleanup. */
+/**
+ * The student pool: student1 … studentN, each free, allocated to a registration, or awaiting
+ * cleanup. A student whose CLEANUP, RESET or PURGE gave up is also stuck (problem, with the error):
+ * it keeps its seat, shown on the dashboard and the pool, until an admin retries the verb.
+ */
+import { audit, type Actor } from '../audit/audit.js';
+import { enqueueJob, type Verb } from '../jobs/store.js';
 import type { Db } from '../store/db.js';
 
 export type StudentState = 'free' | 'allocated' | 'cleanup';
@@ -34,11 +40,46 @@ export interface PoolStudent {
   state: StudentState;
   registrationId: number | null;
   updatedAt: string;
+  /** why its last CLEANUP, RESET or PURGE gave up: the student is stuck (null: fine) */
+  problem: string | null;
 }
 
 export function listStudents(db: Db, first: number, last: number): PoolStudent[] {
   return db
-    .prepare(`SELECT id, name, state, registration_id AS registrationId, updated_at AS updatedAt
+    .prepare(`SELECT id, name, state, registration_id AS registrationId, updated_at AS updatedAt, problem
               FROM students WHERE id BETWEEN ? AND ? ORDER BY id`)
     .all(first, last) as PoolStudent[];
+}
+
+export interface StuckStudent {
+  id: number;
+  name: string;
+  state: StudentState;
+  registrationId: number | null;
+  problem: string;
+  /** the job that gave up */
+  jobId: number;
+  verb: Verb;
+}
+
+export function stuckStudents(db: Db): StuckStudent[] {
+  return db
+    .prepare(`SELECT s.id, s.name, s.state, s.registration_id AS registrationId, s.problem, s.problem_job_id AS jobId, j.verb
+              FROM students s JOIN jobs j ON j.id = s.problem_job_id WHERE s.problem IS NOT NULL ORDER BY s.id`)
+    .all() as StuckStudent[];
+}
+
+export class NotStuck extends Error {}
+
+/** Runs the verb that gave up on a stuck student again, as a new job; returns its id. */
+export function retryStuck(db: Db, studentId: number, actor: Actor): number {
+  return db.transaction(() => {
+    const s = stuckStudents(db).find((x) => x.id === studentId);
+    if (!s) throw new NotStuck(`student ${studentId} is not stuck`);
+    const failed = db.prepare('SELECT registration_id, workshop_id FROM jobs WHERE id = ?').get(s.jobId) as { registration_id: number | null; workshop_id: number | null };
+    const job = enqueueJob(db, { verb: s.verb, studentId, registrationId: failed.registration_id, workshopId: failed.workshop_id, source: 'admin', key: `retry:${s.jobId}` });
+    db.prepare('UPDATE students SET problem = NULL, problem_job_id = NULL WHERE id = ?').run(studentId);
+    audit(db, actor, 'student.retried', { type: 'student', id: studentId }, { verb: s.verb, failedJob: s.jobId, job });
+    return job;
+  }).immediate();
 }

@@ -8,13 +8,11 @@ import { type Actor, audit } from '../audit/audit.js';
 import { enqueueJob, type JobSource } from '../jobs/store.js';
 import type { Db } from '../store/db.js';
 import type { RegistrationInput } from './input.js';
+import { CLOCK_RUNNING, HOLDS_SEAT, moveRegistration, type RegistrationState, sqlList } from './states.js';
 import type { SurveyAnswer } from './survey.js';
 
-export type RegistrationState = 'registered' | 'deploying' | 'ready' | 'reminded' | 'ended' | 'cleaned' | 'failed';
-/** States in which a registration holds its seat and counts against capacity. */
-export const RUNNING: RegistrationState[] = ['registered', 'deploying', 'ready', 'reminded'];
-const RUNNING_SQL = RUNNING.map((s) => `'${s}'`).join(', ');
-
+export type { RegistrationState } from './states.js';
+const RUNNING_SQL = sqlList(HOLDS_SEAT);
 
 export class RegistrationError extends Error {
   constructor(
@@ -94,6 +92,58 @@ export interface RegistrationHooks {
   onCreated?: (registrationId: number) => void;
 }
 
+/** WKSHP or CHLG: a workshop offered as a challenge (a CHLG- folder, or ordered as CHLG-) deploys with MODEWS=CHLG. */
+export type Mode = 'WKSHP' | 'CHLG';
+export const modeOf = (folder: string): Mode => (folder.startsWith('CHLG-') ? 'CHLG' : 'WKSHP');
+
+export interface Allocation {
+  participantId: number;
+  workshopId: number;
+  studentId: number;
+  mode: Mode;
+  /** the order's participant id (an api-db's customer, or one per operator order); null from the portal */
+  externalId?: string | null;
+  ip?: string | null;
+  source: JobSource;
+  /** the CREATE job's idempotency key (default: one per registration) */
+  jobKey?: string;
+  actor: Actor;
+  details?: Record<string, unknown>;
+}
+
+/**
+ * The one way a registration is made, whoever asks (portal, REST, orders, CLI, admin): the row,
+ * the student allocated to it and its CREATE job, in the caller's transaction.
+ */
+export function allocate(db: Db, a: Allocation): { registrationId: number; jobId: number } {
+  const regId = Number(
+    db
+      .prepare(`INSERT INTO registrations (participant_id, workshop_id, student_id, client_ip, external_id, mode) VALUES (?, ?, ?, ?, ?, ?)`)
+      .run(a.participantId, a.workshopId, a.studentId, a.ip ?? null, a.externalId ?? null, a.mode).lastInsertRowid,
+  );
+  db.prepare(`UPDATE students SET state = 'allocated', registration_id = ?, problem = NULL, problem_job_id = NULL,
+                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(regId, a.studentId);
+  const jobId = enqueueJob(db, { verb: 'CREATE', studentId: a.studentId, registrationId: regId, workshopId: a.workshopId, source: a.source, key: a.jobKey ?? `CREATE:registration:${regId}` });
+  audit(db, a.actor, 'registration.created', { type: 'registration', id: regId }, { ...a.details, student: a.studentId, source: a.source, mode: a.mode, job: jobId });
+  return { registrationId: regId, jobId };
+}
+
+/** Why a registration ended: its participant, an admin, its deadline, or an order (mail, `wod action`, actions). */
+export type EndReason = 'participant' | 'admin' | 'deadline' | 'mail';
+
+/**
+ * The one way a running registration ends, whoever asks: moved to ended, and its CLEANUP queued
+ * (which takes the seat back), in the caller's transaction. Returns the CLEANUP job.
+ */
+export function endRegistration(
+  db: Db,
+  r: { id: number; studentId: number; workshopId: number },
+  e: { actor: Actor; reason: EndReason; source: JobSource; jobKey?: string; details?: Record<string, unknown> },
+): number {
+  moveRegistration(db, r.id, { to: 'ended', actor: e.actor, onlyFrom: HOLDS_SEAT, set: { end_reason: e.reason, ended_at: new Date().toISOString() }, details: { reason: e.reason, ...e.details } });
+  return enqueueJob(db, { verb: 'CLEANUP', studentId: r.studentId, registrationId: r.id, workshopId: r.workshopId, source: e.source, key: e.jobKey ?? `CLEANUP:registration:${r.id}` });
+}
+
 export class Registrations {
   private readonly onJob: () => void;
   private readonly onCreated: (registrationId: number) => void;
@@ -126,7 +176,7 @@ export class Registrations {
 
       const running = db
         .prepare(`SELECT r.id, r.deadline_at AS deadlineAt, w.name FROM registrations r JOIN workshops w ON w.id = r.workshop_id
-                  WHERE r.participant_id = ? AND r.state IN (${RUNNING_SQL})`)
+                  WHERE r.participant_id = ? AND r.state IN (${RUNNING_SQL}) AND r.external_id IS NULL`)
         .get(participantId) as { id: number; deadlineAt: string | null; name: string } | undefined;
       if (running) {
         throw new RegistrationError(
@@ -147,20 +197,17 @@ export class Registrations {
         throw new RegistrationError(409, 'full', `${w.name} is full at the moment; please try again later`);
       }
 
-      const regId = Number(
-        db
-          .prepare(`INSERT INTO registrations (participant_id, workshop_id, student_id, client_ip) VALUES (?, ?, ?, ?)`)
-          .run(participantId, w.id, student.id, meta.ip ?? null).lastInsertRowid,
-      );
-      db.prepare(`UPDATE students SET state = 'allocated', registration_id = ?, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                  WHERE id = ?`).run(regId, student.id);
-      enqueueJob(db, { verb: 'CREATE', studentId: student.id, registrationId: regId, workshopId: w.id, source: meta.source, key: `CREATE:registration:${regId}` });
-      this.onCreated(regId);
-      audit(db, `participant:${input.email}`, 'registration.created', { type: 'registration', id: regId }, {
-        workshop: input.workshop,
-        student: student.id,
+      const { registrationId: regId } = allocate(db, {
+        participantId,
+        workshopId: w.id,
+        studentId: student.id,
+        mode: modeOf(input.workshop),
+        ip: meta.ip ?? null,
         source: meta.source,
+        actor: `participant:${input.email}`,
+        details: { workshop: input.workshop },
       });
+      this.onCreated(regId);
       return regId;
     }).immediate();
     this.onJob();
@@ -177,7 +224,7 @@ export class Registrations {
     this.db.transaction(() => {
       const r = this.db.prepare('SELECT state, deadline_at FROM registrations WHERE id = ?').get(id) as { state: RegistrationState; deadline_at: string | null } | undefined;
       if (!r) throw new RegistrationError(404, 'unknown-registration', `there is no registration ${id}`);
-      if (!['ready', 'reminded'].includes(r.state) || !r.deadline_at) throw new RegistrationError(409, 'not-running', `registration ${id} has no running clock (${r.state})`);
+      if (!(CLOCK_RUNNING as readonly string[]).includes(r.state) || !r.deadline_at) throw new RegistrationError(409, 'not-running', `registration ${id} has no running clock (${r.state})`);
       const deadline = new Date(Date.parse(r.deadline_at) + minutes * 60_000).toISOString();
       this.db.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(deadline, id);
       audit(this.db, actor, 'registration.extended', { type: 'registration', id }, { minutes, deadline });
@@ -189,7 +236,7 @@ export class Registrations {
   overdue(now = Date.now()): number[] {
     return (
       this.db
-        .prepare(`SELECT id FROM registrations WHERE state IN ('ready', 'reminded') AND deadline_at <= ?`)
+        .prepare(`SELECT id FROM registrations WHERE state IN (${sqlList(CLOCK_RUNNING)}) AND deadline_at <= ?`)
         .all(new Date(now).toISOString()) as { id: number }[]
     ).map((r) => r.id);
   }
@@ -221,24 +268,19 @@ export class Registrations {
   }
 
   /** Ends a running registration now: the CLEANUP job takes the seat back. */
-  end(id: number, actor: Actor, reason: 'participant' | 'admin' | 'deadline'): RegistrationView {
+  end(id: number, actor: Actor, reason: Exclude<EndReason, 'mail'>): RegistrationView {
     const db = this.db;
     db.transaction(() => {
       const r = db.prepare('SELECT id, state, student_id, workshop_id FROM registrations WHERE id = ?').get(id) as
         | { id: number; state: RegistrationState; student_id: number; workshop_id: number }
         | undefined;
       if (!r) throw new RegistrationError(404, 'unknown-registration', `there is no registration ${id}`);
-      if (!RUNNING.includes(r.state)) throw new RegistrationError(409, 'not-running', `registration ${id} has already ended (${r.state})`);
-      db.prepare(`UPDATE registrations SET state = 'ended', end_reason = ?, ended_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(reason, id);
-      enqueueJob(db, {
-        verb: 'CLEANUP',
-        studentId: r.student_id,
-        registrationId: id,
-        workshopId: r.workshop_id,
+      if (!(HOLDS_SEAT as readonly string[]).includes(r.state)) throw new RegistrationError(409, 'not-running', `registration ${id} has already ended (${r.state})`);
+      endRegistration(db, { id, studentId: r.student_id, workshopId: r.workshop_id }, {
+        actor,
+        reason,
         source: ({ participant: 'portal', admin: 'admin', deadline: 'timer' } as const)[reason],
-        key: `CLEANUP:registration:${id}`,
       });
-      audit(db, actor, 'registration.ended', { type: 'registration', id }, { reason, from: r.state });
     }).immediate();
     this.onJob();
     return this.get(id)!;

@@ -211,4 +211,22 @@ export const migrations: Migration[] = [
       WHERE state = 'sent' AND (text LIKE '%/services/wod/status/%' OR text LIKE '%/hub/wod-login?token=%');
     `,
   },
+  {
+    version: 8,
+    name: 'order participants, challenge mode, stuck students',
+    sql: `
+      -- A mail or operator order names its participant by the order's participant id, not by the
+      -- address: every operator order shares the operator's address, so one running registration per
+      -- address holds for the portal's registrations only (registrations/states.ts: HOLDS_SEAT).
+      DROP INDEX registrations_one_active_per_participant;
+      CREATE UNIQUE INDEX registrations_one_active_per_participant ON registrations (participant_id)
+        WHERE state IN ('registered', 'deploying', 'ready', 'reminded') AND external_id IS NULL;
+      -- WKSHP or CHLG: the MODEWS the content is deployed with, as the order or the catalog said.
+      ALTER TABLE registrations ADD COLUMN mode TEXT NOT NULL DEFAULT 'WKSHP' CHECK (mode IN ('WKSHP', 'CHLG'));
+      -- Why the last CLEANUP, RESET or PURGE of this student gave up (NULL: fine). A stuck student
+      -- keeps its seat until an admin retries the verb.
+      ALTER TABLE students ADD COLUMN problem TEXT;
+      ALTER TABLE students ADD COLUMN problem_job_id INTEGER REFERENCES jobs (id);
+    `,
+  },
 ];

@@ -11,19 +11,19 @@ import { type ImportReport, PINNABLE } from '../catalog/sync.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
 import { getJob, listJobs } from '../jobs/queries.js';
 import { serverHealth, serversDown } from '../lifecycle/reconcile.js';
-import { dispatchAction } from '../mail-in/dispatch.js';
+import { placeAction } from '../registrations/order-desk.js';
 import { OrderError } from '../mail-in/orders.js';
 import { getMail, listMails } from '../mail-out/queries.js';
-import { listStudents, rangeState } from '../pool/pool.js';
-import { RegistrationError, RUNNING } from '../registrations/registrations.js';
+import { listStudents, NotStuck, rangeState, retryStuck, stuckStudents } from '../pool/pool.js';
+import { RegistrationError } from '../registrations/registrations.js';
 import { listSurveys, surveySummary } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
 import { actionInput, extendInput, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
 import type { WebDeps } from './deps.js';
 import { adminServer } from './views.js';
+import { HOLDS_SEAT, REGISTRATION_STATES, sqlList } from '../registrations/states.js';
 
-const STATES = ['registered', 'deploying', 'ready', 'reminded', 'ended', 'cleaned', 'failed'];
-const RUNNING_SQL = RUNNING.map((s) => `'${s}'`).join(', ');
+const RUNNING_SQL = sqlList(HOLDS_SEAT);
 
 export function adminRouter(deps: WebDeps): express.Router {
   const { db, config, registrations } = deps;
@@ -58,6 +58,7 @@ export function adminRouter(deps: WebDeps): express.Router {
         'students free': pool.free,
         'students allocated': pool.allocated,
         'students to clean': pool.cleanup,
+        'students stuck': stuckStudents(db).length,
         'failed jobs': count(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'failed'`),
         'servers down': down.length,
         'survey answers': survey.answers,
@@ -150,7 +151,7 @@ export function adminRouter(deps: WebDeps): express.Router {
     if (!q.success) return void invalidSearch(res, q.error);
     const { items, total } = registrations.search(q.data);
     render(req, res, 'registrations', 'Registrations', {
-      items, total, page, query: raw, states: STATES,
+      items, total, page, query: raw, states: REGISTRATION_STATES,
       folders: listWorkshops(db, { includeInactive: true }).map((w) => w.folder),
     });
   });
@@ -238,6 +239,17 @@ export function adminRouter(deps: WebDeps): express.Router {
     if (!m) return void notFound(res, `mail ${req.params.id}`);
     render(req, res, 'mail', 'Outbox', { m, notice: req.query.resent ? { text: `Queued again as mail ${req.query.resent}.`, kind: 'ok' } : null });
   });
+  router.post('/pool/:id/retry', (req, res) => {
+    const id = positiveId(req.params.id);
+    try {
+      const job = retryStuck(db, id ?? 0, actor(req));
+      deps.onJobs();
+      res.redirect(303, `${req.app.locals.prefix}admin/pool?retried=${job}`);
+    } catch (e) {
+      if (!(e instanceof NotStuck)) throw e;
+      res.status(409).render('message', { title: 'Nothing to retry', message: e.message });
+    }
+  });
   router.post('/mails/:id/resend', (req, res) => {
     const id = positiveId(req.params.id);
     const copy = id === null ? null : deps.mailer.resend(id);
@@ -251,6 +263,8 @@ export function adminRouter(deps: WebDeps): express.Router {
     const outside = Array.from({ length: config.students.count }, (_, i) => i + 1).filter((n) => !covered.has(n));
     render(req, res, 'pool', 'Student pool', {
       count: config.students.count,
+      stuck: stuckStudents(db),
+      retried: positiveId(req.query.retried),
       groups: [
         ...workshops.map((w) => ({
           id: w.folder,
@@ -309,7 +323,7 @@ export function adminRouter(deps: WebDeps): express.Router {
       return actionsPage(req, res, body, { text: a.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '), kind: 'error' });
     }
     try {
-      const jobs = dispatchAction(db, a.data, config.mail.operatorAddress, config.students.count, 'admin');
+      const jobs = placeAction(db, a.data, config.mail.operatorAddress, config.students.count, 'admin');
       deps.onJobs();
       actionsPage(req, res, {}, { text: `${a.data.verb} queued as job(s) ${jobs.join(', ')}.`, kind: 'ok' });
     } catch (e) {

@@ -1,5 +1,7 @@
 /** Request schemas of the admin API, shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
+import { JOB_STATES, VERBS } from '../jobs/store.js';
+import { REGISTRATION_STATES } from '../registrations/states.js';
 
 export const workshopPatch = z
   .object({
@@ -13,7 +15,7 @@ export const workshopPatch = z
 
 export const registrationQuery = z.object({
   q: z.string().trim().max(200).optional(),
-  state: z.enum(['registered', 'deploying', 'ready', 'reminded', 'ended', 'cleaned', 'failed']).optional(),
+  state: z.enum(REGISTRATION_STATES).optional(),
   workshop: z.string().max(100).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
@@ -25,8 +27,8 @@ export const poolQuery = z.union([
 ]);
 
 export const jobQuery = z.object({
-  state: z.enum(['queued', 'running', 'done', 'failed']).optional(),
-  verb: z.enum(['CREATE', 'CLEANUP', 'RESET', 'PURGE']).optional(),
+  state: z.enum(JOB_STATES).optional(),
+  verb: z.enum(VERBS).optional(),
   registration: z.coerce.number().int().min(1).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
@@ -35,13 +37,21 @@ export const jobQuery = z.object({
 /** Run a verb on a student or a range, from the panel: the equivalent of `wod action`. */
 export const actionInput = z
   .object({
-    verb: z.enum(['CREATE', 'CLEANUP', 'RESET', 'PURGE']),
+    verb: z.enum(VERBS),
     workshop: z.string().min(1),
     students: z.string().regex(/^\d+(,\d+)?$/, 'a student number, or min,max'),
   })
   .strict();
 
-export const extendInput = z.object({ minutes: z.coerce.number().int().min(1).max(24 * 60) }).strict();
+export const extendInput = z
+  .object({
+    minutes: z.coerce
+      .number()
+      .int()
+      .min(1)
+      .max(24 * 60),
+  })
+  .strict();
 
 export const mailQuery = z.object({
   registration: z.coerce.number().int().min(1).optional(),

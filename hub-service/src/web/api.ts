@@ -9,18 +9,20 @@ import type { z } from 'zod';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
 import { getJob, listJobs } from '../jobs/queries.js';
 import { getMail, listMails } from '../mail-out/queries.js';
-import { dispatchAction } from '../mail-in/dispatch.js';
+import { placeAction } from '../registrations/order-desk.js';
 import { OrderError } from '../mail-in/orders.js';
 import { fieldErrors } from '../registrations/input.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
 import { listSurveys, saveSurvey, surveyInput } from '../registrations/survey.js';
-import { listStudents, rangeState } from '../pool/pool.js';
+import { listStudents, NotStuck, rangeState, retryStuck } from '../pool/pool.js';
 import type { DeskOutcome } from '../registrations/desk.js';
 import type { WebDeps } from './deps.js';
 import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
 import { meRouter } from './me.js';
 import { openApiDocument } from './openapi.js';
-import { adminWorkshop, participantStatus, publicWorkshop } from './views.js';
+import { presentImport, presentJob, presentJobDetail, presentMail, presentMailDetail, presentPool, presentSurveyRow, presentSurveySummary } from './admin-views.js';
+import type { registeredSchema } from './api-responses.js';
+import { adminRegistration, adminWorkshop, participantStatus, publicWorkshop, surveyAnswer } from './views.js';
 
 function invalid(res: Response, error: z.ZodError): void {
   res.status(422).json({ status: 422, message: 'invalid request', errors: fieldErrors(error) });
@@ -29,8 +31,8 @@ function invalid(res: Response, error: z.ZodError): void {
 /** Sends a desk outcome as the API answers it. */
 export function sendOutcome(res: Response, outcome: DeskOutcome): void {
   switch (outcome.status) {
-    case 201:
-      res.status(201).json({
+    case 201: {
+      const registered: z.output<typeof registeredSchema> = {
         registration: {
           id: outcome.registration.id,
           state: outcome.registration.state,
@@ -38,8 +40,10 @@ export function sendOutcome(res: Response, outcome: DeskOutcome): void {
           createdAt: outcome.registration.createdAt,
         },
         message: `Registered. Check ${outcome.registration.participant.email}: the credentials follow by mail.`,
-      });
+      };
+      res.status(201).json(registered);
       return;
+    }
     case 422:
       res.status(422).json({ status: 422, message: outcome.message, errors: outcome.errors });
       return;
@@ -97,7 +101,7 @@ export function apiRouter(deps: WebDeps): express.Router {
       deps.letters.feedback(r.id, answer.data.rating);
       return saved;
     })();
-    res.json(stored);
+    res.json(surveyAnswer(stored));
   });
   router.post('/status/:token/end', (req, res) => {
     const r = byToken(req, res);
@@ -125,29 +129,28 @@ export function apiRouter(deps: WebDeps): express.Router {
     }
   });
   admin.post('/workshops/import', (req, res) => {
-    const report = deps.importCatalog(actor(req));
-    res.json(report);
+    res.json(presentImport(deps.importCatalog(actor(req))));
   });
 
   admin.get('/registrations', (req, res) => {
     const q = registrationQuery.safeParse(req.query);
     if (!q.success) return invalid(res, q.error);
     const { items, total } = registrations.search(q.data);
-    res.json({ items, total, limit: q.data.limit, offset: q.data.offset });
+    res.json({ items: items.map(adminRegistration), total, limit: q.data.limit, offset: q.data.offset });
   });
   admin.get('/registrations/:id', (req, res) => {
     const r = registrations.get(Number(req.params.id));
     if (!r) return void res.status(404).json({ status: 404, message: `there is no registration ${req.params.id}` });
-    res.json(r);
+    res.json(adminRegistration(r));
   });
   admin.post('/registrations/:id/end', (req, res) => {
-    res.json(registrations.end(Number(req.params.id), actor(req), 'admin'));
+    res.json(adminRegistration(registrations.end(Number(req.params.id), actor(req), 'admin')));
   });
 
   admin.post('/registrations/:id/extend', (req, res) => {
     const x = extendInput.safeParse(req.body);
     if (!x.success) return invalid(res, x.error);
-    res.json(registrations.extend(Number(req.params.id), x.data.minutes, actor(req)));
+    res.json(adminRegistration(registrations.extend(Number(req.params.id), x.data.minutes, actor(req))));
   });
   admin.post('/registrations/:id/credentials', async (req, res) => {
     await deps.letters.newCredentials(Number(req.params.id));
@@ -157,18 +160,20 @@ export function apiRouter(deps: WebDeps): express.Router {
   admin.get('/surveys', (req, res) => {
     const q = surveyQuery.safeParse(req.query);
     if (!q.success) return invalid(res, q.error);
-    res.json({ ...listSurveys(db, q.data), limit: q.data.limit, offset: q.data.offset });
+    const { items, total, summary } = listSurveys(db, q.data);
+    res.json({ items: items.map(presentSurveyRow), total, limit: q.data.limit, offset: q.data.offset, summary: presentSurveySummary(summary) });
   });
 
   admin.get('/mails', (req, res) => {
     const q = mailQuery.safeParse(req.query);
     if (!q.success) return invalid(res, q.error);
-    res.json({ ...listMails(db, { registrationId: q.data.registration, limit: q.data.limit, offset: q.data.offset }), limit: q.data.limit, offset: q.data.offset });
+    const { items, total } = listMails(db, { registrationId: q.data.registration, limit: q.data.limit, offset: q.data.offset });
+    res.json({ items: items.map(presentMail), total, limit: q.data.limit, offset: q.data.offset });
   });
   admin.get('/mails/:id', (req, res) => {
     const mail = getMail(db, Number(req.params.id));
     if (!mail) return void res.status(404).json({ status: 404, message: `there is no mail ${req.params.id}` });
-    res.json(mail);
+    res.json(presentMailDetail(mail));
   });
   admin.post('/mails/:id/resend', (req, res) => {
     const id = deps.mailer.resend(Number(req.params.id));
@@ -180,18 +185,19 @@ export function apiRouter(deps: WebDeps): express.Router {
     const q = jobQuery.safeParse(req.query);
     if (!q.success) return invalid(res, q.error);
     const { registration, ...rest } = q.data;
-    res.json({ ...listJobs(db, { ...rest, registrationId: registration }), limit: q.data.limit, offset: q.data.offset });
+    const { items, total } = listJobs(db, { ...rest, registrationId: registration });
+    res.json({ items: items.map(presentJob), total, limit: q.data.limit, offset: q.data.offset });
   });
   admin.get('/jobs/:id', (req, res) => {
     const job = getJob(db, Number(req.params.id));
     if (!job) return void res.status(404).json({ status: 404, message: `there is no job ${req.params.id}` });
-    res.json(job);
+    res.json(presentJobDetail(job));
   });
   admin.post('/actions', (req, res) => {
     const a = actionInput.safeParse(req.body);
     if (!a.success) return invalid(res, a.error);
     try {
-      const jobs = dispatchAction(db, a.data, config.mail.operatorAddress, config.students.count, 'admin');
+      const jobs = placeAction(db, a.data, config.mail.operatorAddress, config.students.count, 'admin');
       deps.onJobs();
       res.status(202).json({ jobs });
     } catch (e) {
@@ -212,7 +218,18 @@ export function apiRouter(deps: WebDeps): express.Router {
       if (q.data.last < q.data.first) return void res.status(422).json({ status: 422, message: 'invalid request', errors: [{ field: 'last', message: 'must not be below first' }] });
       range = [q.data.first, q.data.last];
     }
-    res.json({ ...rangeState(db, ...range), students: listStudents(db, ...range) });
+    res.json(presentPool(rangeState(db, ...range), listStudents(db, ...range)));
+  });
+
+  admin.post('/pool/:id/retry', (req, res) => {
+    try {
+      const job = retryStuck(db, Number(req.params.id), actor(req));
+      deps.onJobs();
+      res.status(202).json({ jobs: [job] });
+    } catch (e) {
+      if (!(e instanceof NotStuck)) throw e;
+      res.status(409).json({ status: 409, message: e.message });
+    }
   });
 
   router.use('/admin', admin);

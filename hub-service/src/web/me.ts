@@ -9,8 +9,10 @@ import { z } from 'zod';
 import { STUDENT_NAME } from '../accounts/student-logins.js';
 import { findConclusion } from '../content/conclusion.js';
 import { fieldErrors } from '../registrations/input.js';
+import { CLOCK_RUNNING, REGISTRATION_STATES, type RegistrationState } from '../registrations/states.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import type { WebDeps } from './deps.js';
+import { surveyAnswer, surveyAnswerSchema, timestamp } from './views.js';
 
 export const progressInput = z
   .object({
@@ -20,9 +22,28 @@ export const progressInput = z
   .strict()
   .refine((p) => p.executed <= p.total, 'executed cannot exceed total');
 
+/** GET /me: what the student's JupyterLab shows (the clock, the conclusion notebook, the survey). */
+export const meSchema = z
+  .object({
+    registration: z.number().int().meta({ description: 'the registration holding this student account' }),
+    state: z.enum(REGISTRATION_STATES),
+    workshop: z.object({
+      folder: z.string(),
+      name: z.string(),
+      conclusion: z.string().nullable().meta({ description: 'the notebook (file name in the workshop folder) that asks for the survey' }),
+    }),
+    deadlineAt: timestamp.nullable(),
+    secondsLeft: z.number().int().min(0).nullable().meta({ description: 'rounded up: 0 only once the deadline has passed' }),
+    closesAt: timestamp.nullable().meta({ description: 'when the server is stopped: the deadline and a grace to download the work' }),
+    now: timestamp.meta({ description: "the service's clock, to count down against" }),
+    survey: surveyAnswerSchema.nullable(),
+  })
+  .meta({ description: "a student's own workshop and clock" });
+export type Me = z.output<typeof meSchema>;
+
 interface Mine {
   id: number;
-  state: string;
+  state: RegistrationState;
   deadlineAt: string | null;
   folder: string;
   name: string;
@@ -64,7 +85,8 @@ export function meRouter(deps: WebDeps): express.Router {
     } catch {
       // A workshop folder gone since the import: no conclusion to point at, the rest still holds.
     }
-    res.json({
+    const survey = readSurvey(db, r.id);
+    const me: Me = {
       registration: r.id,
       state: r.state,
       workshop: { folder: r.folder, name: r.name, conclusion: findConclusion(files, r.pattern) },
@@ -74,8 +96,9 @@ export function meRouter(deps: WebDeps): express.Router {
       closesAt: r.deadlineAt ? new Date(Date.parse(r.deadlineAt) + config.timers.endGraceSeconds * 1000).toISOString() : null,
       // The page counts down from the deadline against this, not against its own clock.
       now: new Date(now).toISOString(),
-      survey: readSurvey(db, r.id),
-    });
+      survey: survey && surveyAnswer(survey),
+    };
+    res.json(me);
   });
 
   router.put('/progress', (req, res) => {
@@ -90,7 +113,7 @@ export function meRouter(deps: WebDeps): express.Router {
   router.put('/survey', (req, res) => {
     const r = mine(req, res);
     if (!r) return;
-    if (!['ready', 'reminded'].includes(r.state)) return void res.status(409).json({ status: 409, message: 'the workshop has ended: answer on your status page' });
+    if (!(CLOCK_RUNNING as readonly string[]).includes(r.state)) return void res.status(409).json({ status: 409, message: 'the workshop has ended: answer on your status page' });
     const answer = surveyInput.safeParse(req.body);
     if (!answer.success) return void res.status(422).json({ status: 422, message: 'incomplete answer', errors: fieldErrors(answer.error) });
     const stored = db.transaction(() => {
@@ -98,7 +121,7 @@ export function meRouter(deps: WebDeps): express.Router {
       deps.letters.feedback(r.id, answer.data.rating);
       return saved;
     })();
-    res.json(stored);
+    res.json(surveyAnswer(stored));
   });
 
   return router;

@@ -15,6 +15,7 @@ import { verifyStatusToken } from '../registrations/status-token.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import type { WebDeps } from './deps.js';
 import { type PublicWorkshop, participantStatus, publicWorkshop } from './views.js';
+import { CLOCK_RUNNING } from '../registrations/states.js';
 
 const STATIC_DIR = path.resolve(__dirname, '..', '..', 'static');
 const IMAGES: Record<string, string> = { '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp' };
@@ -238,7 +239,7 @@ export function portalRouter(deps: WebDeps): express.Router {
       timeLeft: st.secondsLeft === null ? null : timeLeft(st.secondsLeft),
       deadline: st.deadlineAt ? DEADLINE.format(new Date(st.deadlineAt)) : null,
       preparing: st.state === 'registered' || st.state === 'deploying',
-      askSurvey: ['ready', 'reminded', 'ended', 'cleaned'].includes(st.state),
+      askSurvey: [...CLOCK_RUNNING, 'ended', 'cleaned'].includes(st.state),
       survey: readSurvey(db, r.id),
       badge: entry ? { page: `${prefix}badges/workshop/${encodeURIComponent(entry.folder)}`, image: publicWorkshop(prefix, entry).badgeImg } : null,
       notice: notice?.text ?? (req.query.ended ? 'Your workshop has ended. Its account is being cleaned now.' : req.query.thanks ? 'Thank you for your answer!' : null),

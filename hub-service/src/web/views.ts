@@ -1,12 +1,44 @@
 /**
  * The shapes the API and the pages show, built from domain objects: what a visitor may see of a
- * workshop, what a participant sees of their registration.
+ * workshop, what a participant sees of their registration, what an admin sees of one. Each shape
+ * is a zod schema and its presenter returns that schema's output type, so the OpenAPI document
+ * (./openapi.ts, through ./api-responses.ts) describes exactly what the presenter builds.
  */
+import { z } from 'zod';
 import { assetUrl, type CatalogEntry } from '../catalog/catalog.js';
+import { PINNABLE } from '../catalog/sync.js';
 import type { ServerHealth } from '../lifecycle/reconcile.js';
 import type { RegistrationView } from '../registrations/registrations.js';
+import { CLOCK_RUNNING, HOLDS_SEAT, REGISTRATION_STATES } from '../registrations/states.js';
 
-export function publicWorkshop(prefix: string, e: CatalogEntry) {
+/** A timestamp as the service writes them: ISO 8601 in UTC (`2026-05-04T10:00:00.000Z`). */
+export const timestamp = z.iso.datetime();
+const count = z.number().int().min(0);
+const imageUrl = z.string().nullable().meta({ description: 'image URL' });
+
+export const workshopSchema = z
+  .object({
+    folder: z.string().meta({ example: 'WKSHP-Python101' }),
+    name: z.string(),
+    description: z.string(),
+    durationMinutes: z.number().int(),
+    category: z.array(z.string()),
+    presenter: z.string().nullable(),
+    role: z.string().nullable(),
+    avatar: imageUrl,
+    badgeImg: imageUrl,
+    workshopImg: imageUrl,
+    replayLink: z.string().nullable(),
+    beta: z.boolean(),
+    popular: z.boolean().meta({ description: 'among the three workshops with the most participants' }),
+    seats: count.meta({ description: 'seats free now: min(capacity − running registrations, free students in range)' }),
+    full: z.boolean(),
+    url: z.string().meta({ description: 'the workshop page' }),
+  })
+  .meta({ description: 'an open workshop, as the catalog shows it' });
+export type PublicWorkshop = z.output<typeof workshopSchema>;
+
+export function publicWorkshop(prefix: string, e: CatalogEntry): PublicWorkshop {
   return {
     folder: e.folder,
     name: e.name,
@@ -26,9 +58,25 @@ export function publicWorkshop(prefix: string, e: CatalogEntry) {
     url: `${prefix}workshops/${encodeURIComponent(e.folder)}`,
   };
 }
-export type PublicWorkshop = ReturnType<typeof publicWorkshop>;
 
-export function adminWorkshop(prefix: string, e: CatalogEntry) {
+export const adminWorkshopSchema = workshopSchema
+  .extend({
+    active: z.boolean(),
+    capacity: count,
+    priority: z.number().int(),
+    range: z.tuple([z.number().int(), z.number().int()]).meta({ description: 'first and last student number' }),
+    running: count.meta({ description: 'registrations holding a seat now' }),
+    participants: count.meta({ description: 'distinct participants ever' }),
+    source: z.enum(['public', 'overlay']),
+    pinned: z.array(z.enum(PINNABLE)).meta({ description: 'fields set by an admin, kept by imports' }),
+    removed: z.boolean().meta({ description: 'its folder is gone' }),
+    createdAt: timestamp,
+    updatedAt: timestamp,
+  })
+  .meta({ description: 'a workshop, active or not, with what an admin sets and counts' });
+export type AdminWorkshop = z.output<typeof adminWorkshopSchema>;
+
+export function adminWorkshop(prefix: string, e: CatalogEntry): AdminWorkshop {
   return {
     ...publicWorkshop(prefix, e),
     active: e.active,
@@ -45,9 +93,43 @@ export function adminWorkshop(prefix: string, e: CatalogEntry) {
   };
 }
 
+const registrationState = z.enum(REGISTRATION_STATES);
+const workshopRef = z.object({ folder: z.string(), name: z.string(), durationMinutes: z.number().int() });
+
+/** A survey answer as stored: the answer the participant gave (SurveyInput, read) and when. */
+export const surveyAnswerSchema = z
+  .object({
+    rating: z.number().int().min(1).max(5),
+    good: z.string(),
+    improve: z.string(),
+    recommend: z.boolean(),
+    answeredAt: timestamp,
+  })
+  .meta({ description: "a participant's survey answer, with when they gave it" });
+
+export const statusSchema = z
+  .object({
+    id: z.number().int(),
+    state: registrationState,
+    running: z.boolean().meta({ description: 'the registration holds its seat' }),
+    workshop: workshopRef,
+    name: z.string(),
+    email: z.string(),
+    student: z.string().nullable(),
+    createdAt: timestamp,
+    readyAt: timestamp.nullable(),
+    deadlineAt: timestamp.nullable(),
+    secondsLeft: count.nullable(),
+    endedAt: timestamp.nullable(),
+    completion: z.number().min(0).max(1).nullable().meta({ description: 'at CLEANUP, executed code cells over code cells (0 to 1)' }),
+    jupyterUrl: z.string().nullable().meta({ description: 'set once the JupyterLab is ready' }),
+  })
+  .meta({ description: "a participant's registration, as their status page shows it: never the password, never other people" });
+export type ParticipantStatus = z.output<typeof statusSchema>;
+
 /** What the participant's status page and API show: never the password, never other people. */
-export function participantStatus(r: RegistrationView, publicUrl: string, now = Date.now()) {
-  const running = ['registered', 'deploying', 'ready', 'reminded'].includes(r.state);
+export function participantStatus(r: RegistrationView, publicUrl: string, now = Date.now()): ParticipantStatus {
+  const running = (HOLDS_SEAT as readonly string[]).includes(r.state);
   const secondsLeft = r.deadlineAt ? Math.max(0, Math.round((Date.parse(r.deadlineAt) - now) / 1000)) : null;
   return {
     id: r.id,
@@ -66,11 +148,51 @@ export function participantStatus(r: RegistrationView, publicUrl: string, now = 
     jupyterUrl: running && r.readyAt && r.student ? `${publicUrl}/user/${r.student}/lab` : null,
   };
 }
-export type ParticipantStatus = ReturnType<typeof participantStatus>;
+
+export const registrationSchema = z
+  .object({
+    id: z.number().int(),
+    state: registrationState,
+    workshop: workshopRef,
+    participant: z.object({ id: z.number().int(), email: z.string(), name: z.string(), company: z.string() }),
+    student: z.string().nullable(),
+    createdAt: timestamp,
+    readyAt: timestamp.nullable(),
+    deadlineAt: timestamp.nullable(),
+    endedAt: timestamp.nullable(),
+    endReason: z.string().nullable(),
+    completion: z.number().min(0).max(1).nullable().meta({ description: 'at CLEANUP, executed code cells over code cells (0 to 1)' }),
+    progress: z.object({ executed: count, total: count, at: timestamp }).nullable().meta({ description: 'live, as the JupyterLab extension reports it' }),
+    survey: surveyAnswerSchema.nullable(),
+  })
+  .meta({ description: 'a registration, as an admin sees it' });
+export type AdminRegistration = z.output<typeof registrationSchema>;
+
+export function adminRegistration(r: RegistrationView): AdminRegistration {
+  return {
+    id: r.id,
+    state: r.state,
+    workshop: { folder: r.workshop.folder, name: r.workshop.name, durationMinutes: r.workshop.durationMinutes },
+    participant: { id: r.participant.id, email: r.participant.email, name: r.participant.name, company: r.participant.company },
+    student: r.student,
+    createdAt: r.createdAt,
+    readyAt: r.readyAt,
+    deadlineAt: r.deadlineAt,
+    endedAt: r.endedAt,
+    endReason: r.endReason,
+    completion: r.completion,
+    progress: r.progress && { executed: r.progress.executed, total: r.progress.total, at: r.progress.at },
+    survey: r.survey && surveyAnswer(r.survey),
+  };
+}
+
+export function surveyAnswer(s: z.output<typeof surveyAnswerSchema>): z.output<typeof surveyAnswerSchema> {
+  return { rating: s.rating, good: s.good, improve: s.improve, recommend: s.recommend, answeredAt: s.answeredAt };
+}
 
 /** The student's server on the admin registration page: watched while the registration runs. */
 export function adminServer(state: string, h: ServerHealth | null) {
-  if (!h || (state !== 'ready' && state !== 'reminded')) return null;
+  if (!h || !(CLOCK_RUNNING as readonly string[]).includes(state)) return null;
   return {
     down: h.problem !== null,
     status: h.problem ? 'down' : h.failures ? `restarting (${h.failures} failed attempt${h.failures === 1 ? '' : 's'})` : h.checkedAt ? 'no problem' : 'not checked yet',

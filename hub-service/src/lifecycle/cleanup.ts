@@ -1,0 +1,42 @@
+/**
+ * CLEANUP: completion, cleanup hook, server, processes, lock, home, release (then reported to the
+ * api-db that ordered it). A workshop with `reset: true` keeps the student and its home until RESET.
+ *
+ * Retried: a passing failure (the hub down or busy) up to lifecycle.maxAttempts, from 2 s doubling
+ * to a minute; anything else fails at once. Gives up: the student keeps its seat and is shown stuck, with the
+ * error, until an admin retries (pool/pool.ts).
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { completion } from '../content/completion.js';
+import type { Kit, VerbPlan } from './steps.js';
+
+export function cleanupPlan(kit: Kit): VerbPlan {
+  const { db, host, step } = kit;
+  const steps = () => [
+    step('completion', async (s, ctx) => {
+      if (!s.registration || !s.workshop) return;
+      const dir = path.join(host.home(s.student), s.workshop.folder);
+      const notebooks = fs.existsSync(dir)
+        ? fs
+            .readdirSync(dir)
+            .filter((f) => f.endsWith('.ipynb'))
+            .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
+        : [];
+      const c = completion(notebooks);
+      db.prepare('UPDATE registrations SET completion = COALESCE(?, completion) WHERE id = ?').run(c.ratio, s.registration.id);
+      ctx.log(`completion ${c.executed}/${c.total} code cells\n`);
+    }),
+    step('cleanup-hook', async (s, ctx) => void (s.workshop && (await kit.hooks('cleanup', s, ctx)))),
+    kit.stopServer,
+    kit.kill,
+    kit.lock,
+    step('home-wiped', async (s, ctx) => {
+      if (s.workshop?.reset) return void ctx.log('home kept until RESET (reset: true)\n');
+      await host.resetHome(s.student);
+    }),
+    kit.release('cleaned'),
+    kit.report,
+  ];
+  return { steps, retry: kit.retry, gaveUp: kit.stuck };
+}

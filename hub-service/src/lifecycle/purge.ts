@@ -1,0 +1,18 @@
+/**
+ * PURGE, the failure path of the others: server, processes, lock, home, release, with no hooks
+ * (then reported to the api-db that ordered it). The registration, if still open, fails.
+ *
+ * Retried: a passing failure (the hub down or busy) up to twice lifecycle.maxAttempts, from 2 s doubling
+ * to a minute; anything else fails at once. Gives up: the student is shown stuck, with the error, until an
+ * admin retries (pool/pool.ts).
+ */
+import type { Kit, VerbPlan } from './steps.js';
+
+export function purgePlan(kit: Kit): VerbPlan {
+  return {
+    steps: () => [kit.stopServer, kit.kill, kit.lock, kit.wipe, kit.release('failed'), kit.report],
+    // nothing follows a PURGE but a stuck seat: it waits longer for a hub that is down
+    retry: { maxAttempts: kit.retry.maxAttempts * 2, backoffMs: kit.retry.backoffMs },
+    gaveUp: kit.stuck,
+  };
+}
