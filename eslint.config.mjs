@@ -5,7 +5,7 @@ import tseslint from 'typescript-eslint';
 const node = { require: 'readonly', module: 'writable', process: 'readonly', __dirname: 'readonly', console: 'readonly' };
 
 export default tseslint.config(
-  { ignores: ['**/node_modules/', '**/dist/', '.venv/', 'var/', 'coverage/', 'labextension/lib/'] },
+  { ignores: ['**/node_modules/', '**/dist/', '.venv', '.venv/**', 'var/', 'coverage/', 'labextension/lib/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -15,5 +15,8 @@ export default tseslint.config(
     },
   },
   { files: ['**/*.js', '**/*.cjs', 'hub-service/bin/*'], languageOptions: { sourceType: 'commonjs', globals: node } },
-  { files: ['hub-service/static/*.js', 'labextension/style/*.js'], languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', setTimeout: 'readonly' } } },
+  {
+    files: ['hub-service/static/*.js', 'labextension/style/*.js'],
+    languageOptions: { sourceType: 'script', globals: { window: 'readonly', document: 'readonly', navigator: 'readonly', setTimeout: 'readonly' } },
+  },
 );

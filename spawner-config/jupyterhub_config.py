@@ -95,15 +95,21 @@ c.JupyterHub.load_roles = [
     {
         "name": "wod-service",
         "description": "What the wod service needs to run students' accounts and servers",
+        # Exactly what the hub client (hub-service/src/hub/client.ts) calls; GET /hub/api/ (the
+        # version) and GET /user (whose token it is) need none of the service's own. admin:users
+        # also grants the two read scopes; they are named for the calls that need them.
         "scopes": [
+            # POST /users/:name creates a student (there is no narrower scope for it).
             "admin:users",
-            "admin:groups",
-            "servers",
-            "tokens",
+            # GET /users?state=active, the reconciler's look at which servers run.
             "list:users",
+            # GET /users/:name, a student and their server.
             "read:users",
-            "read:users:activity",
-            "access:servers",
+            # POST and DELETE /users/:name/server, and reading the server in the user model and
+            # /users/:name/server/progress (read:servers).
+            "servers",
+            # GET /users/:name/tokens and DELETE /users/:name/tokens/:id: revoking a student's tokens.
+            "tokens",
         ],
         "services": [service["name"]],
     },

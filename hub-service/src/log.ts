@@ -13,16 +13,15 @@ export interface Logger {
   child(label: string): Logger;
 }
 
-export function createLogger(
-  level: Level = 'info',
-  label = 'wod',
-  write: (line: string) => void = (l) => process.stderr.write(l + '\n'),
-): Logger {
+export function createLogger(level: Level = 'info', label = 'wod', write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
   const emit = (at: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[at] < ORDER[level]) return;
     const time = new Date().toISOString().replace('T', ' ').replace('Z', '');
     const extra = fields
-      ? ' ' + Object.entries(fields).map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`).join(' ')
+      ? ' ' +
+        Object.entries(fields)
+          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+          .join(' ')
       : '';
     write(`[${at[0].toUpperCase()} ${time} ${label}] ${msg}${extra}`);
   };

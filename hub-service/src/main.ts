@@ -60,7 +60,9 @@ function main(): void {
   const accounts = new Accounts(db);
   let engine: JobEngine | null = null;
   const transport =
-    config.mail.transport === 'smtp' ? new SmtpTransport(config.mail, process.env.WOD_MAIL_SMTP_PASSWORD) : new OutboxTransport(path.join(config.dataDir, 'outbox'), config.mail.from);
+    config.mail.transport === 'smtp'
+      ? new SmtpTransport(config.mail, process.env.WOD_MAIL_SMTP_PASSWORD)
+      : new OutboxTransport(path.join(config.dataDir, 'outbox'), config.mail.from);
   const links = new MailLinks(db, sealer, config.publicUrl);
   const mailer = new Mailer(db, transport, links, config, log.child('mail-out'));
   const letters = new Letters(db, mailer, links, config);
@@ -125,7 +127,10 @@ function main(): void {
     mount: (r) => {
       r.use(healthRouter({ db, hubProbe }));
       r.use(auth.router);
-      r.use('/internal', internalRouter({ secret: readSecretFile(paths.authSecret), accounts, db, sealer, log: log.child('login'), endGraceSeconds: config.timers.endGraceSeconds, proxies }));
+      r.use(
+        '/internal',
+        internalRouter({ secret: readSecretFile(paths.authSecret), accounts, db, sealer, log: log.child('login'), endGraceSeconds: config.timers.endGraceSeconds, proxies }),
+      );
       r.use('/api/v1', apiRouter(deps));
       r.use('/admin', adminRouter(deps));
       r.use(portalRouter(deps));
@@ -147,8 +152,14 @@ function main(): void {
   const deadlines = setInterval(sweep, 5_000);
   // Servers that died under a running registration are started again (lifecycle/reconcile.ts).
   const reconciler = new ServerReconciler({
-    db, hub, log: log.child('servers'), intervalSeconds: config.timers.reconcileSeconds, attempts: config.timers.serverRestartAttempts,
-    paused: config.lifecycle.paused, serverTimeoutSeconds: config.lifecycle.serverTimeout, concurrency: config.lifecycle.concurrency,
+    db,
+    hub,
+    log: log.child('servers'),
+    intervalSeconds: config.timers.reconcileSeconds,
+    attempts: config.timers.serverRestartAttempts,
+    paused: config.lifecycle.paused,
+    serverTimeoutSeconds: config.lifecycle.serverTimeout,
+    concurrency: config.lifecycle.concurrency,
   });
   const reconcile = () => void reconciler.sweep().catch((e: Error) => log.error('servers reconcile failed', { error: e.message }));
   reconcile();
@@ -156,7 +167,14 @@ function main(): void {
   mailer.start();
 
   const mailApi = config.mailApi.enabled
-    ? createMailApi({ config: config.mailApi, poolSize: config.students.count, db, log: log.child('mail-in'), onJobs: () => engine!.kick(), password: readMailApiPassword(paths.mailApiPassword).password })
+    ? createMailApi({
+        config: config.mailApi,
+        poolSize: config.students.count,
+        db,
+        log: log.child('mail-in'),
+        onJobs: () => engine!.kick(),
+        password: readMailApiPassword(paths.mailApiPassword).password,
+      })
     : null;
   mailApi?.on('error', (e) => log.error('mail API error', { error: e.message }));
   mailApi?.listen(config.mailApi.port, config.mailApi.host, () => log.info('mail API listening', { host: config.mailApi.host, port: config.mailApi.port }));

@@ -16,7 +16,10 @@
         copy(a.getAttribute('data-copy'), function () {
           a.textContent = 'Link copied';
           a.classList.add('copied');
-          setTimeout(function () { a.textContent = 'Copy link'; a.classList.remove('copied'); }, 2500);
+          setTimeout(function () {
+            a.textContent = 'Copy link';
+            a.classList.remove('copied');
+          }, 2500);
         });
       });
     });
@@ -27,13 +30,17 @@
       b.addEventListener('click', function () {
         copy(input.value, function () {
           b.textContent = 'Copied';
-          setTimeout(function () { b.textContent = 'Copy'; }, 2500);
+          setTimeout(function () {
+            b.textContent = 'Copy';
+          }, 2500);
         });
       });
     });
   }
   document.querySelectorAll('input[readonly][id="share-url"]').forEach(function (i) {
-    i.addEventListener('focus', function () { i.select(); });
+    i.addEventListener('focus', function () {
+      i.select();
+    });
   });
 
   // Deadlines are written in UTC; show them in the reader's own time zone as well.

@@ -74,7 +74,11 @@ export class WodService {
   }
 
   private request(path: string, init: RequestInit): Promise<Response> {
-    return ServerConnection.makeRequest(URLExt.join(this.settings.baseUrl, path), { ...init, cache: 'no-store', headers: { Accept: 'application/json', 'Content-Type': 'application/json' } }, this.settings);
+    return ServerConnection.makeRequest(
+      URLExt.join(this.settings.baseUrl, path),
+      { ...init, cache: 'no-store', headers: { Accept: 'application/json', 'Content-Type': 'application/json' } },
+      this.settings,
+    );
   }
 
   private async read(res: Response): Promise<unknown> {

@@ -35,7 +35,6 @@ export interface IWorkshopSession {
   refresh(): void;
 }
 
-
 export const IWorkshopSession = new Token<IWorkshopSession>('@wod/labextension:IWorkshopSession', "The student's workshop and clock, from the wod service.");
 
 export class WorkshopSession implements IWorkshopSession {

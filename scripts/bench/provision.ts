@@ -81,7 +81,9 @@ async function main(): Promise<void> {
     // Where the time goes: the CREATE steps, from the jobs' own log.
     const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });
     const rows = db
-      .prepare(`SELECT s.step, (julianday(s.finished_at) - julianday(s.started_at)) * 86400000 AS ms FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE j.verb = 'CREATE' AND s.ok = 1`)
+      .prepare(
+        `SELECT s.step, (julianday(s.finished_at) - julianday(s.started_at)) * 86400000 AS ms FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE j.verb = 'CREATE' AND s.ok = 1`,
+      )
       .all() as { step: string; ms: number }[];
     db.close();
     const bySteps = new Map<string, number[]>();

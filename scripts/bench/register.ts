@@ -73,9 +73,13 @@ async function main(): Promise<void> {
     const fmt = (x: number) => `${x.toFixed(1)} ms`;
     console.log('');
     console.log('register benchmark (POST /services/wod/api/v1/registrations through the hub proxy)');
-    console.log(`  registrations:   ${ok} accepted (201) in ${elapsed.toFixed(1)} s; other answers: ${JSON.stringify(Object.fromEntries([...statuses].filter(([s]) => s !== 201)))}`);
+    console.log(
+      `  registrations:   ${ok} accepted (201) in ${elapsed.toFixed(1)} s; other answers: ${JSON.stringify(Object.fromEntries([...statuses].filter(([s]) => s !== 201)))}`,
+    );
     console.log(`  throughput:      ${(ok / elapsed).toFixed(0)} registrations/s (target ≥ 300)`);
-    console.log(`  latency:         p50 ${fmt(percentile(sorted, 50))}  p90 ${fmt(percentile(sorted, 90))}  p99 ${fmt(percentile(sorted, 99))} (target < 50 ms)  max ${fmt(sorted[sorted.length - 1])}`);
+    console.log(
+      `  latency:         p50 ${fmt(percentile(sorted, 50))}  p90 ${fmt(percentile(sorted, 90))}  p99 ${fmt(percentile(sorted, 99))} (target < 50 ms)  max ${fmt(sorted[sorted.length - 1])}`,
+    );
     if (ok !== latencies.length) process.exitCode = 1;
   } finally {
     await done();

@@ -19,19 +19,35 @@ const workshops = tempWorkshops();
 const shots = process.env.WOD_SCREENSHOTS ?? '/tmp/wod-screens';
 const PYTHON = 'Python 101 - A simple introduction to Python';
 
-const avatar = (colour: string) => `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><circle cx="20" cy="20" r="20" fill="${colour}"/><circle cx="20" cy="16" r="7" fill="#fff"/><path d="M8 34c2-8 22-8 24 0" fill="#fff"/></svg>`;
+const avatar = (colour: string) =>
+  `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><circle cx="20" cy="20" r="20" fill="${colour}"/><circle cx="20" cy="16" r="7" fill="#fff"/><path d="M8 34c2-8 22-8 24 0" fill="#fff"/></svg>`;
 
 beforeAll(async () => {
   const python = writeWorkshop(workshops, 'WKSHP-Python101', {
     name: PYTHON,
-    description: 'Variables, lists, loops and functions, in a JupyterLab of your own. No installation needed: all you need is a web browser. Each lab checks your answers as you go, and the conclusion shows how far you got.',
-    range: [1, 10], capacity: 10, priority: 1, duration: 2, avatar: 'avatar.svg', category: ['Open Source', 'Programming'],
-    presenter: 'Ada Lovelace', role: 'Developer advocate', replayLink: 'https://example.org/replay',
+    description:
+      'Variables, lists, loops and functions, in a JupyterLab of your own. No installation needed: all you need is a web browser. Each lab checks your answers as you go, and the conclusion shows how far you got.',
+    range: [1, 10],
+    capacity: 10,
+    priority: 1,
+    duration: 2,
+    avatar: 'avatar.svg',
+    category: ['Open Source', 'Programming'],
+    presenter: 'Ada Lovelace',
+    role: 'Developer advocate',
+    replayLink: 'https://example.org/replay',
   });
   fs.writeFileSync(path.join(python, 'avatar.svg'), avatar('#7630ea'));
   const bash = writeWorkshop(workshops, 'WKSHP-Bash101', {
-    name: 'Bash 101', description: 'Files, pipes and loops at the command line.', range: [11, 20], capacity: 10, priority: 2,
-    category: 'Open Source', presenter: 'Linus Torvalds', role: 'Engineer', avatar: 'avatar.svg',
+    name: 'Bash 101',
+    description: 'Files, pipes and loops at the command line.',
+    range: [11, 20],
+    capacity: 10,
+    priority: 2,
+    category: 'Open Source',
+    presenter: 'Linus Torvalds',
+    role: 'Engineer',
+    avatar: 'avatar.svg',
   });
   fs.writeFileSync(path.join(bash, 'avatar.svg'), avatar('#01a982'));
   fs.mkdirSync(shots, { recursive: true });

@@ -24,7 +24,10 @@ beforeAll(async () => {
   admin = new Browser(hub.url);
   await admin.hubLogin('admin', hub.admin.password);
   csrf = (await admin.request('/services/wod/admin/')).text.match(/name="_csrf" value="([^"]+)"/)![1];
-  for (const [email, name, workshop] of [['ada@example.com', 'Ada Lovelace', 'WKSHP-One'], ['alan@example.com', 'Alan Turing', 'WKSHP-Two']]) {
+  for (const [email, name, workshop] of [
+    ['ada@example.com', 'Ada Lovelace', 'WKSHP-One'],
+    ['alan@example.com', 'Alan Turing', 'WKSHP-Two'],
+  ]) {
     const res = await fetch(`${hub.url}/services/wod/api/v1/registrations`, {
       method: 'POST',
       headers: { 'Content-Type': 'application/json' },
@@ -118,7 +121,9 @@ describe('workshops', () => {
     expect(one).toMatch(/public/);
     expect(one).toMatch(/1–5/);
     expect(one).toContain(`name="_csrf" value="${csrf}"`);
-    expect(one).toMatch(/<label for="capacity-WKSHP-One" class="visually-hidden">WKSHP-One capacity<\/label>\s*<input type="number" id="capacity-WKSHP-One" form="edit-WKSHP-One" name="capacity"/);
+    expect(one).toMatch(
+      /<label for="capacity-WKSHP-One" class="visually-hidden">WKSHP-One capacity<\/label>\s*<input type="number" id="capacity-WKSHP-One" form="edit-WKSHP-One" name="capacity"/,
+    );
     expect(one).toMatch(/<form method="post" action="\/services\/wod\/admin\/workshops\/WKSHP-One" id="edit-WKSHP-One">/);
     expect(inputValue(one, 'capacity')).toBe('5');
     expect(one).not.toMatch(/class="pin"/);
@@ -228,8 +233,12 @@ describe('registrations', () => {
     const db = new Database(path.join(hub.dataDir, 'wod.sqlite'));
     try {
       const job = db.prepare(`SELECT id FROM jobs WHERE registration_id = ? AND verb = 'CREATE'`).get(id) as { id: number };
-      db.prepare(`INSERT INTO job_steps (job_id, step, attempt, started_at, finished_at, ok, output) VALUES (?, 'account', 1, ?, ?, 0, ?)`)
-        .run(job.id, '2030-01-01T10:00:00.000Z', '2030-01-01T10:00:01.500Z', 'hub said no\n<script>alert(1)</script>');
+      db.prepare(`INSERT INTO job_steps (job_id, step, attempt, started_at, finished_at, ok, output) VALUES (?, 'account', 1, ?, ?, 0, ?)`).run(
+        job.id,
+        '2030-01-01T10:00:00.000Z',
+        '2030-01-01T10:00:01.500Z',
+        'hub said no\n<script>alert(1)</script>',
+      );
     } finally {
       db.close();
     }
@@ -269,7 +278,11 @@ describe('student pool', () => {
     const pool = await get('/pool');
     expect(pool.status).toBe(200);
     const alan = ids['alan@example.com'];
-    expect(pool.text).toMatch(new RegExp(`<a class="seat allocated" href="/services/wod/admin/registrations/${alan}"[^>]*>student6<span class="visually-hidden">: allocated, registration ${alan}</span></a>`));
+    expect(pool.text).toMatch(
+      new RegExp(
+        `<a class="seat allocated" href="/services/wod/admin/registrations/${alan}"[^>]*>student6<span class="visually-hidden">: allocated, registration ${alan}</span></a>`,
+      ),
+    );
     expect(pool.text).toMatch(/<span class="seat free"[^>]*>student7<span class="visually-hidden">: free<\/span>/);
     expect(pool.text).toMatch(/role="img" aria-label="4 free, 1 allocated, 0 need cleanup"/);
     // Ada's ended registration still holds student1 until its CLEANUP runs (the lifecycle is paused).

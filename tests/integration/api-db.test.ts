@@ -86,7 +86,11 @@ test('CREATE is reported with the password and activation; a failing api-db is r
   expect(puts[1].body.password).toMatch(/^[a-zA-Z2-9]{16}$/);
   expect(calls[0]).toMatchObject({ method: 'POST', path: '/api/login' });
   // the api-db mails the credentials itself: wod sends none, nor queues any, by the end of the CREATE
-  await until(() => query<{ state: string }>(hub.dataDir, `SELECT state FROM jobs WHERE verb = 'CREATE' AND student_id = 2`), (js) => js.length === 1 && js[0].state === 'done', 'the CREATE of student2 to finish');
+  await until(
+    () => query<{ state: string }>(hub.dataDir, `SELECT state FROM jobs WHERE verb = 'CREATE' AND student_id = 2`),
+    (js) => js.length === 1 && js[0].state === 'done',
+    'the CREATE of student2 to finish',
+  );
   expect(query(hub.dataDir, 'SELECT kind, to_address FROM mails')).toEqual([]);
   expect((await outboxMails(hub.dataDir)).length).toBe(0);
 });
@@ -95,7 +99,12 @@ test('CLEANUP is reported with the completion, the release and cleaned', async (
   const before = calls.length;
   await order('CLEANUP 2 825');
   await sawCall(() => calls.slice(before).some((c) => c.body.cleaned === 'true'), 'cleaned');
-  expect(calls.slice(before).filter((c) => c.method === 'PUT').map((c) => [c.path, c.body])).toEqual([
+  expect(
+    calls
+      .slice(before)
+      .filter((c) => c.method === 'PUT')
+      .map((c) => [c.path, c.body]),
+  ).toEqual([
     ['/api/customer/825', { completionPercentage: '0' }],
     ['/api/student/102', { assigned: 'false' }],
     ['/api/customer/825', { cleaned: 'true' }],

@@ -29,8 +29,7 @@ afterAll(async () => {
   fs.rmSync(workshops, { recursive: true, force: true });
 });
 
-const register = (body: Record<string, unknown>) =>
-  fetch(`${api}/registrations`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
+const register = (body: Record<string, unknown>) => fetch(`${api}/registrations`, { method: 'POST', headers: { 'Content-Type': 'application/json' }, body: JSON.stringify(body) });
 const person = (n: number, workshop = 'WKSHP-Crowd') => ({ email: `person${n}@example.com`, name: `Person ${n}`, company: 'ACME', workshop, acceptTerms: true });
 const admin = (p: string, init: RequestInit = {}) =>
   fetch(`${api}/admin${p}`, { ...init, headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json', ...init.headers } });
@@ -132,7 +131,7 @@ describe('admin API', () => {
     const found = (await (await admin('/registrations?q=person1000%40example.com')).json()) as { items: { id: number; state: string }[]; total: number };
     expect(found.total).toBe(2);
     const mine = found.items.find((r) => !['ended', 'cleaned'].includes(r.state))!;
-    expect((await (await admin(`/registrations/${mine.id}`)).json())).toMatchObject({ id: mine.id, participant: { email: 'person1000@example.com' } });
+    expect(await (await admin(`/registrations/${mine.id}`)).json()).toMatchObject({ id: mine.id, participant: { email: 'person1000@example.com' } });
     const end = await admin(`/registrations/${mine.id}/end`, { method: 'POST' });
     expect(await end.json()).toMatchObject({ state: 'ended', endReason: 'admin' });
     expect((await admin('/registrations?state=bogus')).status).toBe(422);

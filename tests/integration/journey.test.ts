@@ -52,7 +52,14 @@ beforeAll(async () => {
   // Registered for by mailerPassed(): its welcome is the probe; its deployment fails at once (no server to start).
   writeWorkshop(workshops, 'WKSHP-Probe', { name: 'Workshop Probe', range: [23, 30], capacity: 8 }, { notebook: '{"nbformat": 4, "cells": [], "x": "{{ MISSING }}"}' });
   hub = await startHub({
-    env: { WOD_WORKSHOPS_DIR: workshops, WOD_MAIL_TRANSPORT: 'smtp', WOD_MAIL_SMTP_HOST: '127.0.0.1', WOD_MAIL_SMTP_PORT: String(relayPort), WOD_MAIL_FROM: 'Academy <academy@example.org>', WOD_REGISTRATION_PER_EMAIL_PER_HOUR: '100' },
+    env: {
+      WOD_WORKSHOPS_DIR: workshops,
+      WOD_MAIL_TRANSPORT: 'smtp',
+      WOD_MAIL_SMTP_HOST: '127.0.0.1',
+      WOD_MAIL_SMTP_PORT: String(relayPort),
+      WOD_MAIL_FROM: 'Academy <academy@example.org>',
+      WOD_REGISTRATION_PER_EMAIL_PER_HOUR: '100',
+    },
   });
 });
 afterAll(async () => {
@@ -64,7 +71,13 @@ afterAll(async () => {
 const to = (m: ParsedMail) => (m.to as { text: string }).text;
 async function mailFor(email: string, subject: RegExp, timeoutMs = 60_000): Promise<ParsedMail> {
   const match = (x: ParsedMail) => to(x) === email && subject.test(x.subject ?? '');
-  await until(() => received.some(match), (v) => v, `mail "${subject}" for ${email}`, timeoutMs, 200).catch((e: Error) => {
+  await until(
+    () => received.some(match),
+    (v) => v,
+    `mail "${subject}" for ${email}`,
+    timeoutMs,
+    200,
+  ).catch((e: Error) => {
     throw new Error(`no mail "${subject}" for ${email}; got ${received.map((x) => `${to(x)}: ${x.subject}`).join(' | ')} (${e.message.split(':')[0]})`);
   });
   return received.find(match)!;
@@ -123,9 +136,17 @@ test('one registration left alone: welcome, credentials, reminder, thanks, with 
   expect(page.text).toContain('<meta property="og:image"');
 
   // The CLEANUP that queued the thanks is over, and the mailer has passed since: a second reminder or thanks would be here.
-  expect((await jobsSettled(hub.dataDir, id, ['CREATE', 'CLEANUP'])).map((j) => [j.verb, j.state])).toEqual([['CREATE', 'done'], ['CLEANUP', 'done']]);
+  expect((await jobsSettled(hub.dataDir, id, ['CREATE', 'CLEANUP'])).map((j) => [j.verb, j.state])).toEqual([
+    ['CREATE', 'done'],
+    ['CLEANUP', 'done'],
+  ]);
   await mailerPassed();
-  expect(stored('grace@example.com')).toEqual([['welcome', 'sent'], ['credentials', 'sent'], ['reminder', 'sent'], ['thanks', 'sent']]);
+  expect(stored('grace@example.com')).toEqual([
+    ['welcome', 'sent'],
+    ['credentials', 'sent'],
+    ['reminder', 'sent'],
+    ['thanks', 'sent'],
+  ]);
   const mine = received.filter((m) => to(m) === 'grace@example.com').map((m) => m.subject);
   expect(mine).toEqual([
     'Your Workshop One workshop is being prepared',
@@ -181,8 +202,16 @@ test('a relay that is down then back loses nothing and sends nothing twice', asy
   // The CREATE (which sends the credentials itself, retrying while the relay was down) is over, and the mailer has passed since.
   await jobsSettled(hub.dataDir, id, ['CREATE']);
   await mailerPassed();
-  expect(received.filter((m) => to(m) === 'ada@example.com').map((m) => m.subject).sort()).toEqual(['Your Workshop One workshop is being prepared', 'Your Workshop One workshop is ready']);
-  expect(stored('ada@example.com').sort()).toEqual([['credentials', 'sent'], ['welcome', 'sent']]);
+  expect(
+    received
+      .filter((m) => to(m) === 'ada@example.com')
+      .map((m) => m.subject)
+      .sort(),
+  ).toEqual(['Your Workshop One workshop is being prepared', 'Your Workshop One workshop is ready']);
+  expect(stored('ada@example.com').sort()).toEqual([
+    ['credentials', 'sent'],
+    ['welcome', 'sent'],
+  ]);
   const ids = received.map((m) => m.messageId);
   expect(new Set(ids).size).toBe(ids.length);
 });
@@ -210,7 +239,11 @@ test('the survey on the status page: stored, changeable, acknowledged by mail on
   expect(received.filter((m) => /feedback/.test(m.subject ?? ''))).toHaveLength(1);
   expect(query(hub.dataDir, `SELECT state FROM mails WHERE kind = 'feedback' AND registration_id = 1`)).toEqual([{ state: 'sent' }]);
   const d = db();
-  expect(JSON.parse((d.prepare('SELECT survey FROM registrations WHERE id = 1').get() as { survey: string }).survey)).toMatchObject({ rating: 4, improve: 'more time', recommend: true });
+  expect(JSON.parse((d.prepare('SELECT survey FROM registrations WHERE id = 1').get() as { survey: string }).survey)).toMatchObject({
+    rating: 4,
+    improve: 'more time',
+    recommend: true,
+  });
   d.close();
 });
 
@@ -233,11 +266,22 @@ test('a deadline that passes while the service is down is kept once it is back: 
   d2.close();
   await mailFor('margaret@example.com', /Thank you for taking Workshop Two/, 60_000);
   await jobsSettled(hub.dataDir, next, ['CREATE', 'CLEANUP']);
-  expect(jobsOf(hub.dataDir, id).map((j) => [j.verb, j.state])).toEqual([['CREATE', 'done'], ['CLEANUP', 'done']]);
-  expect(stored('linus@example.com')).toEqual([['welcome', 'sent'], ['credentials', 'sent'], ['thanks', 'sent']]);
+  expect(jobsOf(hub.dataDir, id).map((j) => [j.verb, j.state])).toEqual([
+    ['CREATE', 'done'],
+    ['CLEANUP', 'done'],
+  ]);
+  expect(stored('linus@example.com')).toEqual([
+    ['welcome', 'sent'],
+    ['credentials', 'sent'],
+    ['thanks', 'sent'],
+  ]);
   expect(received.filter((m) => to(m) === 'linus@example.com').map((m) => m.subject)).toEqual([
     'Your Workshop Two workshop is being prepared',
     'Your Workshop Two workshop is ready',
     'Thank you for taking Workshop Two',
   ]);
+  // Nor did the sweeps since repeat any end before it, or queue any mail twice: one CLEANUP per
+  // registration, one mail per registration and kind.
+  expect(query(hub.dataDir, `SELECT registration_id, COUNT(*) AS n FROM jobs WHERE verb = 'CLEANUP' GROUP BY registration_id HAVING n > 1`)).toEqual([]);
+  expect(query(hub.dataDir, `SELECT registration_id, kind, COUNT(*) AS n FROM mails GROUP BY registration_id, kind HAVING n > 1`)).toEqual([]);
 });

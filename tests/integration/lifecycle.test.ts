@@ -21,20 +21,30 @@ let token: string;
 const workshops = tempWorkshops();
 
 beforeAll(async () => {
-  const dir = writeWorkshop(workshops, 'WKSHP-Life', { range: [1, 5], capacity: 5 }, {
-    notebook: notebook([
-      { cell_type: 'markdown', id: 'm', metadata: {}, source: ['Welcome {{ STUDENT }} to {{ WORKSHOP }} ({{ MODEWS }}) {% raw %}{{ literal }}{% endraw %}'] },
-      { cell_type: 'code', id: 'c1', metadata: {}, execution_count: null, outputs: [], source: ['print("{{ STDID }}")'] },
-      { cell_type: 'code', id: 'c2', metadata: {}, execution_count: null, outputs: [], source: ['1 + 1'] },
-    ]),
-  });
+  const dir = writeWorkshop(
+    workshops,
+    'WKSHP-Life',
+    { range: [1, 5], capacity: 5 },
+    {
+      notebook: notebook([
+        { cell_type: 'markdown', id: 'm', metadata: {}, source: ['Welcome {{ STUDENT }} to {{ WORKSHOP }} ({{ MODEWS }}) {% raw %}{{ literal }}{% endraw %}'] },
+        { cell_type: 'code', id: 'c1', metadata: {}, execution_count: null, outputs: [], source: ['print("{{ STDID }}")'] },
+        { cell_type: 'code', id: 'c2', metadata: {}, execution_count: null, outputs: [], source: ['1 + 1'] },
+      ]),
+    },
+  );
   fs.writeFileSync(path.join(dir, 'data.txt'), 'for {{ STUDENT }}: {{ GREETING }}\n');
   fs.writeFileSync(path.join(dir, 'vars.yml'), 'GREETING: hello\n');
   fs.writeFileSync(path.join(dir, 'create'), '#!/bin/sh\necho "creating for $STUDENT in $WORKSHOP"\necho "TOKEN=t-$STDID" >> "$WOD_VARS_FILE"\n', { mode: 0o755 });
   fs.writeFileSync(path.join(dir, 'token.md'), 'token {{ TOKEN }}\n');
-  writeWorkshop(workshops, 'WKSHP-Broken', { range: [6, 8], capacity: 3 }, {
-    notebook: notebook([{ cell_type: 'markdown', id: 'm', metadata: {}, source: ['{{ NOT_DEFINED_ANYWHERE }}'] }]),
-  });
+  writeWorkshop(
+    workshops,
+    'WKSHP-Broken',
+    { range: [6, 8], capacity: 3 },
+    {
+      notebook: notebook([{ cell_type: 'markdown', id: 'm', metadata: {}, source: ['{{ NOT_DEFINED_ANYWHERE }}'] }]),
+    },
+  );
   hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000' } });
   token = await adminToken(hub);
 });
@@ -146,8 +156,15 @@ test('kill -9 of the service during CREATE: the hub restarts it, the job resumes
   const servicePid = () => findProcesses(hub.hubApiUrl, 'JUPYTERHUB_SERVICE_NAME=wod')[0];
   const before = servicePid();
   const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });
-  const inCreateHook = () => db.prepare(`SELECT 1 FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE j.registration_id = ? AND s.step = 'content' AND s.finished_at IS NULL`).get(id);
-  await until(() => !!inCreateHook(), (v) => v, 'the create hook to run', 30_000, 100);
+  const inCreateHook = () =>
+    db.prepare(`SELECT 1 FROM job_steps s JOIN jobs j ON j.id = s.job_id WHERE j.registration_id = ? AND s.step = 'content' AND s.finished_at IS NULL`).get(id);
+  await until(
+    () => !!inCreateHook(),
+    (v) => v,
+    'the create hook to run',
+    30_000,
+    100,
+  );
   process.kill(before, 'SIGKILL');
 
   const ready = await waitForState(id, ['ready'], 120_000);
@@ -199,7 +216,13 @@ test('admin API: jobs with their step logs, and running a verb from the panel', 
   const run = await api('/admin/actions', { method: 'POST', body: JSON.stringify({ verb: 'PURGE', workshop: 'WKSHP-Life', students: '4' }) });
   expect(run.status).toBe(202);
   const { jobs } = (await run.json()) as { jobs: number[] };
-  const done = await until(async () => ((await (await api(`/admin/jobs/${jobs[0]}`)).json()) as { state: string }).state, (st) => st === 'done' || st === 'failed', 'the PURGE to finish', 60_000, 200);
+  const done = await until(
+    async () => ((await (await api(`/admin/jobs/${jobs[0]}`)).json()) as { state: string }).state,
+    (st) => st === 'done' || st === 'failed',
+    'the PURGE to finish',
+    60_000,
+    200,
+  );
   expect(done).toBe('done');
   const bad = await api('/admin/actions', { method: 'POST', body: JSON.stringify({ verb: 'CREATE', workshop: 'WKSHP-Life', students: '77' }) });
   expect(bad.status).toBe(422);
@@ -224,7 +247,7 @@ test("the deadline is the service's: past it, the server stops, the seat is free
   expect(r.endReason).toBe('deadline');
 });
 
-test("two orders for one student run one after the other, in order", async () => {
+test('two orders for one student run one after the other, in order', async () => {
   const credential = JSON.parse(await hub.cli('mail-api', 'credentials', '--json')) as { user: string; password: string };
   const send = (subject: string) =>
     nodemailer
@@ -233,7 +256,13 @@ test("two orders for one student run one after the other, in order", async () =>
   await send('CREATE 5 900 order@example.com');
   await send('CLEANUP 5 900');
   const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });
-  const jobs = () => db.prepare(`SELECT verb, state, started_at AS startedAt, finished_at AS finishedAt FROM jobs WHERE student_id = 5 AND source = 'mail' ORDER BY id`).all() as { verb: string; state: string; startedAt: string; finishedAt: string }[];
+  const jobs = () =>
+    db.prepare(`SELECT verb, state, started_at AS startedAt, finished_at AS finishedAt FROM jobs WHERE student_id = 5 AND source = 'mail' ORDER BY id`).all() as {
+      verb: string;
+      state: string;
+      startedAt: string;
+      finishedAt: string;
+    }[];
   await until(jobs, (js) => js.length === 2 && js.every((j) => j.state === 'done' || j.state === 'failed'), 'the CREATE and the CLEANUP to finish', 90_000);
   const [create, cleanup] = jobs();
   db.close();

@@ -26,8 +26,15 @@ beforeAll(async () => {
   const zeta = writeWorkshop(workshops, 'WKSHP-Zeta', {
     name: 'Zeta: data wrangling',
     description: `${LONG}\n\nA second paragraph, only on the workshop page.`,
-    priority: 1, range: [1, 5], capacity: 5, duration: 2, category: ['Data', 'Python'],
-    presenter: 'Grace Hopper', role: 'Rear admiral', avatar: 'avatar.svg', badgeImg: 'Pictures/badge.png',
+    priority: 1,
+    range: [1, 5],
+    capacity: 5,
+    duration: 2,
+    category: ['Data', 'Python'],
+    presenter: 'Grace Hopper',
+    role: 'Rear admiral',
+    avatar: 'avatar.svg',
+    badgeImg: 'Pictures/badge.png',
     replayLink: 'https://example.org/replay/zeta',
   });
   fs.writeFileSync(path.join(zeta, 'avatar.svg'), AVATAR);
@@ -42,7 +49,12 @@ beforeAll(async () => {
   const alpha = writeWorkshop(workshops, 'WKSHP-Alpha', {
     name: 'Alpha & <Omega>',
     description: 'Shell basics. <script>alert("x")</script>',
-    priority: 2, range: [6, 6], capacity: 1, duration: 1.5, category: 'Programming', avatar: 'avatar.svg',
+    priority: 2,
+    range: [6, 6],
+    capacity: 1,
+    duration: 1.5,
+    category: 'Programming',
+    avatar: 'avatar.svg',
   });
   fs.writeFileSync(path.join(alpha, 'avatar.svg'), AVATAR);
   writeWorkshop(workshops, 'WKSHP-Hidden', { name: 'Hidden workshop', range: [7, 8], capacity: 1, active: false });
@@ -354,7 +366,15 @@ test('the terms: ending sessions, no liability, no secrets, wiped at the end, fa
   const terms = await page('/terms');
   expect(terms.status).toBe(200);
   expect(terms.text).toContain('<h1>Terms of use</h1>');
-  for (const words of ['We may end a session', 'not liable for lost work or data', 'Do not put personal, confidential or secret data', 'the account and every file in it are wiped', 'Fair use', 'email address, name and company', 'how far you got']) {
+  for (const words of [
+    'We may end a session',
+    'not liable for lost work or data',
+    'Do not put personal, confidential or secret data',
+    'the account and every file in it are wiped',
+    'Fair use',
+    'email address, name and company',
+    'how far you got',
+  ]) {
     expect(terms.text).toContain(words);
   }
   expect(terms.text).toContain('href="https://acme.example/privacy"');
@@ -364,14 +384,16 @@ describe('with no workshops and terms of the operator', () => {
   let bare: RunningHub;
   const empty = tempWorkshops();
   beforeAll(async () => {
-    bare = await startHub({ env: { WOD_WORKSHOPS_DIR: empty, WOD_LIFECYCLE_PAUSED: 'true', WOD_BRANDING_TERMS_URL: 'https://acme.example/terms', WOD_BRANDING_PRIMARY_COLOR: '#ffcc00' } });
+    bare = await startHub({
+      env: { WOD_WORKSHOPS_DIR: empty, WOD_LIFECYCLE_PAUSED: 'true', WOD_BRANDING_TERMS_URL: 'https://acme.example/terms', WOD_BRANDING_PRIMARY_COLOR: '#ffcc00' },
+    });
   });
   afterAll(async () => {
     await bare?.stop();
     fs.rmSync(empty, { recursive: true, force: true });
   });
 
-  test('an empty catalog says so; /terms goes to the operator\'s terms; a light brand colour still gives readable buttons', async () => {
+  test("an empty catalog says so; /terms goes to the operator's terms; a light brand colour still gives readable buttons", async () => {
     const home = await new Browser(bare.url).request('/services/wod/');
     expect(home.status).toBe(200);
     expect(home.text).toContain('There are no workshops here yet.');

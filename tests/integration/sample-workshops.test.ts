@@ -11,7 +11,19 @@ import { deployWorkshop } from '../../hub-service/src/content/deploy';
 import { ROOT } from '../support/hub';
 
 const dir = path.join(ROOT, 'workshops');
-const vars = { STDID: 7, STUDENT: 'student7', MODEWS: 'WKSHP', BRANDING: 'wod', BRANDINGWOD: 'wod', BRANDINGLOGO: '', BRANDINGURL: 'http://x', HUB_URL: 'http://x', PORTAL_URL: 'http://x/services/wod/', JPHUB: 'http://x', SURVEYURL: '' };
+const vars = {
+  STDID: 7,
+  STUDENT: 'student7',
+  MODEWS: 'WKSHP',
+  BRANDING: 'wod',
+  BRANDINGWOD: 'wod',
+  BRANDINGLOGO: '',
+  BRANDINGURL: 'http://x',
+  HUB_URL: 'http://x',
+  PORTAL_URL: 'http://x/services/wod/',
+  JPHUB: 'http://x',
+  SURVEYURL: '',
+};
 
 test('the sample workshops pass the checks', () => {
   const scan = scanWorkshops({ dir }, 100);
@@ -27,7 +39,10 @@ test.each(['WKSHP-Python101', 'WKSHP-Bash101', 'WKSHP-Template'])('%s renders an
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-sample-'));
   try {
     const target = deployWorkshop({ sources: [path.join(dir, folder)], home, folder, vars: { ...vars, WORKSHOP: folder, DATASET_URL: 'x' } });
-    const notebooks = fs.readdirSync(target).filter((f) => f.endsWith('.ipynb')).sort();
+    const notebooks = fs
+      .readdirSync(target)
+      .filter((f) => f.endsWith('.ipynb'))
+      .sort();
     expect(notebooks.length).toBeGreaterThanOrEqual(3);
     expect(fs.readFileSync(path.join(target, notebooks[0]), 'utf8')).toContain('student7');
     for (const nb of notebooks) {

@@ -64,7 +64,10 @@ const values: Record<string, string> = {};
 const hubApi = (p: string, init: RequestInit = {}) =>
   fetch(`${hub.url}/hub/api${p}`, { ...init, headers: { Authorization: `token ${tokens['the full admin token']}`, 'Content-Type': 'application/json', ...init.headers } });
 const wodApi = (p: string, init: RequestInit = {}) =>
-  fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${tokens['the full admin token']}`, 'Content-Type': 'application/json', ...init.headers } });
+  fetch(`${hub.url}/services/wod/api/v1${p}`, {
+    ...init,
+    headers: { Authorization: `token ${tokens['the full admin token']}`, 'Content-Type': 'application/json', ...init.headers },
+  });
 const password = async (name: string) => (await hub.cli('accounts', 'password', name)).match(/password (\S+)/)![1];
 
 async function register(email: string): Promise<number> {
@@ -82,7 +85,7 @@ async function adminLabToken(): Promise<string> {
   const name = hub.admin.name;
   const started = await hubApi(`/users/${name}/server`, { method: 'POST', body: '{}' });
   expect([201, 202]).toContain(started.status);
-  for (const until = Date.now() + 90_000; ; ) {
+  for (const until = Date.now() + 90_000; ;) {
     const user = (await (await hubApi(`/users/${name}`)).json()) as { servers?: Record<string, { ready: boolean }> };
     if (user.servers?.['']?.ready) break;
     if (Date.now() > until) throw new Error("the admin's server did not become ready");

@@ -79,7 +79,17 @@ test('a secret found readable by others is refused, by name', async () => {
   const ext = path.join(venv, 'share', 'jupyter', 'labextensions', '@wod', 'labextension');
   fs.mkdirSync(ext, { recursive: true });
   fs.writeFileSync(path.join(ext, 'package.json'), '{}', { mode: 0o644 });
-  for (const d of [checkout, venv, path.join(venv, 'bin'), path.join(venv, 'share'), path.join(venv, 'share', 'jupyter'), path.join(venv, 'share', 'jupyter', 'labextensions'), path.dirname(ext), ext]) fs.chmodSync(d, 0o755);
+  for (const d of [
+    checkout,
+    venv,
+    path.join(venv, 'bin'),
+    path.join(venv, 'share'),
+    path.join(venv, 'share', 'jupyter'),
+    path.join(venv, 'share', 'jupyter', 'labextensions'),
+    path.dirname(ext),
+    ext,
+  ])
+    fs.chmodSync(d, 0o755);
   const dataDir = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-data-'));
   const homeRoot = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-homes-'));
   const env = { WOD_DATA_DIR: dataDir, WOD_STUDENTS_MODE: 'system-users', WOD_STUDENTS_HOME_ROOT: homeRoot, WOD_ADMIN_PASSWORD: 'a-long-enough-password' };
@@ -87,7 +97,9 @@ test('a secret found readable by others is refused, by name', async () => {
   try {
     fs.chmodSync(outer, 0o700);
     await attack('system-users from a private checkout waits silently for servers that never start', async () => {
-      await expect(prepare(config, env)).rejects.toThrow(new RegExp(`student accounts cannot reach ${venv}/bin/jupyterhub-singleuser, which their servers need: run 'bash scripts/setup' as root`));
+      await expect(prepare(config, env)).rejects.toThrow(
+        new RegExp(`student accounts cannot reach ${venv}/bin/jupyterhub-singleuser, which their servers need: run 'bash scripts/setup' as root`),
+      );
     });
     fs.chmodSync(outer, 0o755); // the same checkout, reachable: the start goes on
     await expect(prepare(config, env)).resolves.toEqual([{ name: 'admin', password: 'a-long-enough-password' }]);

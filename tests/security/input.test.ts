@@ -38,7 +38,9 @@ describe('the catalog importer, on a real SQLite file', () => {
       const { root, db, scan } = setup();
       writeHugeWorkshop(root, 'WKSHP-Huge', [1, 10]);
       const report = scan();
-      expect(report.problems.map(formatProblem)).toEqual([expect.stringMatching(/WKSHP-Huge\/wod\.yml: error: is \d+ bytes, more than the 65536 bytes \(64 KiB\) a wod\.yml may have/)]);
+      expect(report.problems.map(formatProblem)).toEqual([
+        expect.stringMatching(/WKSHP-Huge\/wod\.yml: error: is \d+ bytes, more than the 65536 bytes \(64 KiB\) a wod\.yml may have/),
+      ]);
       expect(report.inserted).toEqual([]);
       expect(getWorkshop(db, 'WKSHP-Huge')).toBeNull();
       expect(listWorkshops(db, { includeInactive: true })).toEqual([]);
@@ -52,10 +54,12 @@ describe('the catalog importer, on a real SQLite file', () => {
       const before = getWorkshop(db, 'WKSHP-A');
       writeWorkshop(root, 'WKSHP-A', { range: [1, 10], name: 'N'.repeat(10_000), presenter: 'Ada\r\nBcc: eve@example.com' });
       const report = scan();
-      expect(report.problems.map(formatProblem)).toEqual(expect.arrayContaining([
-        expect.stringMatching(/WKSHP-A\/wod\.yml:\d+: error: name: is too long \(10000 characters, 120 at most\)/),
-        expect.stringMatching(/WKSHP-A\/wod\.yml:\d+: error: presenter: must be on one line/),
-      ]));
+      expect(report.problems.map(formatProblem)).toEqual(
+        expect.arrayContaining([
+          expect.stringMatching(/WKSHP-A\/wod\.yml:\d+: error: name: is too long \(10000 characters, 120 at most\)/),
+          expect.stringMatching(/WKSHP-A\/wod\.yml:\d+: error: presenter: must be on one line/),
+        ]),
+      );
       expect([report.updated, report.deactivated]).toEqual([[], []]);
       expect(getWorkshop(db, 'WKSHP-A')).toEqual(before);
     }));

@@ -56,7 +56,11 @@ const probes = (checks: Record<string, string>) =>
 function outcomes(output: string): Map<string, string> {
   const refusal = /^(PermissionError|HTTPError:(401|403|404)|SMTP(SenderRefused|AuthenticationError|RecipientsRefused|DataError):5\d\d)$/;
   return new Map(
-    output.trim().split('\n').map((l) => l.trim().split(' ')).filter((w) => w.length >= 2)
+    output
+      .trim()
+      .split('\n')
+      .map((l) => l.trim().split(' '))
+      .filter((w) => w.length >= 2)
       .map(([name, verdict, why]) => [name, verdict === 'REFUSED' && !refusal.test(why ?? '') ? `FAILED ${why}` : verdict]),
   );
 }
@@ -77,7 +81,7 @@ function outcomes(output: string): Map<string, string> {
     fs.rmSync(workshops, { recursive: true, force: true });
   });
 
-  test("no participant process runs as root: not the server, not a kernel, not a terminal", async () => {
+  test('no participant process runs as root: not the server, not a kernel, not a terminal', async () => {
     await attack('local as root: a kernel runs as root', async () => {
       expect(Number((await lab.kernel('import os; print(os.getuid(), os.geteuid())')).trim().split(' ')[0])).not.toBe(0);
     });
@@ -94,10 +98,14 @@ function outcomes(output: string): Map<string, string> {
     });
     const secrets = fs.readdirSync(path.join(hub.dataDir, 'secrets')).map((f) => path.join(hub.dataDir, 'secrets', f));
     const files = [path.join(hub.dataDir, 'wod.sqlite'), path.join(hub.dataDir, 'jupyterhub.sqlite'), ...secrets];
-    const seen = outcomes(await lab.kernel(probes({
-      list_data: `os.listdir(${JSON.stringify(hub.dataDir)})`,
-      ...Object.fromEntries(files.map((f, i) => [`read_${i}`, `open(${JSON.stringify(f)}, "rb").read(16)`])),
-    })));
+    const seen = outcomes(
+      await lab.kernel(
+        probes({
+          list_data: `os.listdir(${JSON.stringify(hub.dataDir)})`,
+          ...Object.fromEntries(files.map((f, i) => [`read_${i}`, `open(${JSON.stringify(f)}, "rb").read(16)`])),
+        }),
+      ),
+    );
     for (const [name, verdict] of seen) await attack(`local as root: a kernel reads the data folder (${name})`, () => expect(verdict).toBe('REFUSED'));
     expect(seen.size).toBe(files.length + 1);
   });
@@ -197,9 +205,11 @@ function outcomes(output: string): Map<string, string> {
       secrets_folder: `os.listdir(${JSON.stringify(path.join(data, 'secrets'))})`,
       outbox: `os.listdir(${JSON.stringify(path.join(data, 'outbox'))})`,
     };
-    for (const f of ['wod.sqlite', 'wod.sqlite-wal', 'wod.sqlite-shm', 'jupyterhub.sqlite', 'test-run.log']) targets[`file_${f.replace(/\W/g, '_')}`] = `open(${JSON.stringify(path.join(data, f))}, "rb").read(16)`;
+    for (const f of ['wod.sqlite', 'wod.sqlite-wal', 'wod.sqlite-shm', 'jupyterhub.sqlite', 'test-run.log'])
+      targets[`file_${f.replace(/\W/g, '_')}`] = `open(${JSON.stringify(path.join(data, f))}, "rb").read(16)`;
     for (const f of fs.readdirSync(path.join(data, 'secrets'))) targets[`secret_${f.replace(/\W/g, '_')}`] = `open(${JSON.stringify(path.join(data, 'secrets', f))}).read()`;
-    for (const f of fs.readdirSync(path.join(data, 'outbox')).slice(0, 3)) targets[`mail_${f.replace(/\W/g, '_')}`] = `open(${JSON.stringify(path.join(data, 'outbox', f))}).read(10)`;
+    for (const f of fs.readdirSync(path.join(data, 'outbox')).slice(0, 3))
+      targets[`mail_${f.replace(/\W/g, '_')}`] = `open(${JSON.stringify(path.join(data, 'outbox', f))}).read(10)`;
     const seen = outcomes(await eve.kernel(probes(targets)));
     expect([...seen.keys()].sort()).toEqual(Object.keys(targets).sort());
     for (const [name, verdict] of seen) await attack(`system-users: the student reads ${name}`, () => expect(verdict).toBe('REFUSED'));
@@ -210,13 +220,22 @@ function outcomes(output: string): Map<string, string> {
     const otherProcs = findProcesses(hub.hubApiUrl, `JUPYTERHUB_USER=${other}`);
     expect(hubProcs.length).toBeGreaterThan(0); // the service (and what else the hub started as root)
     expect(otherProcs.length).toBeGreaterThan(0);
-    const proxy = spawnSync('pgrep', ['-f', `configurable-http-proxy.*${hub.ports.proxyApi}`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number);
-    const hubPid = spawnSync('pgrep', ['-f', `jupyterhub -f .*`], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean).map(Number).filter((p) => fs.readFileSync(`/proc/${p}/environ`).includes(`WOD_DATA_DIR=${hub.dataDir}`));
+    const proxy = spawnSync('pgrep', ['-f', `configurable-http-proxy.*${hub.ports.proxyApi}`], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number);
+    const hubPid = spawnSync('pgrep', ['-f', `jupyterhub -f .*`], { encoding: 'utf8' })
+      .stdout.split('\n')
+      .filter(Boolean)
+      .map(Number)
+      .filter((p) => fs.readFileSync(`/proc/${p}/environ`).includes(`WOD_DATA_DIR=${hub.dataDir}`));
     const pids = [...new Set([...hubProcs, ...otherProcs, ...proxy, ...hubPid])];
-    const targets = Object.fromEntries(pids.flatMap((pid) => [
-      [`environ_${pid}`, `open("/proc/${pid}/environ", "rb").read()`],
-      [`fd_${pid}`, `os.listdir("/proc/${pid}/fd")`],
-    ]));
+    const targets = Object.fromEntries(
+      pids.flatMap((pid) => [
+        [`environ_${pid}`, `open("/proc/${pid}/environ", "rb").read()`],
+        [`fd_${pid}`, `os.listdir("/proc/${pid}/fd")`],
+      ]),
+    );
     const seen = outcomes(await eve.kernel(probes(targets)));
     expect(seen.size).toBe(pids.length * 2);
     for (const [name, verdict] of seen) await attack(`system-users: the student reads /proc ${name}`, () => expect(verdict).toBe('REFUSED'));

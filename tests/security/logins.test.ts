@@ -49,7 +49,10 @@ async function formLogin(username: string, password: string, opts: { from?: stri
   const form = await send(`${hub.url}/hub/login`, { from: opts.from, headers: { ...extra, 'Sec-Fetch-Mode': 'navigate' } });
   const xsrf = form.text.match(/name="_xsrf" value="([^"]+)"/)?.[1];
   if (!xsrf) throw new Error(`no _xsrf in the login form (HTTP ${form.status})`);
-  const cookie = [form.headers['set-cookie'] ?? []].flat().map((c) => c.split(';')[0]).join('; ');
+  const cookie = [form.headers['set-cookie'] ?? []]
+    .flat()
+    .map((c) => c.split(';')[0])
+    .join('; ');
   const body = new URLSearchParams({ _xsrf: xsrf, username, password }).toString();
   return send(`${hub.url}/hub/login`, {
     method: 'POST',

@@ -64,7 +64,9 @@ test('a whole journey leaves no token and no password in any log', async () => {
   // the status page, in the portal and the REST API, and its end form refused for want of a confirmation
   expect((await visitor.request(`/services/wod/status/${statusToken}`)).status).toBe(200);
   expect((await fetch(`${hub.url}/services/wod/api/v1/status/${statusToken}`)).status).toBe(200);
-  expect((await visitor.request(`/services/wod/status/${statusToken}/end`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '' })).status).toBe(422);
+  expect(
+    (await visitor.request(`/services/wod/status/${statusToken}/end`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: '' })).status,
+  ).toBe(422);
 
   // the start link, good and tampered
   const oneClick = await new Browser(hub.url).request(`/hub/wod-login?token=${startToken}`);

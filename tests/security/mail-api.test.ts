@@ -23,7 +23,9 @@ const FOLDER = 'WKSHP-MailSec';
 const SENDER = 'wodadmin@localhost';
 const asRoot = process.getuid?.() === 0;
 /** This host's own non-loopback address, listed by the operator as trusted: it must still not be. */
-const own = Object.values(os.networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+const own = Object.values(os.networkInterfaces())
+  .flat()
+  .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
 
 let hub: RunningHub;
 let credential: { host: string; port: number; user: string; password: string; source: string };
@@ -69,7 +71,10 @@ const order = (opts: { subject: string; host?: string; auth?: { user: string; pa
   nodemailer
     .createTransport({ host: opts.host ?? '127.0.0.1', port: hub.ports.mailApi, ignoreTLS: true, auth: opts.auth })
     .sendMail({ from: opts.from ?? SENDER, to: 'wod@localhost', subject: opts.subject, text: `${FOLDER}\n` })
-    .then((info) => `${info.response}`, (e: Error & { responseCode?: number }) => `${e.responseCode}: ${e.message}`);
+    .then(
+      (info) => `${info.response}`,
+      (e: Error & { responseCode?: number }) => `${e.responseCode}: ${e.message}`,
+    );
 
 /**
  * A raw SMTP dialogue: each command is sent when the previous reply is complete. Returns the last
@@ -146,9 +151,7 @@ describe('orders from this host without the credential', () => {
           new Promise<string>((resolve) => {
             const socket = net.connect(hub.ports.mailApi, '127.0.0.1');
             let text = '';
-            socket.once('data', () =>
-              socket.write(`HELO api-db\nMAIL FROM:<${SENDER}>\nRCPT TO:<wod@localhost>\nDATA\nSubject: CLEANUP 2 825\n${FOLDER}\n.\nQUIT\n`),
-            );
+            socket.once('data', () => socket.write(`HELO api-db\nMAIL FROM:<${SENDER}>\nRCPT TO:<wod@localhost>\nDATA\nSubject: CLEANUP 2 825\n${FOLDER}\n.\nQUIT\n`));
             socket.on('data', (d) => (text += d.toString()));
             socket.on('error', () => {});
             socket.on('close', () => resolve(text));
@@ -169,7 +172,9 @@ describe('orders from this host without the credential', () => {
 
   test('the client address spoofed with XCLIENT / XFORWARD', async () => {
     await attack('mail API: XCLIENT ADDR= or XFORWARD to pass as another host', async () => {
-      const { replies } = await changesNothing(() => converse(['EHLO student', `XCLIENT ADDR=${own ?? '203.0.113.9'}`, `XFORWARD ADDR=${own ?? '203.0.113.9'}`, `MAIL FROM:<${SENDER}>`]));
+      const { replies } = await changesNothing(() =>
+        converse(['EHLO student', `XCLIENT ADDR=${own ?? '203.0.113.9'}`, `XFORWARD ADDR=${own ?? '203.0.113.9'}`, `MAIL FROM:<${SENDER}>`]),
+      );
       expect(codes(replies).slice(2)).toEqual([expect.stringMatching(/^5/), expect.stringMatching(/^5/), '530']);
     });
   });
@@ -263,7 +268,9 @@ describe('AUTH without the credential', () => {
 test('after all of it, the running workshop is untouched and no outside address got a seat', () => {
   const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });
   try {
-    expect(db.prepare(`SELECT r.state FROM registrations r JOIN participants p ON p.id = r.participant_id WHERE p.email = 'victim@example.org'`).all()).toEqual([{ state: 'ready' }]);
+    expect(db.prepare(`SELECT r.state FROM registrations r JOIN participants p ON p.id = r.participant_id WHERE p.email = 'victim@example.org'`).all()).toEqual([
+      { state: 'ready' },
+    ]);
     expect(db.prepare(`SELECT COUNT(*) AS n FROM participants WHERE email LIKE '%evil.example'`).get()).toEqual({ n: 0 });
     expect(db.prepare(`SELECT verb, student_id AS student FROM jobs WHERE source = 'mail' ORDER BY id`).all()).toEqual([
       { verb: 'CREATE', student: 2 },

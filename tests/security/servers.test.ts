@@ -74,7 +74,10 @@ let student: Browser;
 
 /** A participant with a running JupyterLab and a file of their own, saved through it. */
 async function participantWithFile(): Promise<void> {
-  const res = await api('/registrations', { method: 'POST', body: JSON.stringify({ email: 'ada@example.com', name: 'Ada', company: 'ACME', workshop: WORKSHOP, acceptTerms: true }) });
+  const res = await api('/registrations', {
+    method: 'POST',
+    body: JSON.stringify({ email: 'ada@example.com', name: 'Ada', company: 'ACME', workshop: WORKSHOP, acceptTerms: true }),
+  });
   expect(res.status).toBe(201);
   const id = ((await res.json()) as { registration: { id: number } }).registration.id;
   const mail = await waitForMail(hub.dataDir, (m) => (m.to as { text: string }).text === 'ada@example.com' && !!m.subject?.includes('is ready'), 120_000);
@@ -93,10 +96,13 @@ async function participantWithFile(): Promise<void> {
 }
 
 const serverAudit = (id: number) =>
-  db.prepare(`SELECT action, details FROM audit WHERE subject_type = 'registration' AND subject_id = ? AND action LIKE 'server.%' ORDER BY id`).all(String(id)) as { action: string; details: string }[];
+  db.prepare(`SELECT action, details FROM audit WHERE subject_type = 'registration' AND subject_id = ? AND action LIKE 'server.%' ORDER BY id`).all(String(id)) as {
+    action: string;
+    details: string;
+  }[];
 
 test("a student's server killed from outside is started again by itself, with the student's files", async () => {
-  await attack('SIGKILL of a participant\'s jupyterhub-singleuser leaves them without a server', async () => {
+  await attack("SIGKILL of a participant's jupyterhub-singleuser leaves them without a server", async () => {
     const { id, student: name } = registration;
     const before = serverPid(name);
     expect(before).toBeDefined();

@@ -27,7 +27,13 @@ export async function attack(name: string, refuse: () => Promise<void> | void): 
 
 export function tally(dir = ledgerDir()): { tried: number; refused: number; worked: string[] } {
   const rows = fs.existsSync(dir)
-    ? fs.readdirSync(dir).flatMap((f) => fs.readFileSync(path.join(dir, f), 'utf8').split('\n').filter(Boolean).map((l) => JSON.parse(l) as { name: string; refused: boolean }))
+    ? fs.readdirSync(dir).flatMap((f) =>
+        fs
+          .readFileSync(path.join(dir, f), 'utf8')
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { name: string; refused: boolean }),
+      )
     : [];
   return { tried: rows.length, refused: rows.filter((r) => r.refused).length, worked: rows.filter((r) => !r.refused).map((r) => r.name) };
 }

@@ -43,11 +43,15 @@ export async function openLab(hubUrl: string, student: string, password: string)
           const timer = setTimeout(() => reject(new Error(`the kernel did not answer: ${out}`)), 60_000);
           ws.on('error', reject);
           ws.on('open', () =>
-            ws.send(JSON.stringify({
-              header: { msg_id: msgId, msg_type: 'execute_request', username: '', session: crypto.randomUUID(), version: '5.3', date: new Date().toISOString() },
-              parent_header: {}, metadata: {}, channel: 'shell',
-              content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
-            })),
+            ws.send(
+              JSON.stringify({
+                header: { msg_id: msgId, msg_type: 'execute_request', username: '', session: crypto.randomUUID(), version: '5.3', date: new Date().toISOString() },
+                parent_header: {},
+                metadata: {},
+                channel: 'shell',
+                content: { code, silent: false, store_history: false, user_expressions: {}, allow_stdin: false, stop_on_error: true },
+              }),
+            ),
           );
           ws.on('message', (data) => {
             const m = JSON.parse(data.toString()) as { parent_header: { msg_id?: string }; msg_type: string; content: Record<string, unknown> };

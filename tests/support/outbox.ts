@@ -7,7 +7,10 @@ import { until } from './wait';
 export async function outboxMails(dataDir: string): Promise<ParsedMail[]> {
   const dir = path.join(dataDir, 'outbox');
   if (!fs.existsSync(dir)) return [];
-  const files = fs.readdirSync(dir).filter((f) => f.endsWith('.eml')).sort();
+  const files = fs
+    .readdirSync(dir)
+    .filter((f) => f.endsWith('.eml'))
+    .sort();
   return Promise.all(files.map((f) => simpleParser(fs.readFileSync(path.join(dir, f)))));
 }
 
@@ -23,7 +26,13 @@ export function credentialsIn(mail: ParsedMail): { student: string; password: st
 
 /** Waits for a mail the service is about to send (it is written at the end of a job step). */
 export async function waitForMail(dataDir: string, match: (m: ParsedMail) => boolean, timeoutMs = 60_000): Promise<ParsedMail> {
-  const mails = await until(() => outboxMails(dataDir), (ms) => ms.some(match), 'the expected mail', timeoutMs, 100).catch((e: Error) => {
+  const mails = await until(
+    () => outboxMails(dataDir),
+    (ms) => ms.some(match),
+    'the expected mail',
+    timeoutMs,
+    100,
+  ).catch((e: Error) => {
     throw new Error(`the expected mail was not sent (${e.message.split(':')[0]})`);
   });
   return mails.find(match)!;

@@ -24,6 +24,7 @@ describe('addresses and networks', () => {
     for (const bad of ['10.1.2.3', '999.1.1.1/8', '10.0.0.0/33', 'fd00::/129', 'host/24', '']) expect(parseNetwork(bad)).toBeNull();
     const loopback = ['127.0.0.0/8', '127.1.2.3/32', '0.0.0.0/0', '64.0.0.0/2', '::/0', '::1/128', '::ffff:127.0.0.1/128', '::ffff:0:0/96'];
     for (const text of loopback) expect([text, touchesLoopback(parseNetwork(text)!)]).toEqual([text, true]);
-    for (const text of ['10.0.0.0/8', '126.0.0.0/8', '128.0.0.0/1', 'fd00::/64', '::ffff:10.0.0.0/104']) expect([text, touchesLoopback(parseNetwork(text)!)]).toEqual([text, false]);
+    for (const text of ['10.0.0.0/8', '126.0.0.0/8', '128.0.0.0/1', 'fd00::/64', '::ffff:10.0.0.0/104'])
+      expect([text, touchesLoopback(parseNetwork(text)!)]).toEqual([text, false]);
   });
 });

@@ -43,9 +43,20 @@ multiAppliance: false
 `);
     expect(problems).toEqual([]);
     expect(spec).toMatchObject({
-      folder: 'WKSHP-X', name: 'API 101 - API basics', active: true, capacity: 20, range: [1, 20], varpass: true,
-      compile: [], alternateLocation: ['b2.example.org'], workshopImg: null, category: ['Open Source'],
-      duration: 2, monoAppliance: true, multiAppliance: false, replayId: 9,
+      folder: 'WKSHP-X',
+      name: 'API 101 - API basics',
+      active: true,
+      capacity: 20,
+      range: [1, 20],
+      varpass: true,
+      compile: [],
+      alternateLocation: ['b2.example.org'],
+      workshopImg: null,
+      category: ['Open Source'],
+      duration: 2,
+      monoAppliance: true,
+      multiAppliance: false,
+      replayId: 9,
     });
   });
 
@@ -63,13 +74,15 @@ multiAppliance: false
     const { spec, problems } = parse('name: A\ncapacity: many\nactive: perhaps\nrange: [1, x]\nsurprise: 1\n');
     expect(spec).toBeNull();
     const text = problems.map(formatProblem);
-    expect(text).toEqual(expect.arrayContaining([
-      'WKSHP-X/wod.yml:2: error: capacity: \'many\' is not a whole number of 0 or more',
-      'WKSHP-X/wod.yml:3: error: active: \'perhaps\' is not true or false (fix: write true or false)',
-      expect.stringMatching(/^WKSHP-X\/wod\.yml:4: error: range: .* is not a range of student numbers \(fix: write it as \[first, last\]/),
-      expect.stringMatching(/^WKSHP-X\/wod\.yml:5: warning: surprise: unknown field, ignored/),
-      'WKSHP-X/wod.yml: error: description: is missing (fix: add description: …)',
-    ]));
+    expect(text).toEqual(
+      expect.arrayContaining([
+        "WKSHP-X/wod.yml:2: error: capacity: 'many' is not a whole number of 0 or more",
+        "WKSHP-X/wod.yml:3: error: active: 'perhaps' is not true or false (fix: write true or false)",
+        expect.stringMatching(/^WKSHP-X\/wod\.yml:4: error: range: .* is not a range of student numbers \(fix: write it as \[first, last\]/),
+        expect.stringMatching(/^WKSHP-X\/wod\.yml:5: warning: surprise: unknown field, ignored/),
+        'WKSHP-X/wod.yml: error: description: is missing (fix: add description: …)',
+      ]),
+    );
   });
 
   test('malformed YAML is an error with its line', () => {
@@ -81,27 +94,31 @@ multiAppliance: false
 
   test('every text field is bounded and clean; the problem names the field, the limit or the character', () => {
     const yml = (fields: Record<string, unknown>) => YAML.stringify({ name: 'A', description: 'B', capacity: 1, range: [1, 2], ...fields });
-    const { spec, problems } = parse(yml({
-      name: 'N'.repeat(121),
-      description: 'Two lines\nare fine; \u202Eis not',
-      presenter: 'Ada\r\nBcc: x@example.com',
-      role: 'Engineer\u0007',
-      category: Array.from({ length: 21 }, (_, i) => `c${i}`),
-      alternateLocation: ['ok', 'h'.repeat(256)],
-      replayLink: `https://example.com/${'x'.repeat(2048)}`,
-      priority: 1e300,
-    }));
+    const { spec, problems } = parse(
+      yml({
+        name: 'N'.repeat(121),
+        description: 'Two lines\nare fine; \u202Eis not',
+        presenter: 'Ada\r\nBcc: x@example.com',
+        role: 'Engineer\u0007',
+        category: Array.from({ length: 21 }, (_, i) => `c${i}`),
+        alternateLocation: ['ok', 'h'.repeat(256)],
+        replayLink: `https://example.com/${'x'.repeat(2048)}`,
+        priority: 1e300,
+      }),
+    );
     expect(spec).toBeNull();
-    expect(problems.map(formatProblem)).toEqual(expect.arrayContaining([
-      'WKSHP-X/wod.yml:1: error: name: is too long (121 characters, 120 at most) (fix: shorten it to 120 characters or fewer)',
-      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: description: must not contain text-direction controls \(U\+202E found\)/),
-      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: presenter: must be on one line \(it contains a line break, U\+000D\)/),
-      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: role: must not contain control characters \(U\+0007 found\)/),
-      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: category: has 21 items \(20 at most\)/),
-      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: alternateLocation: item 2: is too long \(256 characters, 255 at most\)/),
-      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: replayLink: is too long \(2068 characters, 2048 at most\)/),
-      expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: priority: .* is too large/),
-    ]));
+    expect(problems.map(formatProblem)).toEqual(
+      expect.arrayContaining([
+        'WKSHP-X/wod.yml:1: error: name: is too long (121 characters, 120 at most) (fix: shorten it to 120 characters or fewer)',
+        expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: description: must not contain text-direction controls \(U\+202E found\)/),
+        expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: presenter: must be on one line \(it contains a line break, U\+000D\)/),
+        expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: role: must not contain control characters \(U\+0007 found\)/),
+        expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: category: has 21 items \(20 at most\)/),
+        expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: alternateLocation: item 2: is too long \(256 characters, 255 at most\)/),
+        expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: replayLink: is too long \(2068 characters, 2048 at most\)/),
+        expect.stringMatching(/^WKSHP-X\/wod\.yml:\d+: error: priority: .* is too large/),
+      ]),
+    );
     expect(problems).toHaveLength(8);
 
     // NFC and trimmed; a multi-line description keeps its lines; invisible-only is empty
@@ -199,7 +216,10 @@ describe('import and the catalog', () => {
     expect(getWorkshop(db, 'WKSHP-A')!.name).toBe('A, renamed'); // last good state kept
     expect(getWorkshop(db, 'WKSHP-B')!).toMatchObject({ active: false, removed: true });
     expect(listWorkshops(db).map((w) => w.folder)).toEqual(['WKSHP-A']);
-    const actions = db.prepare('SELECT action FROM audit ORDER BY id').all().map((r) => (r as { action: string }).action);
+    const actions = db
+      .prepare('SELECT action FROM audit ORDER BY id')
+      .all()
+      .map((r) => (r as { action: string }).action);
     expect(actions).toEqual(['workshop.imported', 'workshop.imported', 'workshop.edited', 'workshop.updated', 'workshop.removed']);
   });
 

@@ -62,7 +62,13 @@ test("mail-api credentials: the password prepare generated, for an api-db's oper
   expect(out.stdout).toContain(`password  ${secret}\n`);
   expect(out.stdout).toMatch(/without AUTH: no network/);
   expect(JSON.parse(wodWith({ ...env, WOD_MAIL_API_AUTH_USER: 'api-db' }, 'mail-api', 'credentials', '--json').stdout)).toEqual({
-    host: '127.0.0.1', port: 10125, user: 'api-db', password: secret, source: file, trustedNetworks: [], enabled: true,
+    host: '127.0.0.1',
+    port: 10125,
+    user: 'api-db',
+    password: secret,
+    source: file,
+    trustedNetworks: [],
+    enabled: true,
   });
   const given = JSON.parse(wodWith({ ...env, WOD_MAIL_API_PASSWORD: 'given-in-the-environment' }, 'mail-api', 'credentials', '--json').stdout);
   expect(given).toMatchObject({ password: 'given-in-the-environment', source: 'WOD_MAIL_API_PASSWORD' });

@@ -10,7 +10,10 @@ const HUB = 1000;
 
 describe('clientAddress: X-Forwarded-For read from the right, over believed proxies only', () => {
   test("the hub's proxy (loopback, the hub's own uid) is believed: the address it appended is the client", () => {
-    expect(clientAddress({ peer: '127.0.0.1', peerUid: HUB, forwardedFor: '203.0.113.7' }, { proxies: none, ownUid: HUB })).toEqual({ address: '203.0.113.7', ignoredForwardedFor: false });
+    expect(clientAddress({ peer: '127.0.0.1', peerUid: HUB, forwardedFor: '203.0.113.7' }, { proxies: none, ownUid: HUB })).toEqual({
+      address: '203.0.113.7',
+      ignoredForwardedFor: false,
+    });
   });
 
   test('what the client wrote before it is not: a forged X-Forwarded-For changes nothing', () => {
@@ -25,7 +28,10 @@ describe('clientAddress: X-Forwarded-For read from the right, over believed prox
   test("an operator's listed proxy is stepped over, and only it", () => {
     const trust = { proxies: nginx, ownUid: HUB };
     expect(clientAddress({ peer: '127.0.0.1', peerUid: HUB, forwardedFor: '203.0.113.7, 10.0.0.2' }, trust).address).toBe('203.0.113.7');
-    expect(clientAddress({ peer: '127.0.0.1', peerUid: HUB, forwardedFor: '198.51.100.1, 203.0.113.7, 192.168.3.4, 10.0.0.2' }, trust)).toEqual({ address: '203.0.113.7', ignoredForwardedFor: true });
+    expect(clientAddress({ peer: '127.0.0.1', peerUid: HUB, forwardedFor: '198.51.100.1, 203.0.113.7, 192.168.3.4, 10.0.0.2' }, trust)).toEqual({
+      address: '203.0.113.7',
+      ignoredForwardedFor: true,
+    });
     // nothing but proxies: the farthest one is all we know
     expect(clientAddress({ peer: '127.0.0.1', peerUid: HUB, forwardedFor: '192.168.3.4, 10.0.0.2' }, trust).address).toBe('192.168.3.4');
     // garbage written "by" a proxy: the proxy is the last hop known
@@ -37,8 +43,11 @@ describe('clientAddress: X-Forwarded-For read from the right, over believed prox
     expect(clientAddress({ peer: '::ffff:10.0.0.2', forwardedFor: '203.0.113.7' }, { proxies: nginx, ownUid: HUB }).address).toBe('203.0.113.7');
   });
 
-  test("a local process of another user is its own client, local-uid-N, and its header is ignored", () => {
-    expect(clientAddress({ peer: '127.0.0.1', peerUid: 2001, forwardedFor: '203.0.113.7' }, { proxies: nginx, ownUid: 0 })).toEqual({ address: 'local-uid-2001', ignoredForwardedFor: true });
+  test('a local process of another user is its own client, local-uid-N, and its header is ignored', () => {
+    expect(clientAddress({ peer: '127.0.0.1', peerUid: 2001, forwardedFor: '203.0.113.7' }, { proxies: nginx, ownUid: 0 })).toEqual({
+      address: 'local-uid-2001',
+      ignoredForwardedFor: true,
+    });
     expect(clientAddress({ peer: '::1', peerUid: 'not-found', forwardedFor: '203.0.113.7' }, { proxies: none, ownUid: 0 }).address).toBe('local-unknown');
     // where the kernel cannot say who it is, a loopback peer is taken for the proxy
     expect(clientAddress({ peer: '127.0.0.1', peerUid: 'unsupported', forwardedFor: '203.0.113.7' }, { proxies: none, ownUid: 0 }).address).toBe('203.0.113.7');
@@ -93,11 +102,13 @@ describe('peer-uid: the owner of a local connection, from the kernel socket tabl
     try {
       const ask = () =>
         new Promise<string>((resolve, reject) =>
-          http.get({ host: '127.0.0.1', port, headers: { 'X-Forwarded-For': '203.0.113.7' }, agent: false }, (res) => {
-            let body = '';
-            res.on('data', (c: Buffer) => (body += c.toString()));
-            res.on('end', () => resolve(body));
-          }).on('error', reject),
+          http
+            .get({ host: '127.0.0.1', port, headers: { 'X-Forwarded-For': '203.0.113.7' }, agent: false }, (res) => {
+              let body = '';
+              res.on('data', (c: Buffer) => (body += c.toString()));
+              res.on('end', () => resolve(body));
+            })
+            .on('error', reject),
         );
       // this process is of the server's own user: believed, as the hub's proxy is
       expect(await ask()).toBe('203.0.113.7');

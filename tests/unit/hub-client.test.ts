@@ -37,9 +37,10 @@ function client(retries = 3) {
 }
 
 test('sends the service token and parses the answer', async () => {
-  replies = [{ status: 200, body: { name: 'student1', admin: false, groups: [], server: null, pending: null, last_activity: null } }];
+  const server = { name: '', ready: true, pending: null, url: '/user/student1/', started: null, last_activity: null, progress_url: '' };
+  replies = [{ status: 200, body: { name: 'student1', admin: false, groups: [], server: '/user/student1/', pending: null, last_activity: null, servers: { '': server } } }];
   const { c } = client();
-  expect((await c.getUser('student1'))!.name).toBe('student1');
+  expect(await c.getServer('student1')).toEqual(server);
   expect(seen[0]).toMatchObject({ method: 'GET', url: '/hub/api/users/student1', auth: 'token service-token' });
 });
 
@@ -60,24 +61,27 @@ test("429 is retried after the hub's Retry-After, 5xx with backoff", async () =>
 test('gives up after the retries with the last status and message', async () => {
   replies = Array.from({ length: 3 }, () => ({ status: 503, body: { message: 'hub is restarting' } }));
   const { c } = client(2);
-  const err = await c.deleteUser('x').catch((e) => e);
+  const err = await c.stopServer('x').catch((e) => e);
   expect(err).toBeInstanceOf(HubApiError);
   expect(err.status).toBe(503);
-  expect(err.message).toBe('JupyterHub DELETE /users/x failed: HTTP 503: hub is restarting');
+  expect(err.message).toBe('JupyterHub DELETE /users/x/server failed: HTTP 503: hub is restarting');
   expect(seen).toHaveLength(3);
 });
 
 test('other 4xx answers are not retried; 404 on reads means absent', async () => {
   replies = [{ status: 403, body: { message: 'Action is not authorized' } }];
   const { c } = client();
-  await expect(c.ensureGroup('g')).rejects.toThrow(/HTTP 403: Action is not authorized/);
+  await expect(c.ensureUser('g')).rejects.toThrow(/POST \/users\/g failed: HTTP 403: Action is not authorized/);
   expect(seen).toHaveLength(1);
   replies = [{ status: 404, body: { message: 'No such user' } }];
-  expect(await c.getUser('nobody')).toBeNull();
+  expect(await c.getServer('nobody')).toBeNull();
 });
 
 test('an existing user is fetched instead of created twice', async () => {
-  replies = [{ status: 409, body: { message: 'exists' } }, { status: 200, body: { name: 'student1' } }];
+  replies = [
+    { status: 409, body: { message: 'exists' } },
+    { status: 200, body: { name: 'student1' } },
+  ];
   const { c } = client();
   expect((await c.ensureUser('student1')).name).toBe('student1');
   expect(seen.map((s) => s.method)).toEqual(['POST', 'GET']);

@@ -73,8 +73,22 @@ test('transient errors are retried with backoff; permanent ones fail the job and
     backoffMs: 10,
     maxAttempts: 3,
     plans: {
-      CREATE: () => [{ name: 'flaky', run: async () => { if (++calls < 3) throw new TransientError('hub 503'); } }],
-      CLEANUP: () => [{ name: 'broken', run: async () => { throw new Error('no such workshop'); } }],
+      CREATE: () => [
+        {
+          name: 'flaky',
+          run: async () => {
+            if (++calls < 3) throw new TransientError('hub 503');
+          },
+        },
+      ],
+      CLEANUP: () => [
+        {
+          name: 'broken',
+          run: async () => {
+            throw new Error('no such workshop');
+          },
+        },
+      ],
       RESET: () => [],
       PURGE: () => [],
     },
@@ -94,7 +108,15 @@ test('never more than `concurrency` jobs at once', async () => {
   const { db, store } = setup();
   let now = 0;
   let peak = 0;
-  const step: Step = { name: 's', run: async () => { now++; peak = Math.max(peak, now); await new Promise((r) => setTimeout(r, 20)); now--; } };
+  const step: Step = {
+    name: 's',
+    run: async () => {
+      now++;
+      peak = Math.max(peak, now);
+      await new Promise((r) => setTimeout(r, 20));
+      now--;
+    },
+  };
   const engine = new JobEngine({ store, log: quiet, concurrency: 2, plans: { CREATE: () => [step], CLEANUP: () => [], RESET: () => [], PURGE: () => [] } });
   for (let s = 1; s <= 5; s++) enqueueJob(db, { verb: 'CREATE', studentId: s, source: 'cli' });
   engine.start();

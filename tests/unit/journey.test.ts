@@ -43,12 +43,20 @@ function setup() {
   const transport = new ScriptedTransport();
   const clock = () => now;
   const links = new MailLinks(db, new Sealer('k'.repeat(64)), config.publicUrl);
-  const mailer = new Mailer(db, transport, links, config, createLogger('error', 't', () => {}), clock);
+  const mailer = new Mailer(
+    db,
+    transport,
+    links,
+    config,
+    createLogger('error', 't', () => {}),
+    clock,
+  );
   const letters = new Letters(db, mailer, links, config);
   const registrations = new Registrations(db, { onCreated: (id) => letters.welcome(id) });
   const timers = new Timers(db, registrations, letters, config.timers, () => {}, clock);
   const register = (email: string, workshop = 'WKSHP-A') => registrations.register({ email, name: 'Ada', company: 'ACME', workshop, acceptTerms: true }, { source: 'portal' }).id;
-  const ready = (id: number, deadline: number) => db.prepare(`UPDATE registrations SET state = 'ready', ready_at = ?, deadline_at = ? WHERE id = ?`).run(new Date(now).toISOString(), new Date(deadline).toISOString(), id);
+  const ready = (id: number, deadline: number) =>
+    db.prepare(`UPDATE registrations SET state = 'ready', ready_at = ?, deadline_at = ? WHERE id = ?`).run(new Date(now).toISOString(), new Date(deadline).toISOString(), id);
   return { db, transport, mailer, letters, registrations, timers, register, ready, advance: (ms: number) => (now += ms), now: () => now };
 }
 
@@ -149,7 +157,10 @@ test('the watchdog gives up on a deployment that is never ready: failed, PURGE q
   expect(timers.sweep().abandoned).toEqual([id]);
   expect(timers.sweep().abandoned).toEqual([]);
   expect(db.prepare('SELECT state, end_reason FROM registrations WHERE id = ?').get(id)).toEqual({ state: 'failed', end_reason: 'watchdog' });
-  expect(db.prepare(`SELECT verb, source FROM jobs ORDER BY id`).all()).toEqual([{ verb: 'CREATE', source: 'portal' }, { verb: 'PURGE', source: 'timer' }]);
+  expect(db.prepare(`SELECT verb, source FROM jobs ORDER BY id`).all()).toEqual([
+    { verb: 'CREATE', source: 'portal' },
+    { verb: 'PURGE', source: 'timer' },
+  ]);
   expect(kinds(db)).toEqual(['welcome', 'apology']);
 });
 

@@ -85,7 +85,13 @@ describe('completion', () => {
       { cell_type: 'code', execution_count: 0 },
     ];
     expect(countCells(cells)).toEqual({ executed: 2, total: 4 });
-    expect(sumCounts([{ executed: 2, total: 4 }, { executed: 1, total: 3 }, { executed: 0, total: 0 }])).toEqual({ executed: 3, total: 7 });
+    expect(
+      sumCounts([
+        { executed: 2, total: 4 },
+        { executed: 1, total: 3 },
+        { executed: 0, total: 0 },
+      ]),
+    ).toEqual({ executed: 3, total: 7 });
   });
 
   test('reads as cells and a whole percent, rounded down so 100 % means all', () => {
@@ -178,7 +184,7 @@ describe('progress reports', () => {
   });
 });
 
-test('the service is under the hub\'s base URL', () => {
+test("the service is under the hub's base URL", () => {
   expect(serviceBaseUrl('/hub/')).toBe('/services/wod/api/v1/');
   expect(serviceBaseUrl('/jupyter/hub/')).toBe('/jupyter/services/wod/api/v1/');
   expect(serviceBaseUrl('/jupyter/hub')).toBe('/jupyter/services/wod/api/v1/');

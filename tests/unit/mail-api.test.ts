@@ -23,7 +23,14 @@ import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 describe('orders', () => {
   test('the four forms, CHLG alias, and refusals with the expected form', () => {
-    expect(parseOrder('CREATE 12 825 Ada@Example.org', 'WKSHP-API101\n')).toEqual({ verb: 'CREATE', students: [12], participantId: '825', email: 'ada@example.org', workshop: 'WKSHP-API101', challenge: false });
+    expect(parseOrder('CREATE 12 825 Ada@Example.org', 'WKSHP-API101\n')).toEqual({
+      verb: 'CREATE',
+      students: [12],
+      participantId: '825',
+      email: 'ada@example.org',
+      workshop: 'WKSHP-API101',
+      challenge: false,
+    });
     // the folder as ordered: the desk finds CHLG-API101, or WKSHP-API101 in challenge mode
     expect(parseOrder('RESET 3,5 0', 'CHLG-API101')).toMatchObject({ verb: 'RESET', students: [3, 4, 5], workshop: 'CHLG-API101', challenge: true });
     expect(parseOrder('PURGE 7 0', '\n\nWKSHP-X')).toMatchObject({ verb: 'PURGE', students: [7] });
@@ -67,15 +74,22 @@ describe('SMTP', () => {
     nodemailer
       .createTransport({ host: '127.0.0.1', port, secure: false, ignoreTLS: true, auth })
       .sendMail({ from: opts.from ?? 'wodadmin@localhost', to: 'wod@localhost', subject, text, messageId: opts.messageId })
-      .then((info) => ({ ok: true, response: info.response }), (e: Error & { responseCode?: number; response?: string }) => ({ ok: false, code: e.responseCode, response: e.response }));
+      .then(
+        (info) => ({ ok: true, response: info.response }),
+        (e: Error & { responseCode?: number; response?: string }) => ({ ok: false, code: e.responseCode, response: e.response }),
+      );
   const jobs = () => db.prepare('SELECT verb, student_id AS student, source, registration_id IS NOT NULL AS reg FROM jobs ORDER BY id').all();
 
   test('an accepted CREATE is stored as a job, with its registration, before 250', async () => {
     const r = await send('CREATE 3 825 ada@example.org', 'WKSHP-API101', { messageId: '<order-1@api-db>' });
     expect(r).toMatchObject({ ok: true, response: expect.stringMatching(/^250 .*queued as jobs \d+/) });
     expect(jobs()).toEqual([{ verb: 'CREATE', student: 3, source: 'mail', reg: 1 }]);
-    expect(db.prepare(`SELECT r.external_id, p.email, s.state FROM registrations r JOIN participants p ON p.id = r.participant_id JOIN students s ON s.id = r.student_id`).get()).toEqual({
-      external_id: '825', email: 'ada@example.org', state: 'allocated',
+    expect(
+      db.prepare(`SELECT r.external_id, p.email, s.state FROM registrations r JOIN participants p ON p.id = r.participant_id JOIN students s ON s.id = r.student_id`).get(),
+    ).toEqual({
+      external_id: '825',
+      email: 'ada@example.org',
+      state: 'allocated',
     });
     expect(kicks).toBe(1);
   });
@@ -89,10 +103,18 @@ describe('SMTP', () => {
   test('refusals: 5xx with the reason, nothing stored', async () => {
     const before = jobs().length;
     // mailApi.senders narrows who may order, on top of AUTH
-    expect(await send('CREATE 4 1 a@b.org', 'WKSHP-API101', { from: 'intruder@evil.example' })).toMatchObject({ ok: false, code: 550, response: expect.stringMatching(/sender intruder@evil\.example is not allowed/) });
+    expect(await send('CREATE 4 1 a@b.org', 'WKSHP-API101', { from: 'intruder@evil.example' })).toMatchObject({
+      ok: false,
+      code: 550,
+      response: expect.stringMatching(/sender intruder@evil\.example is not allowed/),
+    });
     expect(await send('CREATE 4 1', 'WKSHP-API101')).toMatchObject({ ok: false, code: 550, response: expect.stringMatching(/malformed CREATE order/) });
     expect(await send('CREATE 4 1 a@b.org', 'WKSHP-Nope')).toMatchObject({ ok: false, code: 550, response: expect.stringMatching(/unknown workshop WKSHP-Nope/) });
-    expect(await send('CREATE 15 1 a@b.org', 'WKSHP-API101')).toMatchObject({ ok: false, code: 550, response: expect.stringMatching(/student 15 is out of range: WKSHP-API101 uses students 1 to 10/) });
+    expect(await send('CREATE 15 1 a@b.org', 'WKSHP-API101')).toMatchObject({
+      ok: false,
+      code: 550,
+      response: expect.stringMatching(/student 15 is out of range: WKSHP-API101 uses students 1 to 10/),
+    });
     expect(await send('PURGE 99 1', 'WKSHP-API101')).toMatchObject({ ok: false, code: 550, response: expect.stringMatching(/pool is students 1 to 20/) });
     expect(await send('CREATE 3 2 b@b.org', 'WKSHP-API101')).toMatchObject({ ok: false, code: 550, response: expect.stringMatching(/student 3 is in use/) });
     expect(jobs()).toHaveLength(before);
@@ -103,7 +125,11 @@ describe('SMTP', () => {
     expect(db.prepare('SELECT state, end_reason FROM registrations').get()).toEqual({ state: 'ended', end_reason: 'mail' });
     expect((await send('RESET 5,7 0', 'WKSHP-API101')).ok).toBe(true);
     expect((await send('PURGE 8 0', 'CHLG-API101')).ok).toBe(true);
-    expect(jobs().slice(1).map((j) => `${(j as { verb: string }).verb} ${(j as { student: number }).student}`)).toEqual(['CLEANUP 3', 'RESET 5', 'RESET 6', 'RESET 7', 'PURGE 8']);
+    expect(
+      jobs()
+        .slice(1)
+        .map((j) => `${(j as { verb: string }).verb} ${(j as { student: number }).student}`),
+    ).toEqual(['CLEANUP 3', 'RESET 5', 'RESET 6', 'RESET 7', 'PURGE 8']);
   });
 
   test("a raw dialogue like the original's (HELO, no blank line before the body), logged in, is understood", async () => {
@@ -111,7 +137,15 @@ describe('SMTP', () => {
       const socket = net.connect(port, '127.0.0.1');
       let out = '';
       const plain = Buffer.from(`\0wod\0${PASSWORD}`).toString('base64');
-      const steps = ['HELO api-db\r\n', `AUTH PLAIN ${plain}\r\n`, 'MAIL FROM:<wodadmin@localhost>\r\n', 'RCPT TO:<wod@backend>\r\n', 'DATA\r\n', 'Subject: PURGE 9 0\r\nWKSHP-API101\r\n.\r\n', 'QUIT\r\n'];
+      const steps = [
+        'HELO api-db\r\n',
+        `AUTH PLAIN ${plain}\r\n`,
+        'MAIL FROM:<wodadmin@localhost>\r\n',
+        'RCPT TO:<wod@backend>\r\n',
+        'DATA\r\n',
+        'Subject: PURGE 9 0\r\nWKSHP-API101\r\n.\r\n',
+        'QUIT\r\n',
+      ];
       socket.on('data', (d) => {
         out += d.toString();
         const next = steps.shift();
@@ -135,15 +169,22 @@ describe('who may order', () => {
   test("the trust of a listed network never covers this host's own addresses", () => {
     const rules = clientRules({ networks: ['127.0.0.0/8', '::1/128', '192.0.2.0/24'], trustedNetworks: ['192.0.2.0/24'] });
     const host = () => ['127.0.0.1', '::1', '192.0.2.2', 'fe80::1'];
-    const verdicts = Object.fromEntries(['127.0.0.1', '::ffff:127.0.0.1', '::1', '192.0.2.2', '::ffff:192.0.2.2', '192.0.2.9', '::ffff:192.0.2.9', '10.0.0.1', 'fe80::1'].map((a) => {
-      const v = judgeClient(a, rules, host);
-      return [a, `${v.allowed ? 'connects' : 'refused'}${v.trusted ? ', trusted' : ''}${v.trustIgnored ? ', trust ignored' : ''}`];
-    }));
+    const verdicts = Object.fromEntries(
+      ['127.0.0.1', '::ffff:127.0.0.1', '::1', '192.0.2.2', '::ffff:192.0.2.2', '192.0.2.9', '::ffff:192.0.2.9', '10.0.0.1', 'fe80::1'].map((a) => {
+        const v = judgeClient(a, rules, host);
+        return [a, `${v.allowed ? 'connects' : 'refused'}${v.trusted ? ', trusted' : ''}${v.trustIgnored ? ', trust ignored' : ''}`];
+      }),
+    );
     expect(verdicts).toEqual({
-      '127.0.0.1': 'connects', '::ffff:127.0.0.1': 'connects', '::1': 'connects',
-      '192.0.2.2': 'connects, trust ignored', '::ffff:192.0.2.2': 'connects, trust ignored',
-      '192.0.2.9': 'connects, trusted', '::ffff:192.0.2.9': 'connects, trusted',
-      '10.0.0.1': 'refused', 'fe80::1': 'refused',
+      '127.0.0.1': 'connects',
+      '::ffff:127.0.0.1': 'connects',
+      '::1': 'connects',
+      '192.0.2.2': 'connects, trust ignored',
+      '::ffff:192.0.2.2': 'connects, trust ignored',
+      '192.0.2.9': 'connects, trusted',
+      '::ffff:192.0.2.9': 'connects, trusted',
+      '10.0.0.1': 'refused',
+      'fe80::1': 'refused',
     });
     expect(trustWarnings({ host: '127.0.0.1', trustedNetworks: [] }, host())).toEqual([]);
     const warnings = trustWarnings({ host: '127.0.0.1', trustedNetworks: ['192.0.2.0/24'] }, host()).join('\n');
@@ -185,7 +226,10 @@ describe('SMTP: AUTH, networks and trust', () => {
     nodemailer
       .createTransport({ host: opts.host ?? '127.0.0.1', port, ignoreTLS: true, auth: opts.auth })
       .sendMail({ from: opts.from ?? 'wodadmin@localhost', to: 'wod@localhost', subject: 'PURGE 1 0', text: 'WKSHP-A' })
-      .then(() => 'sent', (e: Error & { responseCode?: number }) => `${e.responseCode}: ${e.message}`);
+      .then(
+        () => 'sent',
+        (e: Error & { responseCode?: number }) => `${e.responseCode}: ${e.message}`,
+      );
 
   test('AUTH is required by default; the envelope sender alone never authorises; any sender once logged in', async () => {
     const port = await serve({});
@@ -228,7 +272,9 @@ describe('SMTP: AUTH, networks and trust', () => {
 
   // Over the wire, a trusted network needs a client address that is not loopback: this host's own
   // interface address (the connection to it comes from it).
-  const own = Object.values(os.networkInterfaces()).flat().find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+  const own = Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
   (own ? test : test.skip)(`a trusted network lets another host order without AUTH, never this host (${own})`, async () => {
     const config = { networks: [...base.networks, `${own}/32`], trustedNetworks: [`${own}/32`] };
     const real = await serve(config, { host: own });

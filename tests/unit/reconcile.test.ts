@@ -19,7 +19,14 @@ import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 const NOW = Date.parse('2026-03-01T10:00:00Z');
 const watched = (over: Partial<Watched> = {}): Watched => ({
-  registrationId: 1, student: 'student1', deadlineAt: '2026-03-01T12:00:00Z', failures: 0, retryAt: null, problem: null, busy: false, ...over,
+  registrationId: 1,
+  student: 'student1',
+  deadlineAt: '2026-03-01T12:00:00Z',
+  failures: 0,
+  retryAt: null,
+  problem: null,
+  busy: false,
+  ...over,
 });
 const rules = { now: NOW, paused: false, attempts: 3 };
 const ready: Seen = { ready: true, pending: null };
@@ -92,21 +99,35 @@ function setup(options: { paused?: boolean; attempts?: number } = {}) {
   const hub = new ScriptedHub();
   const lines: string[] = [];
   const reconciler = new ServerReconciler({
-    db, hub, log: createLogger('info', 't', (l) => lines.push(l)), intervalSeconds: 30, attempts: options.attempts ?? 3,
-    paused: options.paused ?? false, serverTimeoutSeconds: 60, concurrency: 2, now: () => now,
+    db,
+    hub,
+    log: createLogger('info', 't', (l) => lines.push(l)),
+    intervalSeconds: 30,
+    attempts: options.attempts ?? 3,
+    paused: options.paused ?? false,
+    serverTimeoutSeconds: 60,
+    concurrency: 2,
+    now: () => now,
   });
   /** a registration whose CREATE finished: ready, its server up */
   const running = (email: string) => {
     const r = registrations.register({ email, name: 'Ada', company: 'ACME', workshop: 'WKSHP-A', acceptTerms: true }, { source: 'portal' });
     db.prepare(`UPDATE jobs SET state = 'done' WHERE registration_id = ?`).run(r.id);
-    db.prepare(`UPDATE registrations SET state = 'ready', ready_at = ?, deadline_at = ? WHERE id = ?`).run(new Date(now).toISOString(), new Date(now + 2 * 3600_000).toISOString(), r.id);
+    db.prepare(`UPDATE registrations SET state = 'ready', ready_at = ?, deadline_at = ? WHERE id = ?`).run(
+      new Date(now).toISOString(),
+      new Date(now + 2 * 3600_000).toISOString(),
+      r.id,
+    );
     hub.servers.set(r.student!, ready);
     return { id: r.id, student: r.student! };
   };
   const auditOf = (id: number) =>
-    (db.prepare(`SELECT action, details FROM audit WHERE subject_type = 'registration' AND subject_id = ? AND action LIKE 'server.%' ORDER BY id`).all(String(id)) as { action: string; details: string }[]).map(
-      (a) => ({ action: a.action, ...(JSON.parse(a.details) as object) }),
-    );
+    (
+      db.prepare(`SELECT action, details FROM audit WHERE subject_type = 'registration' AND subject_id = ? AND action LIKE 'server.%' ORDER BY id`).all(String(id)) as {
+        action: string;
+        details: string;
+      }[]
+    ).map((a) => ({ action: a.action, ...(JSON.parse(a.details) as object) }));
   return { db, hub, reconciler, running, auditOf, lines, advance: (ms: number) => (now += ms), registrations };
 }
 
@@ -210,7 +231,9 @@ test('left alone: past the deadline, under a job (CLEANUP), a registration not r
   const ended = running('ended@example.com');
   registrations.end(ended.id, 'admin:test', 'admin'); // state ended, CLEANUP queued
   const reset = running('reset@example.com');
-  db.prepare(`INSERT INTO jobs (verb, student_id, registration_id, source, state) SELECT 'RESET', student_id, id, 'admin', 'running' FROM registrations WHERE id = ?`).run(reset.id);
+  db.prepare(`INSERT INTO jobs (verb, student_id, registration_id, source, state) SELECT 'RESET', student_id, id, 'admin', 'running' FROM registrations WHERE id = ?`).run(
+    reset.id,
+  );
   const deploying = registrations.register({ email: 'new@example.com', name: 'N', company: 'C', workshop: 'WKSHP-A', acceptTerms: true }, { source: 'portal' });
   for (const s of [late.student, ended.student, reset.student, deploying.student!]) hub.servers.delete(s);
   expect(await reconciler.sweep()).toMatchObject({ watched: 2, restarted: [], failed: [] });

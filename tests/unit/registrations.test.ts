@@ -32,13 +32,15 @@ describe('input', () => {
     const bad = registrationInput.safeParse({ email: 'nope', name: '', workshop: '../etc', acceptTerms: false });
     expect(bad.success).toBe(false);
     const fields = bad.error!.issues.map((i) => `${i.path.join('.')}: ${i.message}`);
-    expect(fields).toEqual(expect.arrayContaining([
-      'email: is not a valid email address',
-      'name: is required',
-      'company: is required',
-      'workshop: is not a workshop name (WKSHP-…)',
-      'acceptTerms: the terms and conditions must be accepted',
-    ]));
+    expect(fields).toEqual(
+      expect.arrayContaining([
+        'email: is not a valid email address',
+        'name: is required',
+        'company: is required',
+        'workshop: is not a workshop name (WKSHP-…)',
+        'acceptTerms: the terms and conditions must be accepted',
+      ]),
+    );
   });
 
   test('name and company: NFC, trimmed, one line of visible text; the refusal names the field and the character', () => {
@@ -103,11 +105,14 @@ describe('registrations', () => {
     const { db, registrations } = setup();
     const r = registrations.register(person(1), { source: 'portal', ip: '10.0.0.1' });
     expect(r).toMatchObject({ state: 'registered', student: 'student1', workshop: { folder: 'WKSHP-A' }, participant: { email: 'p1@example.com' } });
-    expect(db.prepare("SELECT state, registration_id FROM students WHERE id = 1").get()).toEqual({ state: 'allocated', registration_id: r.id });
+    expect(db.prepare('SELECT state, registration_id FROM students WHERE id = 1').get()).toEqual({ state: 'allocated', registration_id: r.id });
     expect(db.prepare('SELECT verb, student_id, registration_id, source, state FROM jobs').all()).toEqual([
       { verb: 'CREATE', student_id: 1, registration_id: r.id, source: 'portal', state: 'queued' },
     ]);
-    expect(db.prepare("SELECT actor, action FROM audit WHERE subject_type = 'registration'").get()).toEqual({ actor: 'participant:p1@example.com', action: 'registration.created' });
+    expect(db.prepare("SELECT actor, action FROM audit WHERE subject_type = 'registration'").get()).toEqual({
+      actor: 'participant:p1@example.com',
+      action: 'registration.created',
+    });
   });
 
   test('full at capacity even with free students; full when the range has no free student', () => {
@@ -130,7 +135,9 @@ describe('registrations', () => {
     registrations.register(person(1), { source: 'api' });
     const counts = () => db.prepare('SELECT (SELECT COUNT(*) FROM registrations) r, (SELECT COUNT(*) FROM jobs) j, (SELECT COUNT(*) FROM participants) p').get();
     const before = counts();
-    expect(() => registrations.register({ ...person(1, 'WKSHP-B'), name: 'Changed' }, { source: 'api' })).toThrow(expect.objectContaining({ code: 'already-registered', status: 409 }));
+    expect(() => registrations.register({ ...person(1, 'WKSHP-B'), name: 'Changed' }, { source: 'api' })).toThrow(
+      expect.objectContaining({ code: 'already-registered', status: 409 }),
+    );
     expect(counts()).toEqual(before);
     expect(db.prepare('SELECT name FROM participants').get()).toEqual({ name: 'P 1' });
   });
@@ -147,7 +154,7 @@ describe('registrations', () => {
     const ended = registrations.end(r.id, 'participant:p1@example.com', 'participant');
     expect(ended).toMatchObject({ state: 'ended', endReason: 'participant' });
     expect(() => registrations.end(r.id, 'admin:x', 'admin')).toThrow(expect.objectContaining({ code: 'not-running' }));
-    expect(db.prepare("SELECT verb FROM jobs ORDER BY id").all()).toEqual([{ verb: 'CREATE' }, { verb: 'CLEANUP' }]);
+    expect(db.prepare('SELECT verb FROM jobs ORDER BY id').all()).toEqual([{ verb: 'CREATE' }, { verb: 'CLEANUP' }]);
     // the student stays allocated until CLEANUP has run; another student serves the next registration
     const again = registrations.register(person(1), { source: 'api' });
     expect(again.student).toBe('student2');

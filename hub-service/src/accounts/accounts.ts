@@ -28,9 +28,7 @@ export class Accounts {
   }
 
   async verify(name: string, password: string): Promise<boolean> {
-    const row = this.db.prepare('SELECT password_hash FROM accounts WHERE name = ?').get(name) as
-      | { password_hash: string }
-      | undefined;
+    const row = this.db.prepare('SELECT password_hash FROM accounts WHERE name = ?').get(name) as { password_hash: string } | undefined;
     return row ? verifyPassword(password, row.password_hash) : false;
   }
 }

@@ -112,6 +112,12 @@ export function getWorkshop(db: Db, folder: string): CatalogEntry | null {
   return listWorkshops(db, { includeInactive: true }).find((e) => e.folder === folder) ?? null;
 }
 
+/** Where a workshop's folder is on disk (its pictures are served from it); null when there is no such workshop or it was removed. */
+export function workshopPath(db: Db, folder: string): string | null {
+  const row = db.prepare('SELECT path FROM workshops WHERE folder = ? AND removed_at IS NULL').get(folder) as { path: string } | undefined;
+  return row?.path ?? null;
+}
+
 export interface Tab {
   id: string;
   label: string;
@@ -122,16 +128,29 @@ export interface Tab {
 export function catalogTabs(entries: CatalogEntry[]): Tab[] {
   const categories = new Map<string, string>();
   for (const e of entries) for (const c of e.category) if (!categories.has(c.toLowerCase())) categories.set(c.toLowerCase(), c);
-  const slug = (s: string) => s.toLowerCase().replace(/[^a-z0-9]+/g, '-').replace(/^-|-$/g, '');
+  const slug = (s: string) =>
+    s
+      .toLowerCase()
+      .replace(/[^a-z0-9]+/g, '-')
+      .replace(/^-|-$/g, '');
   return [
     { id: 'all', label: 'All', entries },
     { id: 'latest', label: 'Latest', entries: [...entries].sort((a, b) => b.createdAt.localeCompare(a.createdAt)).slice(0, 10) },
-    { id: 'popular', label: 'Popular', entries: entries.filter((e) => e.participants > 0).sort((a, b) => b.participants - a.participants).slice(0, 10) },
-    ...[...categories].sort(([a], [b]) => a.localeCompare(b)).map(([key, label]) => ({
-      id: `category-${slug(key)}`,
-      label,
-      entries: entries.filter((e) => e.category.some((c) => c.toLowerCase() === key)),
-    })),
+    {
+      id: 'popular',
+      label: 'Popular',
+      entries: entries
+        .filter((e) => e.participants > 0)
+        .sort((a, b) => b.participants - a.participants)
+        .slice(0, 10),
+    },
+    ...[...categories]
+      .sort(([a], [b]) => a.localeCompare(b))
+      .map(([key, label]) => ({
+        id: `category-${slug(key)}`,
+        label,
+        entries: entries.filter((e) => e.category.some((c) => c.toLowerCase() === key)),
+      })),
   ];
 }
 
@@ -139,24 +158,26 @@ export class WorkshopUpdateError extends Error {}
 
 /** An admin's change to active, capacity or priority; the fields set are pinned against imports. */
 export function updateWorkshop(db: Db, folder: string, patch: Partial<Record<Pinnable, number | boolean>>, actor: Actor): CatalogEntry | null {
-  return db.transaction(() => {
-    const current = getWorkshop(db, folder);
-    if (!current) return null;
-    const size = current.range[1] - current.range[0] + 1;
-    if (typeof patch.capacity === 'number' && patch.capacity > size) {
-      throw new WorkshopUpdateError(`capacity ${patch.capacity} is more than the ${size} students of range [${current.range.join(', ')}]`);
-    }
-    const fields = Object.keys(patch) as Pinnable[];
-    if (!fields.length) return current;
-    const pinned = [...new Set([...current.pinned, ...fields])];
-    const sets = fields.map((f) => `${f} = @${f}`).join(', ');
-    const values = Object.fromEntries(fields.map((f) => [f, typeof patch[f] === 'boolean' ? (patch[f] ? 1 : 0) : patch[f]]));
-    db.prepare(`UPDATE workshops SET ${sets}, pinned = @pinned, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE folder = @folder`).run({
-      ...values,
-      pinned: JSON.stringify(pinned),
-      folder,
-    });
-    audit(db, actor, 'workshop.edited', { type: 'workshop', id: folder }, patch);
-    return getWorkshop(db, folder);
-  }).immediate();
+  return db
+    .transaction(() => {
+      const current = getWorkshop(db, folder);
+      if (!current) return null;
+      const size = current.range[1] - current.range[0] + 1;
+      if (typeof patch.capacity === 'number' && patch.capacity > size) {
+        throw new WorkshopUpdateError(`capacity ${patch.capacity} is more than the ${size} students of range [${current.range.join(', ')}]`);
+      }
+      const fields = Object.keys(patch) as Pinnable[];
+      if (!fields.length) return current;
+      const pinned = [...new Set([...current.pinned, ...fields])];
+      const sets = fields.map((f) => `${f} = @${f}`).join(', ');
+      const values = Object.fromEntries(fields.map((f) => [f, typeof patch[f] === 'boolean' ? (patch[f] ? 1 : 0) : patch[f]]));
+      db.prepare(`UPDATE workshops SET ${sets}, pinned = @pinned, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE folder = @folder`).run({
+        ...values,
+        pinned: JSON.stringify(pinned),
+        folder,
+      });
+      audit(db, actor, 'workshop.edited', { type: 'workshop', id: folder }, patch);
+      return getWorkshop(db, folder);
+    })
+    .immediate();
 }

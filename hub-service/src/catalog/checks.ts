@@ -18,7 +18,10 @@ export function checkAgainstPool(c: Candidate, poolSize: number): Problem[] {
   const [first, last] = spec.range;
   if (last > poolSize) {
     problems.push({
-      severity: 'error', file, line: lines.range, field: 'range',
+      severity: 'error',
+      file,
+      line: lines.range,
+      field: 'range',
       message: `[${first}, ${last}] goes beyond the student pool (student1 to student${poolSize})`,
       fix: `keep the range within 1–${poolSize}, or raise students.count`,
     });
@@ -26,7 +29,10 @@ export function checkAgainstPool(c: Candidate, poolSize: number): Problem[] {
   const size = last - first + 1;
   if (spec.capacity > size) {
     problems.push({
-      severity: 'error', file, line: lines.capacity, field: 'capacity',
+      severity: 'error',
+      file,
+      line: lines.capacity,
+      field: 'capacity',
       message: `capacity ${spec.capacity} is more than the ${size} students of range [${first}, ${last}]`,
       fix: `lower capacity to ${size} or widen the range`,
     });
@@ -41,9 +47,15 @@ export function checkOverlaps(candidates: Candidate[]): Problem[] {
   for (let i = 0; i < active.length; i++) {
     for (let j = i + 1; j < active.length && active[j].spec.range[0] <= active[i].spec.range[1]; j++) {
       const [a, b] = [active[i], active[j]];
-      for (const [self, other] of [[a, b], [b, a]]) {
+      for (const [self, other] of [
+        [a, b],
+        [b, a],
+      ]) {
         problems.push({
-          severity: 'error', file: self.file, line: self.lines.range, field: 'range',
+          severity: 'error',
+          file: self.file,
+          line: self.lines.range,
+          field: 'range',
           message: `[${self.spec.range.join(', ')}] overlaps ${other.spec.folder}'s [${other.spec.range.join(', ')}]; both are active`,
           fix: 'give each active workshop its own students, or deactivate one',
         });
@@ -81,9 +93,14 @@ export function checkReadMeFirst(text: string | null, file: string): Problem[] {
 export function checkConclusion(pattern: string | null, files: string[], file: string, line?: number): Problem[] {
   if (!pattern || matchConclusion(files, pattern)) return [];
   const found = lastNumbered(files);
-  return [{
-    severity: 'warning', file, line, field: 'conclusion',
-    message: `"${pattern}" matches no notebook: ${found ? `the survey opens with ${found}, the last numbered one` : 'no notebook asks for the survey'}`,
-    fix: 'correct the pattern (* and ? as in a shell), or remove it to use the notebook whose name contains "Conclusion"',
-  }];
+  return [
+    {
+      severity: 'warning',
+      file,
+      line,
+      field: 'conclusion',
+      message: `"${pattern}" matches no notebook: ${found ? `the survey opens with ${found}, the last numbered one` : 'no notebook asks for the survey'}`,
+      fix: 'correct the pattern (* and ? as in a shell), or remove it to use the notebook whose name contains "Conclusion"',
+    },
+  ];
 }

@@ -34,7 +34,10 @@ function readIfExists(file: string): string | null {
 export function scanWorkshops(dirs: { dir: string; overlayDir?: string }, poolSize: number): CatalogScan {
   const found = new Map<string, { dir: string; source: 'public' | 'overlay' }>();
   const problems: Problem[] = [];
-  for (const [root, source] of [[dirs.dir, 'public'], [dirs.overlayDir, 'overlay']] as const) {
+  for (const [root, source] of [
+    [dirs.dir, 'public'],
+    [dirs.overlayDir, 'overlay'],
+  ] as const) {
     if (!root) continue;
     if (!fs.existsSync(root)) {
       problems.push({ severity: source === 'public' ? 'error' : 'warning', file: root, message: 'workshops folder does not exist', fix: 'create it or correct the configuration' });
@@ -54,7 +57,8 @@ export function scanWorkshops(dirs: { dir: string; overlayDir?: string }, poolSi
     const bytes = fs.statSync(file).size;
     if (bytes > WOD_YML_MAX_BYTES) {
       problems.push({
-        severity: 'error', file,
+        severity: 'error',
+        file,
         message: `is ${bytes} bytes, more than the ${WOD_YML_MAX_BYTES} bytes (${WOD_YML_MAX_BYTES / 1024} KiB) a wod.yml may have`,
         fix: 'keep wod.yml to the catalog fields; long texts belong in the notebooks',
       });

@@ -52,9 +52,7 @@ const URL_MAX = 2048;
  * of items), so that no field is left unbounded; `text` is the one kind that may have several lines.
  */
 type Field = { key: keyof Omit<WorkshopSpec, 'folder'>; required?: boolean; default?: unknown } & (
-  | { kind: 'bool' | 'int' | 'number' | 'range' }
-  | { kind: 'string' | 'text' | 'url'; max: number }
-  | { kind: 'list'; max: number; maxItems: number }
+  { kind: 'bool' | 'int' | 'number' | 'range' } | { kind: 'string' | 'text' | 'url'; max: number } | { kind: 'list'; max: number; maxItems: number }
 );
 
 const FIELDS: Field[] = [
@@ -145,9 +143,7 @@ function coerce(field: Field, value: unknown): unknown {
       if (text === null || text === undefined || text === false) return [];
       const items = Array.isArray(text) ? text : String(text).split(',');
       if (items.length > field.maxItems) throw new Invalid(`has ${items.length} items (${field.maxItems} at most)`, `keep ${field.maxItems} or fewer`);
-      return items
-        .map((i, n) => cleanValue(String(i), field.max, false, n + 1))
-        .filter((i) => i && !PLACEHOLDERS.has(i.toLowerCase()) && i !== 'false');
+      return items.map((i, n) => cleanValue(String(i), field.max, false, n + 1)).filter((i) => i && !PLACEHOLDERS.has(i.toLowerCase()) && i !== 'false');
     }
     case 'range':
       return parseRange(text);

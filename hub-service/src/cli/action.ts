@@ -10,6 +10,7 @@ import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { dataPaths } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
+import { finishedSteps, type JobView, jobsById } from '../jobs/queries.js';
 import type { Verb } from '../jobs/store.js';
 import { readMailApiPassword } from '../mail-in/access.js';
 import { placeAction } from '../registrations/order-desk.js';
@@ -45,7 +46,12 @@ async function send(config: WodConfig, subjects: string[], workshop: string): Pr
     say(`→ mail order "${subject}" / ${workshop} to ${host}:${config.mailApi.port} as ${config.mailApi.authUser}`);
     const info = await transport.sendMail({ from: config.mailApi.senders[0] ?? config.mail.operatorAddress, to: 'wod@localhost', subject, text: `${workshop}\n` });
     say(`  ${info.response}`);
-    jobs.push(...(info.response.match(/jobs ([\d, ]+)/)?.[1].split(',').map(Number) ?? []));
+    jobs.push(
+      ...(info.response
+        .match(/jobs ([\d, ]+)/)?.[1]
+        .split(',')
+        .map(Number) ?? []),
+    );
   }
   return jobs;
 }
@@ -67,33 +73,17 @@ export async function action(config: WodConfig, verb: Verb, workshop: string, st
   }
 }
 
-interface Row {
-  id: number;
-  verb: string;
-  state: string;
-  student: string;
-  registration_id: number | null;
-  error: string | null;
-}
-
 /** Prints each step as the service runs it, until every job is done or failed. */
 async function follow(db: ReturnType<typeof openDatabase>, config: WodConfig, jobs: number[], timeoutS: number): Promise<number> {
   const printed = new Set<number>();
   const deadline = Date.now() + timeoutS * 1000;
-  const list = jobs.join(',') || '0';
   for (;;) {
-    const steps = db
-      .prepare(`SELECT s.id, s.job_id, s.step, s.ok, s.started_at, s.finished_at, st.name AS student FROM job_steps s JOIN jobs j ON j.id = s.job_id
-                JOIN students st ON st.id = j.student_id WHERE s.job_id IN (${list}) AND s.finished_at IS NOT NULL ORDER BY s.id`)
-      .all() as { id: number; step: string; ok: number; started_at: string; finished_at: string; student: string }[];
-    for (const s of steps.filter((x) => !printed.has(x.id))) {
+    for (const s of finishedSteps(db, jobs).filter((x) => !printed.has(x.id))) {
       printed.add(s.id);
-      const ms = Date.parse(s.finished_at) - Date.parse(s.started_at);
+      const ms = Date.parse(s.finishedAt) - Date.parse(s.startedAt);
       say(`  ${s.student} ${s.ok ? '✓' : '✗'} ${s.step} (${(ms / 1000).toFixed(1)} s)`);
     }
-    const rows = db
-      .prepare(`SELECT j.id, j.verb, j.state, st.name AS student, j.registration_id, j.error FROM jobs j JOIN students st ON st.id = j.student_id WHERE j.id IN (${list})`)
-      .all() as Row[];
+    const rows = jobsById(db, jobs);
     if (rows.every((r) => r.state === 'done' || r.state === 'failed')) {
       for (const r of rows) {
         say(`${r.verb} ${r.student}: ${r.state}${r.error ? ` (${r.error.split('\n')[0]})` : ''}`);
@@ -102,15 +92,20 @@ async function follow(db: ReturnType<typeof openDatabase>, config: WodConfig, jo
       return rows.some((r) => r.state === 'failed') ? 1 : 0;
     }
     if (Date.now() > deadline) {
-      say(`still running after ${timeoutS} s: ${rows.filter((r) => r.state !== 'done').map((r) => `${r.verb} ${r.student} (${r.state})`).join(', ')}; is the service running (npm start)?`);
+      say(
+        `still running after ${timeoutS} s: ${rows
+          .filter((r) => r.state !== 'done')
+          .map((r) => `${r.verb} ${r.student} (${r.state})`)
+          .join(', ')}; is the service running (npm start)?`,
+      );
       return 1;
     }
     await new Promise((r) => setTimeout(r, 250));
   }
 }
 
-async function printCredentials(config: WodConfig, job: Row): Promise<void> {
-  const file = outboxFile(path.join(config.dataDir, 'outbox'), `credentials-${job.registration_id ?? job.student}-job-${job.id}`);
+async function printCredentials(config: WodConfig, job: JobView): Promise<void> {
+  const file = outboxFile(path.join(config.dataDir, 'outbox'), `credentials-${job.registrationId ?? job.student}-job-${job.id}`);
   if (!fs.existsSync(file)) return;
   const text = (await simpleParser(fs.readFileSync(file))).text ?? '';
   for (const key of ['username', 'password']) {

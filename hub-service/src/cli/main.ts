@@ -24,10 +24,7 @@ import type { Verb } from '../jobs/store.js';
 import { action } from './action.js';
 import { start } from './start.js';
 
-const program = new Command('wod')
-  .description('Workshops-on-Demand on JupyterHub')
-  .version(VERSION)
-  .showHelpAfterError();
+const program = new Command('wod').description('Workshops-on-Demand on JupyterHub').version(VERSION).showHelpAfterError();
 
 program
   .command('start')
@@ -130,7 +127,9 @@ mailApi
     console.log(`user      ${c.authUser}`);
     console.log(`password  ${password}`);
     console.log(`          (from ${source})`);
-    console.log(`without AUTH: ${c.trustedNetworks.length ? c.trustedNetworks.join(', ') + ' (mailApi.trustedNetworks; never this host)' : 'no network (mailApi.trustedNetworks is empty)'}`);
+    console.log(
+      `without AUTH: ${c.trustedNetworks.length ? c.trustedNetworks.join(', ') + ' (mailApi.trustedNetworks; never this host)' : 'no network (mailApi.trustedNetworks is empty)'}`,
+    );
   });
 
 workshops

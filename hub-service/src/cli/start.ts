@@ -25,7 +25,9 @@ export async function start(config: WodConfig, opts: { waitSeconds: number }): P
   const created = await prepare(config);
   if (config.students.mode === 'local') {
     const own = studentsRunAs(config.students).kind === 'self';
-    say(`wod: local mode: participants run as ${own ? 'your own account and can read wod\'s data' : `the one account ${config.students.localAccount}`} and are not isolated from each other; use students.mode: system-users to face the public`);
+    say(
+      `wod: local mode: participants run as ${own ? "your own account and can read wod's data" : `the one account ${config.students.localAccount}`} and are not isolated from each other; use students.mode: system-users to face the public`,
+    );
   }
   const hubApiUrl = `http://127.0.0.1:${config.hub.apiPort}/hub/api`;
   say(`wod: starting JupyterHub on ${config.bindIp}:${config.port} (data in ${config.dataDir})`);

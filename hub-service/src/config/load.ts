@@ -54,7 +54,12 @@ function parseEnvValue(name: string, value: string, type: z.ZodType): unknown {
       throw new ConfigError(`${name} is not valid JSON: ${(e as Error).message}`);
     }
   }
-  return type instanceof z.ZodArray ? value.split(',').map((s) => s.trim()).filter(Boolean) : value;
+  return type instanceof z.ZodArray
+    ? value
+        .split(',')
+        .map((s) => s.trim())
+        .filter(Boolean)
+    : value;
 }
 
 function setPath(target: Record<string, unknown>, keyPath: string[], value: unknown): void {
@@ -105,11 +110,7 @@ export function loadConfig(options: LoadOptions = {}): WodConfig {
   const env = options.env ?? process.env;
   const projectRoot = options.projectRoot ?? PROJECT_ROOT;
   const explicit = env.WOD_CONFIG;
-  const configFile = explicit
-    ? path.resolve(projectRoot, explicit)
-    : fs.existsSync(path.join(projectRoot, 'wod.yaml'))
-      ? path.join(projectRoot, 'wod.yaml')
-      : null;
+  const configFile = explicit ? path.resolve(projectRoot, explicit) : fs.existsSync(path.join(projectRoot, 'wod.yaml')) ? path.join(projectRoot, 'wod.yaml') : null;
   if (explicit && !fs.existsSync(configFile!)) throw new ConfigError(`WOD_CONFIG names ${configFile}, which does not exist`);
   const raw = configFile ? readYaml(configFile) : {};
 

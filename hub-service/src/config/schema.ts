@@ -118,7 +118,10 @@ export const configSchema = z
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(10025),
         /** every order needs SMTP AUTH as this user; the password is <dataDir>/secrets/mail-api-password, or WOD_MAIL_API_PASSWORD */
-        authUser: z.string().regex(/^[\x21-\x7e]{1,64}$/, 'a user name of printable characters, no spaces').default('wod'),
+        authUser: z
+          .string()
+          .regex(/^[\x21-\x7e]{1,64}$/, 'a user name of printable characters, no spaces')
+          .default('wod'),
         /** client networks allowed to connect at all, as CIDR */
         networks: z.array(z.string().refine((s) => parseNetwork(s) !== null, CIDR)).default(['127.0.0.0/8', '::1/128']),
         /**
@@ -144,7 +147,11 @@ export const configSchema = z
         c.trustedNetworks.forEach((text, i) => {
           const n = parseNetwork(text);
           if (n && !touchesLoopback(n) && !isInsideAny(n, outer)) {
-            ctx.addIssue({ code: 'custom', path: ['trustedNetworks', i], message: `${text} is not inside mailApi.networks (${c.networks.join(', ')}): add it there too, or its clients cannot connect` });
+            ctx.addIssue({
+              code: 'custom',
+              path: ['trustedNetworks', i],
+              message: `${text} is not inside mailApi.networks (${c.networks.join(', ')}): add it there too, or its clients cannot connect`,
+            });
           }
         });
       })
@@ -195,8 +202,14 @@ export const configSchema = z
         name: z.string().min(1).default('Workshops-on-Demand'),
         tagline: z.string().default('Free, hands-on Jupyter notebook workshops, whenever you are ready.'),
         logoUrl: z.string().optional(),
-        primaryColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #01a982').default('#01a982'),
-        accentColor: z.string().regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #7630ea').default('#7630ea'),
+        primaryColor: z
+          .string()
+          .regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #01a982')
+          .default('#01a982'),
+        accentColor: z
+          .string()
+          .regex(/^#[0-9a-fA-F]{6}$/, 'a colour like #7630ea')
+          .default('#7630ea'),
         /** links in the page footer */
         links: z.array(z.object({ text: z.string().min(1), href: z.string().min(1) }).strict()).default([]),
         /** your own terms and privacy pages, if you have them; else wod's /terms page */

@@ -8,7 +8,10 @@
 const DEFAULT_CONCLUSION = '*Conclusion*';
 
 export function globToRegExp(pattern: string): RegExp {
-  const body = pattern.replace(/[.+^${}()|[\]\\]/g, '\\$&').replace(/\*/g, '.*').replace(/\?/g, '.');
+  const body = pattern
+    .replace(/[.+^${}()|[\]\\]/g, '\\$&')
+    .replace(/\*/g, '.*')
+    .replace(/\?/g, '.');
   return new RegExp(`^${body}$`, 'i');
 }
 
@@ -25,7 +28,11 @@ export function matchConclusion(names: readonly string[], pattern: string | null
 
 /** The highest numbered notebook, or null. */
 export function lastNumbered(names: readonly string[]): string | null {
-  return notebookOrder(names).filter((n) => /^\d+[-_ .]/.test(n)).at(-1) ?? null;
+  return (
+    notebookOrder(names)
+      .filter((n) => /^\d+[-_ .]/.test(n))
+      .at(-1) ?? null
+  );
 }
 
 /** The first notebook matching the pattern, else the highest numbered one, else null. */

@@ -1,7 +1,8 @@
 /**
- * A typed client for the JupyterHub REST API (users, servers, tokens, groups), authenticated with
- * the service's token. 429 and 5xx answers and network failures are retried, honouring the hub's
- * Retry-After; anything else becomes a HubApiError that names the call and the hub's message.
+ * A typed client for the JupyterHub REST API, with only the calls wod makes (users, servers,
+ * tokens: the scopes of the wod-service role in spawner-config/jupyterhub_config.py), authenticated
+ * with the service's token. 429 and 5xx answers and network failures are retried, honouring the
+ * hub's Retry-After; anything else becomes a HubApiError that names the call and the hub's message.
  */
 import type { Logger } from '../log.js';
 
@@ -31,20 +32,6 @@ export interface HubUser {
 /** `GET /user` for a token: its owner plus what the token may do. */
 export interface HubIdentity extends HubUser {
   scopes: string[];
-}
-
-export interface HubToken {
-  id: string;
-  token?: string;
-  scopes: string[];
-  expires_at: string | null;
-  note: string | null;
-}
-
-export interface HubGroup {
-  name: string;
-  users: string[];
-  properties: Record<string, unknown>;
 }
 
 export class HubApiError extends Error {
@@ -108,19 +95,15 @@ export class HubClient {
     return (await this.request('GET', '/user', { token })).body as HubIdentity;
   }
 
-  async getUser(name: string): Promise<HubUser | null> {
-    const res = await this.request('GET', `/users/${enc(name)}`, { accept: [404] });
-    return res.status === 404 ? null : (res.body as HubUser);
-  }
-
   async listUsers(filter: { state?: 'active' | 'inactive' | 'ready' } = {}): Promise<HubUser[]> {
     const users: HubUser[] = [];
     let offset = 0;
     for (;;) {
       const q = new URLSearchParams({ offset: String(offset), limit: '200', ...(filter.state ? { state: filter.state } : {}) });
-      const page = (
-        await this.request('GET', `/users?${q}`, { headers: { Accept: 'application/jupyterhub-pagination+json' } })
-      ).body as { items: HubUser[]; _pagination: { next: { offset: number } | null } };
+      const page = (await this.request('GET', `/users?${q}`, { headers: { Accept: 'application/jupyterhub-pagination+json' } })).body as {
+        items: HubUser[];
+        _pagination: { next: { offset: number } | null };
+      };
       users.push(...page.items);
       if (!page._pagination.next) return users;
       offset = page._pagination.next.offset;
@@ -134,10 +117,6 @@ export class HubClient {
     const user = await this.getUser(name);
     if (!user) throw new HubApiError('POST', `/users/${name}`, 409, 'reported as existing but not found');
     return user;
-  }
-
-  async deleteUser(name: string): Promise<void> {
-    await this.request('DELETE', `/users/${enc(name)}`, { accept: [404] });
   }
 
   /** Asks the hub to start the user's default server: 'ready' at once, or 'pending' while it spawns. */
@@ -199,7 +178,12 @@ export class HubClient {
         buffer += decoder.decode(chunk, { stream: true });
         let end: number;
         while ((end = buffer.indexOf('\n\n')) >= 0) {
-          const data = buffer.slice(0, end).split('\n').filter((l) => l.startsWith('data:')).map((l) => l.slice(5)).join('\n');
+          const data = buffer
+            .slice(0, end)
+            .split('\n')
+            .filter((l) => l.startsWith('data:'))
+            .map((l) => l.slice(5))
+            .join('\n');
           buffer = buffer.slice(end + 2);
           if (!data.trim()) continue;
           const event = JSON.parse(data) as { ready?: boolean; failed?: boolean; message?: string };
@@ -223,43 +207,18 @@ export class HubClient {
     }
   }
 
-  async createToken(name: string, spec: { scopes?: string[]; expiresIn?: number; note?: string }): Promise<HubToken> {
-    const body = { scopes: spec.scopes, expires_in: spec.expiresIn, note: spec.note };
-    return (await this.request('POST', `/users/${enc(name)}/tokens`, { body })).body as HubToken;
-  }
-
-  async revokeToken(name: string, tokenId: string): Promise<void> {
-    await this.request('DELETE', `/users/${enc(name)}/tokens/${enc(tokenId)}`, { accept: [404] });
-  }
-
   /** Revokes every token of the user (API and OAuth alike); returns how many there were. */
   async revokeAllTokens(name: string): Promise<number> {
     const res = await this.request('GET', `/users/${enc(name)}/tokens`, { accept: [404] });
     const tokens = res.status === 404 ? [] : (res.body as { api_tokens: { id: string }[] }).api_tokens;
-    for (const t of tokens) await this.revokeToken(name, t.id);
+    for (const t of tokens) await this.request('DELETE', `/users/${enc(name)}/tokens/${enc(t.id)}`, { accept: [404] });
     return tokens.length;
   }
 
-  async getGroup(name: string): Promise<HubGroup | null> {
-    const res = await this.request('GET', `/groups/${enc(name)}`, { accept: [404] });
-    return res.status === 404 ? null : (res.body as HubGroup);
-  }
-
-  async ensureGroup(name: string): Promise<HubGroup> {
-    const res = await this.request('POST', `/groups/${enc(name)}`, { accept: [409] });
-    return res.status === 409 ? (await this.getGroup(name))! : (res.body as HubGroup);
-  }
-
-  async addGroupUsers(group: string, users: string[]): Promise<HubGroup> {
-    return (await this.request('POST', `/groups/${enc(group)}/users`, { body: { users } })).body as HubGroup;
-  }
-
-  async removeGroupUsers(group: string, users: string[]): Promise<HubGroup> {
-    return (await this.request('DELETE', `/groups/${enc(group)}/users`, { body: { users } })).body as HubGroup;
-  }
-
-  async deleteGroup(name: string): Promise<void> {
-    await this.request('DELETE', `/groups/${enc(name)}`, { accept: [404] });
+  /** The user, or null when the hub has none of that name. */
+  private async getUser(name: string): Promise<HubUser | null> {
+    const res = await this.request('GET', `/users/${enc(name)}`, { accept: [404] });
+    return res.status === 404 ? null : (res.body as HubUser);
   }
 
   private async request(method: string, path: string, opts: RequestOptions = {}): Promise<{ status: number; body: unknown }> {

@@ -9,10 +9,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WodConfig } from '../config/schema.js';
 
-export type StudentsRunAs =
-  | { kind: 'self' }
-  | { kind: 'account'; name: string }
-  | { kind: 'per-student'; uidBase: number };
+export type StudentsRunAs = { kind: 'self' } | { kind: 'account'; name: string } | { kind: 'per-student'; uidBase: number };
 
 export function studentsRunAs(students: Pick<WodConfig['students'], 'mode' | 'localAccount' | 'uidBase'>, euid = process.geteuid?.() ?? 0): StudentsRunAs {
   if (students.mode === 'system-users') return { kind: 'per-student', uidBase: students.uidBase };
@@ -73,7 +70,9 @@ export interface Reach {
  */
 export function unreachable(ids: Ids, targets: Reach[]): Reach | null {
   const script = targets.map((t, i) => `test -${t.need} "$${i + 1}" || { echo ${i}; exit 0; }`).join('\n');
-  const res = spawnSync('setpriv', [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--clear-groups', '--', 'sh', '-c', script, 'sh', ...targets.map((t) => t.path)], { encoding: 'utf8' });
+  const res = spawnSync('setpriv', [`--reuid=${ids.uid}`, `--regid=${ids.gid}`, '--clear-groups', '--', 'sh', '-c', script, 'sh', ...targets.map((t) => t.path)], {
+    encoding: 'utf8',
+  });
   if (res.error || res.status !== 0) throw new Error(`could not check what student accounts reach (setpriv: ${res.error?.message ?? res.stderr.trim()})`);
   const failed = res.stdout.trim();
   return failed === '' ? null : targets[Number(failed)];

@@ -31,13 +31,17 @@ const SELECT = `SELECT j.id, j.verb, j.state, s.name AS student, j.registration_
   j.attempts, j.last_step AS lastStep, j.error, j.created_at AS createdAt, j.started_at AS startedAt, j.finished_at AS finishedAt
   FROM jobs j JOIN students s ON s.id = j.student_id LEFT JOIN workshops w ON w.id = j.workshop_id`;
 
-export function listJobs(db: Db, q: { state?: string; verb?: string; registrationId?: number; limit: number; offset: number }): { items: JobView[]; total: number } {
+export function listJobs(
+  db: Db,
+  q: { state?: string; verb?: string; registrationId?: number; source?: JobSource; limit: number; offset: number },
+): { items: JobView[]; total: number } {
   const where: string[] = [];
   const params: unknown[] = [];
   for (const [column, value] of [
     ['j.state', q.state],
     ['j.verb', q.verb],
     ['j.registration_id', q.registrationId],
+    ['j.source', q.source],
   ] as const) {
     if (value === undefined) continue;
     where.push(`${column} = ?`);
@@ -59,4 +63,37 @@ export function getJob(db: Db, id: number): (JobView & { steps: StepView[] }) | 
     > & { ok: number | null })[]
   ).map((s) => ({ ...s, ok: s.ok === null ? null : !!s.ok }));
   return { ...job, steps };
+}
+
+/** `?, ?, …` for an `IN (…)` of `n` values. */
+const placeholders = (n: number) => Array.from({ length: n }, () => '?').join(', ');
+
+/** The given jobs, oldest first (`wod action` follows them until each is done or failed). */
+export function jobsById(db: Db, ids: number[]): JobView[] {
+  if (!ids.length) return [];
+  return db.prepare(`${SELECT} WHERE j.id IN (${placeholders(ids.length)}) ORDER BY j.id`).all(...ids) as JobView[];
+}
+
+/** A finished step of one of several jobs, with the job's student. */
+export interface FinishedStep {
+  id: number;
+  jobId: number;
+  student: string;
+  step: string;
+  ok: boolean;
+  startedAt: string;
+  finishedAt: string;
+}
+
+/** The finished steps of the given jobs, in the order they were run. */
+export function finishedSteps(db: Db, jobIds: number[]): FinishedStep[] {
+  if (!jobIds.length) return [];
+  const rows = db
+    .prepare(
+      `SELECT s.id, s.job_id AS jobId, st.name AS student, s.step, s.ok, s.started_at AS startedAt, s.finished_at AS finishedAt
+       FROM job_steps s JOIN jobs j ON j.id = s.job_id JOIN students st ON st.id = j.student_id
+       WHERE s.job_id IN (${placeholders(jobIds.length)}) AND s.finished_at IS NOT NULL ORDER BY s.id`,
+    )
+    .all(...jobIds) as (Omit<FinishedStep, 'ok'> & { ok: number | null })[];
+  return rows.map((s) => ({ ...s, ok: !!s.ok }));
 }

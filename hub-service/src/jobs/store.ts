@@ -43,8 +43,10 @@ const iso = (ms: number) => new Date(ms).toISOString();
 /** Adds a job unless one with the same key exists; returns its id either way. */
 export function enqueueJob(db: Db, job: NewJob): number {
   const inserted = db
-    .prepare(`INSERT INTO jobs (verb, student_id, registration_id, workshop_id, source, idempotency_key)
-              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`)
+    .prepare(
+      `INSERT INTO jobs (verb, student_id, registration_id, workshop_id, source, idempotency_key)
+              VALUES (?, ?, ?, ?, ?, ?) ON CONFLICT (idempotency_key) DO NOTHING`,
+    )
     .run(job.verb, job.studentId, job.registrationId ?? null, job.workshopId ?? null, job.source, job.key ?? null);
   if (inserted.changes) return Number(inserted.lastInsertRowid);
   return (db.prepare('SELECT id FROM jobs WHERE idempotency_key = ?').get(job.key) as { id: number }).id;
@@ -73,9 +75,7 @@ export class JobStore {
           )
           .get(iso(this.now())) as Job | undefined;
         if (!job) return null;
-        this.db
-          .prepare(`UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ?) WHERE id = ?`)
-          .run(iso(this.now()), job.id);
+        this.db.prepare(`UPDATE jobs SET state = 'running', attempts = attempts + 1, started_at = COALESCE(started_at, ?) WHERE id = ?`).run(iso(this.now()), job.id);
         return { ...job, state: 'running', attempts: job.attempts + 1 };
       })
       .immediate();
@@ -88,9 +88,7 @@ export class JobStore {
   /** Opens a step's log line; returns its id for `endStep`. */
   beginStep(job: Job, step: string): number {
     return Number(
-      this.db
-        .prepare('INSERT INTO job_steps (job_id, step, attempt, started_at) VALUES (?, ?, ?, ?)')
-        .run(job.id, step, job.attempts, iso(this.now())).lastInsertRowid,
+      this.db.prepare('INSERT INTO job_steps (job_id, step, attempt, started_at) VALUES (?, ?, ?, ?)').run(job.id, step, job.attempts, iso(this.now())).lastInsertRowid,
     );
   }
 

@@ -40,8 +40,10 @@ export class Letters {
 
   private reg(id: number): Reg {
     const row = this.db
-      .prepare(`SELECT r.id, r.external_id AS externalId, p.name, p.email, p.id AS participantId, w.name AS workshop, w.folder, w.spec, r.deadline_at AS deadlineAt, r.completion
-                FROM registrations r JOIN participants p ON p.id = r.participant_id JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ?`)
+      .prepare(
+        `SELECT r.id, r.external_id AS externalId, p.name, p.email, p.id AS participantId, w.name AS workshop, w.folder, w.spec, r.deadline_at AS deadlineAt, r.completion
+                FROM registrations r JOIN participants p ON p.id = r.participant_id JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ?`,
+      )
       .get(id) as Reg & { spec: string };
     return { ...row, name: row.name || row.email, badgeImg: (JSON.parse(row.spec) as { badgeImg: string | null }).badgeImg };
   }
@@ -83,11 +85,18 @@ export class Letters {
       key: `thanks-${id}`,
       registrationId: id,
       to: r.email,
-      content: mails.thanks({ ...this.base(r), completion: r.completion, badgeImage: this.badgeImage(r), badgePage: `${portal}badges/workshop/${r.folder}`, surveyUrl: this.config.workshops.surveyUrl, portalUrl: portal }),
+      content: mails.thanks({
+        ...this.base(r),
+        completion: r.completion,
+        badgeImage: this.badgeImage(r),
+        badgePage: `${portal}badges/workshop/${r.folder}`,
+        surveyUrl: this.config.workshops.surveyUrl,
+        portalUrl: portal,
+      }),
     });
-    const { n } = this.db
-      .prepare(`SELECT COUNT(DISTINCT workshop_id) AS n FROM registrations WHERE participant_id = ? AND state = 'cleaned'`)
-      .get(r.participantId) as { n: number };
+    const { n } = this.db.prepare(`SELECT COUNT(DISTINCT workshop_id) AS n FROM registrations WHERE participant_id = ? AND state = 'cleaned'`).get(r.participantId) as {
+      n: number;
+    };
     const level = milestoneAt(n);
     if (!level) return;
     this.db.prepare('UPDATE participants SET milestone = ? WHERE id = ?').run(level, r.participantId);
@@ -104,7 +113,13 @@ export class Letters {
   /** The acknowledgement of a survey answer: once per registration, however often it is changed. */
   feedback(id: number, rating: number): void {
     const r = this.reg(id);
-    this.mailer.queue({ kind: 'feedback', key: `feedback-${id}`, registrationId: id, to: r.email, content: mails.feedback({ ...this.base(r), rating, portalUrl: portalUrl(this.config) }) });
+    this.mailer.queue({
+      kind: 'feedback',
+      key: `feedback-${id}`,
+      registrationId: id,
+      to: r.email,
+      content: mails.feedback({ ...this.base(r), rating, portalUrl: portalUrl(this.config) }),
+    });
   }
 
   apology(id: number): void {
@@ -119,17 +134,33 @@ export class Letters {
    */
   async newCredentials(id: number): Promise<void> {
     const row = this.db
-      .prepare(`SELECT s.id AS studentId, s.name AS student, w.folder, w.name FROM registrations r JOIN students s ON s.id = r.student_id
-                JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ? AND r.state IN (${sqlList(CLOCK_RUNNING)})`)
+      .prepare(
+        `SELECT s.id AS studentId, s.name AS student, w.folder, w.name FROM registrations r JOIN students s ON s.id = r.student_id
+                JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ? AND r.state IN (${sqlList(CLOCK_RUNNING)})`,
+      )
       .get(id) as { studentId: number; student: string; folder: string; name: string } | undefined;
     if (!row) throw new RegistrationError(409, 'not-running', `registration ${id} is not ready: there is nothing to log in to`);
     const password = generatePassword(16);
-    await this.credentials({ key: `credentials-${id}-resent-${crypto.randomBytes(3).toString('hex')}`, registrationId: id, student: row.student, password, workshop: { folder: row.folder, name: row.name } });
+    await this.credentials({
+      key: `credentials-${id}-resent-${crypto.randomBytes(3).toString('hex')}`,
+      registrationId: id,
+      student: row.student,
+      password,
+      workshop: { folder: row.folder, name: row.name },
+    });
     this.db.prepare('UPDATE students SET password_hash = ? WHERE id = ?').run(await hashPassword(password), row.studentId);
   }
 
   /** Sent at once by the CREATE job (the password lives in memory only). */
-  async credentials(c: { jobId?: number; key?: string; registrationId: number | null; student: string; password: string; deadlineAt?: string; workshop: { folder: string; name: string } }): Promise<void> {
+  async credentials(c: {
+    jobId?: number;
+    key?: string;
+    registrationId: number | null;
+    student: string;
+    password: string;
+    deadlineAt?: string;
+    workshop: { folder: string; name: string };
+  }): Promise<void> {
     const r = c.registrationId !== null ? this.reg(c.registrationId) : null;
     const deadlineAt = c.deadlineAt ?? r?.deadlineAt ?? null;
     try {

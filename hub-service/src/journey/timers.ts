@@ -35,14 +35,17 @@ export class Timers {
     const iso = (ms: number) => new Date(ms).toISOString();
     const result: SweepResult = { reminded: [], ended: [], abandoned: [] };
 
-    const remind = this.db.prepare(`SELECT id, deadline_at AS deadlineAt FROM registrations WHERE state = 'ready' AND deadline_at > ? AND deadline_at <= ?`)
+    const remind = this.db
+      .prepare(`SELECT id, deadline_at AS deadlineAt FROM registrations WHERE state = 'ready' AND deadline_at > ? AND deadline_at <= ?`)
       .all(iso(now), iso(now + this.config.reminderMinutes * 60_000)) as { id: number; deadlineAt: string }[];
     for (const r of remind) {
-      this.db.transaction(() => {
-        if (!moveRegistration(this.db, r.id, { to: 'reminded', actor: 'system', onlyFrom: ['ready'] })) return;
-        this.letters.reminder(r.id, Math.max(1, Math.round((Date.parse(r.deadlineAt) - now) / 60_000)));
-        result.reminded.push(r.id);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          if (!moveRegistration(this.db, r.id, { to: 'reminded', actor: 'system', onlyFrom: ['ready'] })) return;
+          this.letters.reminder(r.id, Math.max(1, Math.round((Date.parse(r.deadlineAt) - now) / 60_000)));
+          result.reminded.push(r.id);
+        })
+        .immediate();
     }
 
     for (const id of this.registrations.overdue(now - this.config.endGraceSeconds * 1000)) {
@@ -52,24 +55,28 @@ export class Timers {
 
     if (this.config.paused) return result;
     const late = this.db
-      .prepare(`SELECT r.id, r.student_id AS studentId, r.workshop_id AS workshopId FROM registrations r
+      .prepare(
+        `SELECT r.id, r.student_id AS studentId, r.workshop_id AS workshopId FROM registrations r
                 JOIN jobs j ON j.registration_id = r.id AND j.verb = 'CREATE'
-                WHERE r.state IN (${sqlList(DEPLOYING)}) AND j.started_at <= ?`)
+                WHERE r.state IN (${sqlList(DEPLOYING)}) AND j.started_at <= ?`,
+      )
       .all(iso(now - this.config.watchdogMinutes * 60_000)) as { id: number; studentId: number; workshopId: number }[];
     for (const r of late) {
-      this.db.transaction(() => {
-        const moved = moveRegistration(this.db, r.id, {
-          to: 'failed',
-          actor: 'system',
-          onlyFrom: DEPLOYING,
-          set: { end_reason: 'watchdog', ended_at: iso(now) },
-          details: { reason: 'watchdog', after: `${this.config.watchdogMinutes} min` },
-        });
-        if (!moved) return;
-        enqueueJob(this.db, { verb: 'PURGE', studentId: r.studentId, registrationId: r.id, workshopId: r.workshopId, source: 'timer', key: `PURGE:watchdog:${r.id}` });
-        this.letters.apology(r.id);
-        result.abandoned.push(r.id);
-      }).immediate();
+      this.db
+        .transaction(() => {
+          const moved = moveRegistration(this.db, r.id, {
+            to: 'failed',
+            actor: 'system',
+            onlyFrom: DEPLOYING,
+            set: { end_reason: 'watchdog', ended_at: iso(now) },
+            details: { reason: 'watchdog', after: `${this.config.watchdogMinutes} min` },
+          });
+          if (!moved) return;
+          enqueueJob(this.db, { verb: 'PURGE', studentId: r.studentId, registrationId: r.id, workshopId: r.workshopId, source: 'timer', key: `PURGE:watchdog:${r.id}` });
+          this.letters.apology(r.id);
+          result.abandoned.push(r.id);
+        })
+        .immediate();
     }
     if (result.abandoned.length) this.onJobs();
     return result;

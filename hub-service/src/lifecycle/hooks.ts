@@ -36,10 +36,7 @@ export interface HookResult {
   vars: Variables;
 }
 
-export async function runHook(
-  file: string,
-  opts: { env: Record<string, string>; cwd: string; timeoutMs: number; onOutput?: (text: string) => void },
-): Promise<HookResult> {
+export async function runHook(file: string, opts: { env: Record<string, string>; cwd: string; timeoutMs: number; onOutput?: (text: string) => void }): Promise<HookResult> {
   const varsFile = path.join(fs.mkdtempSync(path.join(os.tmpdir(), 'wod-hook-')), 'vars');
   fs.writeFileSync(varsFile, '', { mode: 0o600 });
   const env = { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: process.env.HOME ?? '/root', LANG: 'C.UTF-8', TERM: 'xterm-256color', ...opts.env, WOD_VARS_FILE: varsFile };

@@ -207,16 +207,17 @@ export interface ServerHealth {
 export function serverHealth(db: Db, registrationId: number): ServerHealth | null {
   return (
     (db.prepare('SELECT server_checked_at AS checkedAt, server_failures AS failures, server_problem AS problem FROM registrations WHERE id = ?').get(registrationId) as
-      | ServerHealth
-      | undefined) ?? null
+      ServerHealth | undefined) ?? null
   );
 }
 
 /** Running registrations whose server the reconciler gave up on, oldest first. */
 export function serversDown(db: Db): { id: number; student: string; workshop: string; email: string; problem: string; checkedAt: string | null }[] {
   return db
-    .prepare(`SELECT r.id, s.name AS student, w.folder AS workshop, p.email, r.server_problem AS problem, r.server_checked_at AS checkedAt
+    .prepare(
+      `SELECT r.id, s.name AS student, w.folder AS workshop, p.email, r.server_problem AS problem, r.server_checked_at AS checkedAt
               FROM registrations r JOIN students s ON s.id = r.student_id JOIN workshops w ON w.id = r.workshop_id JOIN participants p ON p.id = r.participant_id
-              WHERE r.state IN (${sqlList(CLOCK_RUNNING)}) AND r.server_problem IS NOT NULL ORDER BY r.id`)
+              WHERE r.state IN (${sqlList(CLOCK_RUNNING)}) AND r.server_problem IS NOT NULL ORDER BY r.id`,
+    )
     .all() as { id: number; student: string; workshop: string; email: string; problem: string; checkedAt: string | null }[];
 }

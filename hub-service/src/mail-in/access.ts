@@ -62,7 +62,9 @@ export function trustWarnings(config: { host: string; trustedNetworks: string[] 
   const own = hostAddresses.filter((a) => isInAny(a, trusted));
   if (own.length) warnings.push(`mail API: this host's own address(es) ${own.join(', ')} are inside mailApi.trustedNetworks; connections from this host still need AUTH`);
   if (isLoopback(config.host)) {
-    warnings.push(`mail API: mailApi.trustedNetworks is set but mailApi.host is ${config.host}: no other host can reach the mail API (set mailApi.host to 0.0.0.0 or this host's address)`);
+    warnings.push(
+      `mail API: mailApi.trustedNetworks is set but mailApi.host is ${config.host}: no other host can reach the mail API (set mailApi.host to 0.0.0.0 or this host's address)`,
+    );
   }
   return warnings;
 }

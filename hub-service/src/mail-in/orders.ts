@@ -37,13 +37,22 @@ export function parseOrder(subject: string, body: string): Order {
   if (!pattern) throw new OrderError(`unknown order '${s.split(' ')[0] ?? ''}': the subject starts with CREATE, CLEANUP, RESET or PURGE`);
   const m = s.match(pattern);
   if (!m) {
-    const forms = { CREATE: 'CREATE <stdid> <participantId> <email>', CLEANUP: 'CLEANUP <stdid> <participantId>', RESET: 'RESET <stdid>|<min>,<max> <participantId>', PURGE: 'PURGE <stdid> <participantId>' };
+    const forms = {
+      CREATE: 'CREATE <stdid> <participantId> <email>',
+      CLEANUP: 'CLEANUP <stdid> <participantId>',
+      RESET: 'RESET <stdid>|<min>,<max> <participantId>',
+      PURGE: 'PURGE <stdid> <participantId>',
+    };
     throw new OrderError(`malformed ${verb} order: the subject must read '${forms[verb]}'`);
   }
   const [first, last = first] = m[1].split(',').map(Number);
   if (first < 1 || last < first) throw new OrderError(`student range ${m[1]} is empty or starts below 1`);
   if (last - first >= 1000) throw new OrderError(`student range ${m[1]} is larger than 1000 students`);
-  const line = body.split(/\r?\n/).map((l) => l.trim()).find((l) => l) ?? '';
+  const line =
+    body
+      .split(/\r?\n/)
+      .map((l) => l.trim())
+      .find((l) => l) ?? '';
   if (!WORKSHOP_FOLDER.test(line)) throw new OrderError(`the first line of the body must be the workshop folder (WKSHP-…), not '${line.slice(0, 60)}'`);
   return {
     verb,

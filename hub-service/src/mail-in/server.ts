@@ -74,8 +74,7 @@ export function createMailApi(deps: MailApiDeps): SMTPServer {
   for (const warning of trustWarnings(config, hostAddresses())) log.warn(warning);
   const senders = new Set(config.senders.map((s) => s.toLowerCase()));
   const connections = new WeakMap<SMTPServerSession, Connection>();
-  const connection = (session: SMTPServerSession): Connection =>
-    connections.get(session) ?? { address: session.remoteAddress, trusted: false, authFailures: 0 };
+  const connection = (session: SMTPServerSession): Connection => connections.get(session) ?? { address: session.remoteAddress, trusted: false, authFailures: 0 };
 
   const options: SMTPServerOptions = {
     name: 'wod',
@@ -93,7 +92,7 @@ export function createMailApi(deps: MailApiDeps): SMTPServer {
         log.warn('mail API: connection refused', { from: verdict.address });
         return cb(refuse(554, `client ${verdict.address} is not in mailApi.networks: it may not give orders`));
       }
-      if (verdict.trustIgnored) log.info("mail API: client inside mailApi.trustedNetworks but on this host: AUTH still required", { from: verdict.address });
+      if (verdict.trustIgnored) log.info('mail API: client inside mailApi.trustedNetworks but on this host: AUTH still required', { from: verdict.address });
       connections.set(session, { address: verdict.address, trusted: verdict.trusted, authFailures: 0 });
       cb();
     },
@@ -136,8 +135,12 @@ export function createMailApi(deps: MailApiDeps): SMTPServer {
           const order = parseOrder(subject, body);
           const result = placeOrder(deps.db, order, messageId, deps.poolSize);
           log.info(`mail API: ${result.duplicate ? 'repeated' : 'accepted'} order`, {
-            order: subject, workshop: order.workshop, sender: session.envelope.mailFrom && session.envelope.mailFrom.address, from: connection(session).address,
-            by: session.user ? 'AUTH' : 'trusted network', jobs: result.jobs.join(','),
+            order: subject,
+            workshop: order.workshop,
+            sender: session.envelope.mailFrom && session.envelope.mailFrom.address,
+            from: connection(session).address,
+            by: session.user ? 'AUTH' : 'trusted network',
+            jobs: result.jobs.join(','),
           });
           if (!result.duplicate) deps.onJobs();
           return result;

@@ -9,11 +9,7 @@ import { oneLine } from '../clean-text.js';
 import type { WodConfig } from '../config/schema.js';
 
 export type Block =
-  | { p: string }
-  | { button: { text: string; href: string } }
-  | { link: { text: string; href: string } }
-  | { fields: [string, string][] }
-  | { image: { src: string; alt: string } };
+  { p: string } | { button: { text: string; href: string } } | { link: { text: string; href: string } } | { fields: [string, string][] } | { image: { src: string; alt: string } };
 
 export interface MailContent {
   subject: string;
@@ -80,7 +76,9 @@ const builders = {
     preheader: 'Your login follows in a few seconds.',
     blocks: [
       { p: `Hello ${p.name},` },
-      { p: `thank you for registering for ${p.workshop}. We are preparing your own JupyterLab now: a second mail with your username, your password and a one-click start link follows in a few seconds.` },
+      {
+        p: `thank you for registering for ${p.workshop}. We are preparing your own JupyterLab now: a second mail with your username, your password and a one-click start link follows in a few seconds.`,
+      },
       { p: 'Your time starts when your workshop is ready.' },
       { link: { text: 'Your status page (time left, end the workshop early):', href: p.statusUrl } },
     ],
@@ -92,8 +90,15 @@ const builders = {
       { p: `Hello ${p.name}, your ${p.workshop} workshop is ready.` },
       ...(p.startUrl ? [{ button: { text: 'Start my workshop', href: p.startUrl } }] : []),
       { p: `Or log in at ${p.hubUrl} with:` },
-      { fields: [['username', p.student], ['password', p.password]] },
-      ...(p.deadlineAt ? [{ p: `Your workshop is open until ${when(p.deadlineAt)}. Save what you want to keep before then: at the end the account and its files are wiped.` }] : []),
+      {
+        fields: [
+          ['username', p.student],
+          ['password', p.password],
+        ],
+      },
+      ...(p.deadlineAt
+        ? [{ p: `Your workshop is open until ${when(p.deadlineAt)}. Save what you want to keep before then: at the end the account and its files are wiped.` }]
+        : []),
       { link: { text: 'Your status page (time left, end the workshop early):', href: p.statusUrl } },
     ],
   }),

@@ -69,8 +69,10 @@ export class Mailer {
   queue(mail: QueuedMail): void {
     const { text, html } = this.render(mail.content);
     this.db
-      .prepare(`INSERT INTO mails (key, kind, registration_id, to_address, subject, text, html, message_id, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
-                ON CONFLICT (key) DO NOTHING`)
+      .prepare(
+        `INSERT INTO mails (key, kind, registration_id, to_address, subject, text, html, message_id, next_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+                ON CONFLICT (key) DO NOTHING`,
+      )
       .run(mail.key, mail.kind, mail.registrationId, mail.to, mail.content.subject, text, html, this.messageId(mail.key), new Date(this.now()).toISOString());
   }
 
@@ -81,8 +83,10 @@ export class Mailer {
     const messageId = this.messageId(mail.key);
     await this.transport.send({ key: mail.key, to: mail.to, bcc: mail.bcc, subject: mail.content.subject, text, html, messageId });
     this.db
-      .prepare(`INSERT INTO mails (key, kind, registration_id, to_address, subject, message_id, state, attempts, sent_at) VALUES (?, ?, ?, ?, ?, ?, 'sent', 1, ?)
-                ON CONFLICT (key) DO NOTHING`)
+      .prepare(
+        `INSERT INTO mails (key, kind, registration_id, to_address, subject, message_id, state, attempts, sent_at) VALUES (?, ?, ?, ?, ?, ?, 'sent', 1, ?)
+                ON CONFLICT (key) DO NOTHING`,
+      )
       .run(mail.key, mail.kind, mail.registrationId, mail.to, mail.content.subject, messageId, new Date(this.now()).toISOString());
   }
 
@@ -110,7 +114,14 @@ export class Mailer {
       for (const m of due) {
         try {
           const fill = (body: string) => this.links.fill(body, m.registration_id);
-          await this.transport.send({ key: m.key, to: m.to_address, subject: m.subject, text: fill(m.text), html: m.html === null ? undefined : fill(m.html), messageId: m.message_id });
+          await this.transport.send({
+            key: m.key,
+            to: m.to_address,
+            subject: m.subject,
+            text: fill(m.text),
+            html: m.html === null ? undefined : fill(m.html),
+            messageId: m.message_id,
+          });
           this.db.prepare(`UPDATE mails SET state = 'sent', attempts = attempts + 1, sent_at = ?, error = NULL WHERE id = ?`).run(new Date(this.now()).toISOString(), m.id);
           sent++;
         } catch (e) {

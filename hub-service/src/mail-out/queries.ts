@@ -32,7 +32,11 @@ export function listMails(db: Db, q: { registrationId?: number; limit: number; o
 }
 
 export function getMail(db: Db, id: number): (MailView & { text: string | null; html: string | null }) | null {
-  const row = db.prepare(`SELECT id, key, kind, registration_id AS registrationId, to_address AS "to", subject, state, attempts, error,
-    created_at AS createdAt, sent_at AS sentAt, text, html FROM mails WHERE id = ?`).get(id) as (MailView & { text: string | null; html: string | null }) | undefined;
+  const row = db
+    .prepare(
+      `SELECT id, key, kind, registration_id AS registrationId, to_address AS "to", subject, state, attempts, error,
+    created_at AS createdAt, sent_at AS sentAt, text, html FROM mails WHERE id = ?`,
+    )
+    .get(id) as (MailView & { text: string | null; html: string | null }) | undefined;
   return row ? { ...row, text: row.text && showLinks(row.text), html: row.html && showLinks(row.html) } : null;
 }

@@ -39,7 +39,16 @@ export class OutboxTransport implements MailTransport {
     const file = outboxFile(this.dir, m.key);
     if (fs.existsSync(file)) return;
     fs.mkdirSync(this.dir, { recursive: true, mode: 0o700 });
-    const info = await this.build.sendMail({ from: this.from, to: m.to, bcc: m.bcc, subject: m.subject, text: m.text, html: m.html, messageId: m.messageId, headers: { 'X-Wod-Key': m.key } });
+    const info = await this.build.sendMail({
+      from: this.from,
+      to: m.to,
+      bcc: m.bcc,
+      subject: m.subject,
+      text: m.text,
+      html: m.html,
+      messageId: m.messageId,
+      headers: { 'X-Wod-Key': m.key },
+    });
     fs.writeFileSync(`${file}.tmp`, info.message as Buffer, { mode: 0o600 });
     fs.renameSync(`${file}.tmp`, file);
   }

@@ -31,7 +31,11 @@ export function ipv6Groups(address: string): number[] {
     text = `${text.slice(0, v4.index)}${((a << 8) | b).toString(16)}:${((c << 8) | d).toString(16)}`;
   }
   const [head, tail] = text.split('::');
-  const groups = (part = '') => part.split(':').filter(Boolean).map((g) => parseInt(g, 16));
+  const groups = (part = '') =>
+    part
+      .split(':')
+      .filter(Boolean)
+      .map((g) => parseInt(g, 16));
   const left = groups(head);
   const right = groups(tail);
   return [...left, ...Array<number>(8 - left.length - right.length).fill(0), ...right];
@@ -51,7 +55,10 @@ function addressValue(address: string): bigint | null {
  */
 export function addressBucket(address: string): string {
   if (net.isIP(address) !== 6) return address;
-  return `${ipv6Groups(address).slice(0, 4).map((g) => g.toString(16)).join(':')}::/64`;
+  return `${ipv6Groups(address)
+    .slice(0, 4)
+    .map((g) => g.toString(16))
+    .join(':')}::/64`;
 }
 
 interface Cidr {

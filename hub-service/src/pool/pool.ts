@@ -27,9 +27,7 @@ export interface RangeState {
 }
 
 export function rangeState(db: Db, first: number, last: number): RangeState {
-  const rows = db
-    .prepare('SELECT state, COUNT(*) AS n FROM students WHERE id BETWEEN ? AND ? GROUP BY state')
-    .all(first, last) as { state: StudentState; n: number }[];
+  const rows = db.prepare('SELECT state, COUNT(*) AS n FROM students WHERE id BETWEEN ? AND ? GROUP BY state').all(first, last) as { state: StudentState; n: number }[];
   const count = (s: StudentState) => rows.find((r) => r.state === s)?.n ?? 0;
   return { range: [first, last], free: count('free'), allocated: count('allocated'), cleanup: count('cleanup') };
 }
@@ -46,9 +44,17 @@ export interface PoolStudent {
 
 export function listStudents(db: Db, first: number, last: number): PoolStudent[] {
   return db
-    .prepare(`SELECT id, name, state, registration_id AS registrationId, updated_at AS updatedAt, problem
-              FROM students WHERE id BETWEEN ? AND ? ORDER BY id`)
+    .prepare(
+      `SELECT id, name, state, registration_id AS registrationId, updated_at AS updatedAt, problem
+              FROM students WHERE id BETWEEN ? AND ? ORDER BY id`,
+    )
     .all(first, last) as PoolStudent[];
+}
+
+/** The name of the student allocated to a registration (null: none, or not any more). */
+export function allocatedStudent(db: Db, registrationId: number): string | null {
+  const row = db.prepare('SELECT name FROM students WHERE registration_id = ?').get(registrationId) as { name: string } | undefined;
+  return row?.name ?? null;
 }
 
 export interface StuckStudent {
@@ -64,8 +70,10 @@ export interface StuckStudent {
 
 export function stuckStudents(db: Db): StuckStudent[] {
   return db
-    .prepare(`SELECT s.id, s.name, s.state, s.registration_id AS registrationId, s.problem, s.problem_job_id AS jobId, j.verb
-              FROM students s JOIN jobs j ON j.id = s.problem_job_id WHERE s.problem IS NOT NULL ORDER BY s.id`)
+    .prepare(
+      `SELECT s.id, s.name, s.state, s.registration_id AS registrationId, s.problem, s.problem_job_id AS jobId, j.verb
+              FROM students s JOIN jobs j ON j.id = s.problem_job_id WHERE s.problem IS NOT NULL ORDER BY s.id`,
+    )
     .all() as StuckStudent[];
 }
 
@@ -73,13 +81,15 @@ export class NotStuck extends Error {}
 
 /** Runs the verb that gave up on a stuck student again, as a new job; returns its id. */
 export function retryStuck(db: Db, studentId: number, actor: Actor): number {
-  return db.transaction(() => {
-    const s = stuckStudents(db).find((x) => x.id === studentId);
-    if (!s) throw new NotStuck(`student ${studentId} is not stuck`);
-    const failed = db.prepare('SELECT registration_id, workshop_id FROM jobs WHERE id = ?').get(s.jobId) as { registration_id: number | null; workshop_id: number | null };
-    const job = enqueueJob(db, { verb: s.verb, studentId, registrationId: failed.registration_id, workshopId: failed.workshop_id, source: 'admin', key: `retry:${s.jobId}` });
-    db.prepare('UPDATE students SET problem = NULL, problem_job_id = NULL WHERE id = ?').run(studentId);
-    audit(db, actor, 'student.retried', { type: 'student', id: studentId }, { verb: s.verb, failedJob: s.jobId, job });
-    return job;
-  }).immediate();
+  return db
+    .transaction(() => {
+      const s = stuckStudents(db).find((x) => x.id === studentId);
+      if (!s) throw new NotStuck(`student ${studentId} is not stuck`);
+      const failed = db.prepare('SELECT registration_id, workshop_id FROM jobs WHERE id = ?').get(s.jobId) as { registration_id: number | null; workshop_id: number | null };
+      const job = enqueueJob(db, { verb: s.verb, studentId, registrationId: failed.registration_id, workshopId: failed.workshop_id, source: 'admin', key: `retry:${s.jobId}` });
+      db.prepare('UPDATE students SET problem = NULL, problem_job_id = NULL WHERE id = ?').run(studentId);
+      audit(db, actor, 'student.retried', { type: 'student', id: studentId }, { verb: s.verb, failedJob: s.jobId, job });
+      return job;
+    })
+    .immediate();
 }

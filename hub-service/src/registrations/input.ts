@@ -33,9 +33,7 @@ export interface EmailPolicy {
 export function refusedEmail(email: string, policy: EmailPolicy): string | null {
   const domain = email.slice(email.lastIndexOf('@') + 1);
   for (const entry of policy.denyList.map((e) => e.trim().toLowerCase())) {
-    const denied = entry.startsWith('@')
-      ? domain === entry.slice(1) || domain.endsWith(`.${entry.slice(1)}`)
-      : email === entry;
+    const denied = entry.startsWith('@') ? domain === entry.slice(1) || domain.endsWith(`.${entry.slice(1)}`) : email === entry;
     if (denied) return 'registrations from this address are not accepted; please use another address';
   }
   if (policy.refuseDisposable && !MailChecker.isValid(email)) {

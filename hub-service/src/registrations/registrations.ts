@@ -55,8 +55,16 @@ const SELECT_VIEW = `
 
 type ViewRow = Omit<RegistrationView, 'workshop' | 'participant' | 'progress' | 'survey'> & {
   survey: string | null;
-  wFolder: string; wName: string; wDuration: number; pId: number; pEmail: string; pName: string; pCompany: string;
-  pExecuted: number | null; pTotal: number | null; pAt: string | null;
+  wFolder: string;
+  wName: string;
+  wDuration: number;
+  pId: number;
+  pEmail: string;
+  pName: string;
+  pCompany: string;
+  pExecuted: number | null;
+  pTotal: number | null;
+  pAt: string | null;
 };
 
 function toView(r: ViewRow): RegistrationView {
@@ -121,9 +129,18 @@ export function allocate(db: Db, a: Allocation): { registrationId: number; jobId
       .prepare(`INSERT INTO registrations (participant_id, workshop_id, student_id, client_ip, external_id, mode) VALUES (?, ?, ?, ?, ?, ?)`)
       .run(a.participantId, a.workshopId, a.studentId, a.ip ?? null, a.externalId ?? null, a.mode).lastInsertRowid,
   );
-  db.prepare(`UPDATE students SET state = 'allocated', registration_id = ?, problem = NULL, problem_job_id = NULL,
-                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(regId, a.studentId);
-  const jobId = enqueueJob(db, { verb: 'CREATE', studentId: a.studentId, registrationId: regId, workshopId: a.workshopId, source: a.source, key: a.jobKey ?? `CREATE:registration:${regId}` });
+  db.prepare(
+    `UPDATE students SET state = 'allocated', registration_id = ?, problem = NULL, problem_job_id = NULL,
+                updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
+  ).run(regId, a.studentId);
+  const jobId = enqueueJob(db, {
+    verb: 'CREATE',
+    studentId: a.studentId,
+    registrationId: regId,
+    workshopId: a.workshopId,
+    source: a.source,
+    key: a.jobKey ?? `CREATE:registration:${regId}`,
+  });
   audit(db, a.actor, 'registration.created', { type: 'registration', id: regId }, { ...a.details, student: a.studentId, source: a.source, mode: a.mode, job: jobId });
   return { registrationId: regId, jobId };
 }
@@ -140,8 +157,21 @@ export function endRegistration(
   r: { id: number; studentId: number; workshopId: number },
   e: { actor: Actor; reason: EndReason; source: JobSource; jobKey?: string; details?: Record<string, unknown> },
 ): number {
-  moveRegistration(db, r.id, { to: 'ended', actor: e.actor, onlyFrom: HOLDS_SEAT, set: { end_reason: e.reason, ended_at: new Date().toISOString() }, details: { reason: e.reason, ...e.details } });
-  return enqueueJob(db, { verb: 'CLEANUP', studentId: r.studentId, registrationId: r.id, workshopId: r.workshopId, source: e.source, key: e.jobKey ?? `CLEANUP:registration:${r.id}` });
+  moveRegistration(db, r.id, {
+    to: 'ended',
+    actor: e.actor,
+    onlyFrom: HOLDS_SEAT,
+    set: { end_reason: e.reason, ended_at: new Date().toISOString() },
+    details: { reason: e.reason, ...e.details },
+  });
+  return enqueueJob(db, {
+    verb: 'CLEANUP',
+    studentId: r.studentId,
+    registrationId: r.id,
+    workshopId: r.workshopId,
+    source: e.source,
+    key: e.jobKey ?? `CLEANUP:registration:${r.id}`,
+  });
 }
 
 export class Registrations {
@@ -158,58 +188,60 @@ export class Registrations {
 
   register(input: RegistrationInput, meta: { source: JobSource; ip?: string }): RegistrationView {
     const db = this.db;
-    const id = db.transaction((): number => {
-      const w = db
-        .prepare('SELECT id, name, active, capacity, range_min, range_max FROM workshops WHERE folder = ? AND removed_at IS NULL')
-        .get(input.workshop) as { id: number; name: string; active: number; capacity: number; range_min: number; range_max: number } | undefined;
-      if (!w) throw new RegistrationError(404, 'unknown-workshop', `there is no workshop ${input.workshop}`);
-      if (!w.active) throw new RegistrationError(409, 'inactive', `${w.name} is not open for registration at the moment`);
+    const id = db
+      .transaction((): number => {
+        const w = db.prepare('SELECT id, name, active, capacity, range_min, range_max FROM workshops WHERE folder = ? AND removed_at IS NULL').get(input.workshop) as
+          { id: number; name: string; active: number; capacity: number; range_min: number; range_max: number } | undefined;
+        if (!w) throw new RegistrationError(404, 'unknown-workshop', `there is no workshop ${input.workshop}`);
+        if (!w.active) throw new RegistrationError(409, 'inactive', `${w.name} is not open for registration at the moment`);
 
-      const participantId = (
-        db
-          .prepare(`INSERT INTO participants (email, name, company) VALUES (?, ?, ?)
+        const participantId = (
+          db
+            .prepare(
+              `INSERT INTO participants (email, name, company) VALUES (?, ?, ?)
                     ON CONFLICT (email) DO UPDATE SET name = excluded.name, company = excluded.company,
                       updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now')
-                    RETURNING id`)
-          .get(input.email, input.name, input.company) as { id: number }
-      ).id;
+                    RETURNING id`,
+            )
+            .get(input.email, input.name, input.company) as { id: number }
+        ).id;
 
-      const running = db
-        .prepare(`SELECT r.id, r.deadline_at AS deadlineAt, w.name FROM registrations r JOIN workshops w ON w.id = r.workshop_id
-                  WHERE r.participant_id = ? AND r.state IN (${RUNNING_SQL}) AND r.external_id IS NULL`)
-        .get(participantId) as { id: number; deadlineAt: string | null; name: string } | undefined;
-      if (running) {
-        throw new RegistrationError(
-          409,
-          'already-registered',
-          `${input.email} is already registered for ${running.name}; one workshop at a time. The link to its status page, where you can end it, is in the mail we sent you.`,
-          { workshop: running.name, deadlineAt: running.deadlineAt },
-        );
-      }
+        const running = db
+          .prepare(
+            `SELECT r.id, r.deadline_at AS deadlineAt, w.name FROM registrations r JOIN workshops w ON w.id = r.workshop_id
+                  WHERE r.participant_id = ? AND r.state IN (${RUNNING_SQL}) AND r.external_id IS NULL`,
+          )
+          .get(participantId) as { id: number; deadlineAt: string | null; name: string } | undefined;
+        if (running) {
+          throw new RegistrationError(
+            409,
+            'already-registered',
+            `${input.email} is already registered for ${running.name}; one workshop at a time. The link to its status page, where you can end it, is in the mail we sent you.`,
+            { workshop: running.name, deadlineAt: running.deadlineAt },
+          );
+        }
 
-      const { n: taken } = db
-        .prepare(`SELECT COUNT(*) AS n FROM registrations WHERE workshop_id = ? AND state IN (${RUNNING_SQL})`)
-        .get(w.id) as { n: number };
-      const student = db
-        .prepare(`SELECT id FROM students WHERE state = 'free' AND id BETWEEN ? AND ? ORDER BY id LIMIT 1`)
-        .get(w.range_min, w.range_max) as { id: number } | undefined;
-      if (taken >= w.capacity || !student) {
-        throw new RegistrationError(409, 'full', `${w.name} is full at the moment; please try again later`);
-      }
+        const { n: taken } = db.prepare(`SELECT COUNT(*) AS n FROM registrations WHERE workshop_id = ? AND state IN (${RUNNING_SQL})`).get(w.id) as { n: number };
+        const student = db.prepare(`SELECT id FROM students WHERE state = 'free' AND id BETWEEN ? AND ? ORDER BY id LIMIT 1`).get(w.range_min, w.range_max) as
+          { id: number } | undefined;
+        if (taken >= w.capacity || !student) {
+          throw new RegistrationError(409, 'full', `${w.name} is full at the moment; please try again later`);
+        }
 
-      const { registrationId: regId } = allocate(db, {
-        participantId,
-        workshopId: w.id,
-        studentId: student.id,
-        mode: modeOf(input.workshop),
-        ip: meta.ip ?? null,
-        source: meta.source,
-        actor: `participant:${input.email}`,
-        details: { workshop: input.workshop },
-      });
-      this.onCreated(regId);
-      return regId;
-    }).immediate();
+        const { registrationId: regId } = allocate(db, {
+          participantId,
+          workshopId: w.id,
+          studentId: student.id,
+          mode: modeOf(input.workshop),
+          ip: meta.ip ?? null,
+          source: meta.source,
+          actor: `participant:${input.email}`,
+          details: { workshop: input.workshop },
+        });
+        this.onCreated(regId);
+        return regId;
+      })
+      .immediate();
     this.onJob();
     return this.get(id)!;
   }
@@ -221,23 +253,24 @@ export class Registrations {
 
   /** Gives a running registration more time (an admin's decision). */
   extend(id: number, minutes: number, actor: Actor): RegistrationView {
-    this.db.transaction(() => {
-      const r = this.db.prepare('SELECT state, deadline_at FROM registrations WHERE id = ?').get(id) as { state: RegistrationState; deadline_at: string | null } | undefined;
-      if (!r) throw new RegistrationError(404, 'unknown-registration', `there is no registration ${id}`);
-      if (!(CLOCK_RUNNING as readonly string[]).includes(r.state) || !r.deadline_at) throw new RegistrationError(409, 'not-running', `registration ${id} has no running clock (${r.state})`);
-      const deadline = new Date(Date.parse(r.deadline_at) + minutes * 60_000).toISOString();
-      this.db.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(deadline, id);
-      audit(this.db, actor, 'registration.extended', { type: 'registration', id }, { minutes, deadline });
-    }).immediate();
+    this.db
+      .transaction(() => {
+        const r = this.db.prepare('SELECT state, deadline_at FROM registrations WHERE id = ?').get(id) as { state: RegistrationState; deadline_at: string | null } | undefined;
+        if (!r) throw new RegistrationError(404, 'unknown-registration', `there is no registration ${id}`);
+        if (!(CLOCK_RUNNING as readonly string[]).includes(r.state) || !r.deadline_at)
+          throw new RegistrationError(409, 'not-running', `registration ${id} has no running clock (${r.state})`);
+        const deadline = new Date(Date.parse(r.deadline_at) + minutes * 60_000).toISOString();
+        this.db.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(deadline, id);
+        audit(this.db, actor, 'registration.extended', { type: 'registration', id }, { minutes, deadline });
+      })
+      .immediate();
     return this.get(id)!;
   }
 
   /** Running registrations whose deadline has passed. */
   overdue(now = Date.now()): number[] {
     return (
-      this.db
-        .prepare(`SELECT id FROM registrations WHERE state IN (${sqlList(CLOCK_RUNNING)}) AND deadline_at <= ?`)
-        .all(new Date(now).toISOString()) as { id: number }[]
+      this.db.prepare(`SELECT id FROM registrations WHERE state IN (${sqlList(CLOCK_RUNNING)}) AND deadline_at <= ?`).all(new Date(now).toISOString()) as { id: number }[]
     ).map((r) => r.id);
   }
 
@@ -261,8 +294,10 @@ export class Registrations {
     const clause = where.length ? ` WHERE ${where.join(' AND ')}` : '';
     const rows = this.db.prepare(`${SELECT_VIEW}${clause} ORDER BY r.id DESC LIMIT ? OFFSET ?`).all(...params, query.limit, query.offset) as ViewRow[];
     const { n } = this.db
-      .prepare(`SELECT COUNT(*) AS n FROM registrations r JOIN workshops w ON w.id = r.workshop_id
-                JOIN participants p ON p.id = r.participant_id LEFT JOIN students s ON s.id = r.student_id${clause}`)
+      .prepare(
+        `SELECT COUNT(*) AS n FROM registrations r JOIN workshops w ON w.id = r.workshop_id
+                JOIN participants p ON p.id = r.participant_id LEFT JOIN students s ON s.id = r.student_id${clause}`,
+      )
       .get(...params) as { n: number };
     return { items: rows.map(toView), total: n };
   }
@@ -272,15 +307,18 @@ export class Registrations {
     const db = this.db;
     db.transaction(() => {
       const r = db.prepare('SELECT id, state, student_id, workshop_id FROM registrations WHERE id = ?').get(id) as
-        | { id: number; state: RegistrationState; student_id: number; workshop_id: number }
-        | undefined;
+        { id: number; state: RegistrationState; student_id: number; workshop_id: number } | undefined;
       if (!r) throw new RegistrationError(404, 'unknown-registration', `there is no registration ${id}`);
       if (!(HOLDS_SEAT as readonly string[]).includes(r.state)) throw new RegistrationError(409, 'not-running', `registration ${id} has already ended (${r.state})`);
-      endRegistration(db, { id, studentId: r.student_id, workshopId: r.workshop_id }, {
-        actor,
-        reason,
-        source: ({ participant: 'portal', admin: 'admin', deadline: 'timer' } as const)[reason],
-      });
+      endRegistration(
+        db,
+        { id, studentId: r.student_id, workshopId: r.workshop_id },
+        {
+          actor,
+          reason,
+          source: ({ participant: 'portal', admin: 'admin', deadline: 'timer' } as const)[reason],
+        },
+      );
     }).immediate();
     this.onJob();
     return this.get(id)!;

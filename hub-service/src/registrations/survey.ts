@@ -46,10 +46,12 @@ export interface SurveyQuery {
 /** Every answer, newest first, with who gave it for which workshop, and what they add up to. */
 export function listSurveys(db: Db, q: SurveyQuery): { items: SurveyRow[]; total: number; summary: SurveySummary } {
   const rows = db
-    .prepare(`SELECT r.id, r.survey, w.folder, w.name AS workshopName, p.name, p.email
+    .prepare(
+      `SELECT r.id, r.survey, w.folder, w.name AS workshopName, p.name, p.email
               FROM registrations r JOIN workshops w ON w.id = r.workshop_id JOIN participants p ON p.id = r.participant_id
               WHERE r.survey IS NOT NULL AND (@workshop IS NULL OR w.folder = @workshop)
-              ORDER BY json_extract(r.survey, '$.answeredAt') DESC, r.id DESC LIMIT @limit OFFSET @offset`)
+              ORDER BY json_extract(r.survey, '$.answeredAt') DESC, r.id DESC LIMIT @limit OFFSET @offset`,
+    )
     .all({ workshop: q.workshop ?? null, limit: q.limit, offset: q.offset }) as { id: number; survey: string; folder: string; workshopName: string; name: string; email: string }[];
   const summary = surveySummary(db, q.workshop);
   return {
@@ -74,8 +76,10 @@ export interface SurveySummary {
 /** What the answers add up to, for every workshop or one. */
 export function surveySummary(db: Db, workshop?: string): SurveySummary {
   const rows = db
-    .prepare(`SELECT r.survey FROM registrations r JOIN workshops w ON w.id = r.workshop_id
-              WHERE r.survey IS NOT NULL AND (@workshop IS NULL OR w.folder = @workshop)`)
+    .prepare(
+      `SELECT r.survey FROM registrations r JOIN workshops w ON w.id = r.workshop_id
+              WHERE r.survey IS NOT NULL AND (@workshop IS NULL OR w.folder = @workshop)`,
+    )
     .all({ workshop: workshop ?? null }) as { survey: string }[];
   return summarise(rows.map((r) => JSON.parse(r.survey) as SurveyAnswer));
 }

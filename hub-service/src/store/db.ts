@@ -26,9 +26,7 @@ export function migrate(db: Db, migrations: Migration[]): number[] {
     name       TEXT NOT NULL,
     applied_at TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
   ) STRICT`);
-  const applied = new Set(
-    (db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version),
-  );
+  const applied = new Set((db.prepare('SELECT version FROM schema_migrations').all() as { version: number }[]).map((r) => r.version));
   const done: number[] = [];
   // IMMEDIATE: two processes starting together (hub config and service) must not both migrate.
   const apply = db.transaction((m: Migration) => {

@@ -6,6 +6,7 @@
  */
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
+import { auditTrail } from '../audit/audit.js';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
 import { type ImportReport, PINNABLE } from '../catalog/sync.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
@@ -15,15 +16,14 @@ import { placeAction } from '../registrations/order-desk.js';
 import { OrderError } from '../mail-in/orders.js';
 import { getMail, listMails } from '../mail-out/queries.js';
 import { listStudents, NotStuck, rangeState, retryStuck, stuckStudents } from '../pool/pool.js';
+import { registrationFigures } from '../registrations/queries.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import { listSurveys, surveySummary } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
 import { actionInput, extendInput, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
 import type { WebDeps } from './deps.js';
 import { adminServer } from './views.js';
-import { HOLDS_SEAT, REGISTRATION_STATES, sqlList } from '../registrations/states.js';
-
-const RUNNING_SQL = sqlList(HOLDS_SEAT);
+import { REGISTRATION_STATES } from '../registrations/states.js';
 
 export function adminRouter(deps: WebDeps): express.Router {
   const { db, config, registrations } = deps;
@@ -40,33 +40,33 @@ export function adminRouter(deps: WebDeps): express.Router {
     res.status(422).render('message', { title: 'Invalid search', message: error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
 
   router.get('/', async (req, res) => {
-    const hubVersion = await deps.hubProbe.info().then((i) => i.version, () => null);
-    const count = (sql: string, ...params: unknown[]) => (db.prepare(sql).get(...params) as { n: number }).n;
+    const hubVersion = await deps.hubProbe.info().then(
+      (i) => i.version,
+      () => null,
+    );
     const workshops = listWorkshops(db, { includeInactive: true }).filter((w) => !w.removed);
     const pool = rangeState(db, 1, config.students.count);
     const survey = surveySummary(db);
-    const finished = db
-      .prepare(`SELECT w.folder, COUNT(*) AS n, AVG(r.completion) AS completion FROM registrations r JOIN workshops w ON w.id = r.workshop_id WHERE r.state = 'cleaned' GROUP BY w.folder`)
-      .all() as { folder: string; n: number; completion: number | null }[];
+    const figures = registrationFigures(db, new Date().toISOString().slice(0, 10));
     const down = serversDown(db);
     render(req, res, 'index', 'Dashboard', {
       stats: {
         'active workshops': workshops.filter((w) => w.active).length,
-        'running registrations': count(`SELECT COUNT(*) AS n FROM registrations WHERE state IN (${RUNNING_SQL})`),
-        'registrations today': count(`SELECT COUNT(*) AS n FROM registrations WHERE created_at >= ?`, new Date().toISOString().slice(0, 10)),
+        'running registrations': figures.running,
+        'registrations today': figures.createdSince,
         'free seats': workshops.filter((w) => w.active).reduce((sum, w) => sum + w.seats, 0),
         'students free': pool.free,
         'students allocated': pool.allocated,
         'students to clean': pool.cleanup,
         'students stuck': stuckStudents(db).length,
-        'failed jobs': count(`SELECT COUNT(*) AS n FROM jobs WHERE state = 'failed'`),
+        'failed jobs': listJobs(db, { state: 'failed', limit: 0, offset: 0 }).total,
         'servers down': down.length,
         'survey answers': survey.answers,
         'mean rating': survey.meanRating === null ? '–' : `${survey.meanRating.toFixed(1)} / 5`,
         'would recommend': survey.recommend === null ? '–' : `${Math.round(survey.recommend * 100)} %`,
       },
       byWorkshop: workshops.map((w) => {
-        const f = finished.find((x) => x.folder === w.folder);
+        const f = figures.finishedByWorkshop.find((x) => x.folder === w.folder);
         return { folder: w.folder, name: w.name, running: w.running, seats: w.seats, participants: w.participants, finished: f?.n ?? 0, completion: f?.completion ?? null };
       }),
       serversDown: down,
@@ -151,7 +151,11 @@ export function adminRouter(deps: WebDeps): express.Router {
     if (!q.success) return void invalidSearch(res, q.error);
     const { items, total } = registrations.search(q.data);
     render(req, res, 'registrations', 'Registrations', {
-      items, total, page, query: raw, states: REGISTRATION_STATES,
+      items,
+      total,
+      page,
+      query: raw,
+      states: REGISTRATION_STATES,
       folders: listWorkshops(db, { includeInactive: true }).map((w) => w.folder),
     });
   });
@@ -163,10 +167,12 @@ export function adminRouter(deps: WebDeps): express.Router {
       server: adminServer(r.state, serverHealth(db, id)),
       notice: notice ?? (req.query.ended ? { text: 'Ended: the CLEANUP job takes the seat back.', kind: 'ok' } : null),
       // Oldest first, each with its steps: the registration's story in order.
-      jobs: listJobs(db, { registrationId: id, limit: 100, offset: 0 }).items.reverse().map((j) => getJob(db, j.id)!),
+      jobs: listJobs(db, { registrationId: id, limit: 100, offset: 0 })
+        .items.reverse()
+        .map((j) => getJob(db, j.id)!),
       mails: listMails(db, { registrationId: id, limit: 100, offset: 0 }).items,
       survey: r.survey,
-      audit: db.prepare(`SELECT at, actor, action, details FROM audit WHERE subject_type = 'registration' AND subject_id = ? ORDER BY id`).all(String(id)),
+      audit: auditTrail(db, { type: 'registration', id }),
     });
   };
   router.get('/registrations/:id', (req, res) => {
@@ -224,7 +230,9 @@ export function adminRouter(deps: WebDeps): express.Router {
     const q = surveyQuery.safeParse({ workshop, limit: 50, offset: (page - 1) * 50 });
     if (!q.success) return void invalidSearch(res, q.error);
     render(req, res, 'surveys', 'Surveys', {
-      ...listSurveys(db, q.data), page, workshop: workshop ?? '',
+      ...listSurveys(db, q.data),
+      page,
+      workshop: workshop ?? '',
       folders: listWorkshops(db, { includeInactive: true }).map((w) => w.folder),
     });
   });
@@ -258,7 +266,9 @@ export function adminRouter(deps: WebDeps): express.Router {
   });
 
   router.get('/pool', (req, res) => {
-    const workshops = listWorkshops(db, { includeInactive: true }).filter((w) => !w.removed).sort((a, b) => Number(b.active) - Number(a.active));
+    const workshops = listWorkshops(db, { includeInactive: true })
+      .filter((w) => !w.removed)
+      .sort((a, b) => Number(b.active) - Number(a.active));
     const covered = new Set(workshops.flatMap((w) => Array.from({ length: w.range[1] - w.range[0] + 1 }, (_, i) => w.range[0] + i)));
     const outside = Array.from({ length: config.students.count }, (_, i) => i + 1).filter((n) => !covered.has(n));
     render(req, res, 'pool', 'Student pool', {
@@ -291,7 +301,11 @@ export function adminRouter(deps: WebDeps): express.Router {
   const countStates = (ids: number[]) => {
     const set = new Set(ids);
     const all = listStudents(db, 1, config.students.count).filter((s) => set.has(s.id));
-    return { free: all.filter((s) => s.state === 'free').length, allocated: all.filter((s) => s.state === 'allocated').length, cleanup: all.filter((s) => s.state === 'cleanup').length };
+    return {
+      free: all.filter((s) => s.state === 'free').length,
+      allocated: all.filter((s) => s.state === 'allocated').length,
+      cleanup: all.filter((s) => s.state === 'cleanup').length,
+    };
   };
 
   router.get('/jobs', (req, res) => {
@@ -311,8 +325,10 @@ export function adminRouter(deps: WebDeps): express.Router {
       values,
       notice,
       operator: config.mail.operatorAddress,
-      folders: listWorkshops(db, { includeInactive: true }).filter((w) => !w.removed).map((w) => w.folder),
-      jobs: (db.prepare(`SELECT id FROM jobs WHERE source = 'admin' ORDER BY id DESC LIMIT 20`).all() as { id: number }[]).map((j) => getJob(db, j.id)!),
+      folders: listWorkshops(db, { includeInactive: true })
+        .filter((w) => !w.removed)
+        .map((w) => w.folder),
+      jobs: listJobs(db, { source: 'admin', limit: 20, offset: 0 }).items.map((j) => getJob(db, j.id)!),
     });
   router.get('/actions', (req, res) => actionsPage(req, res));
   router.post('/actions', (req, res) => {

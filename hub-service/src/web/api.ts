@@ -177,7 +177,8 @@ export function apiRouter(deps: WebDeps): express.Router {
   });
   admin.post('/mails/:id/resend', (req, res) => {
     const id = deps.mailer.resend(Number(req.params.id));
-    if (id === null) return void res.status(404).json({ status: 404, message: `there is no mail ${req.params.id} with a stored body (credentials are resent from the registration)` });
+    if (id === null)
+      return void res.status(404).json({ status: 404, message: `there is no mail ${req.params.id} with a stored body (credentials are resent from the registration)` });
     res.status(202).json({ id });
   });
 
@@ -215,7 +216,8 @@ export function apiRouter(deps: WebDeps): express.Router {
       if (!w) return void res.status(404).json({ status: 404, message: `there is no workshop ${q.data.workshop}` });
       range = w.range;
     } else {
-      if (q.data.last < q.data.first) return void res.status(422).json({ status: 422, message: 'invalid request', errors: [{ field: 'last', message: 'must not be below first' }] });
+      if (q.data.last < q.data.first)
+        return void res.status(422).json({ status: 422, message: 'invalid request', errors: [{ field: 'last', message: 'must not be below first' }] });
       range = [q.data.first, q.data.last];
     }
     res.json(presentPool(rangeState(db, ...range), listStudents(db, ...range)));

@@ -42,7 +42,10 @@ export interface ClientAddress {
  */
 export function clientAddress(hop: Hop, trust: { proxies: TrustedProxies; ownUid: number | null }): ClientAddress {
   const peer = normalizeAddress(hop.peer);
-  const entries = (hop.forwardedFor ?? '').split(',').map((s) => s.trim()).filter(Boolean);
+  const entries = (hop.forwardedFor ?? '')
+    .split(',')
+    .map((s) => s.trim())
+    .filter(Boolean);
   const alone = (address: string): ClientAddress => ({ address, ignoredForwardedFor: entries.length > 0 });
   if (!peer) return alone('unknown');
   if (isLoopback(peer)) {

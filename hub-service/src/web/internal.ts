@@ -8,6 +8,7 @@ import { LoginThrottle } from '../accounts/login-throttle.js';
 import { activeStudentSession, landingPath, STUDENT_NAME, verifyStudentLogin } from '../accounts/student-logins.js';
 import { type Sealer, safeEqual } from '../auth/seal.js';
 import type { Logger } from '../log.js';
+import { allocatedStudent } from '../pool/pool.js';
 import { verifyStartToken } from '../registrations/start-link.js';
 import type { Db } from '../store/db.js';
 import { isLoopback, type TrustedProxies } from '../network/addresses.js';
@@ -48,7 +49,10 @@ export function internalRouter(deps: {
     if (found.ignoredForwardedFor && isLoopback(found.address) && !warnedUnlisted) {
       // Someone on this host forwards to the hub's proxy: a reverse proxy not listed, or a local user.
       warnedUnlisted = true;
-      deps.log.warn('logins reach the proxy from this host with an X-Forwarded-For wod does not believe: if a reverse proxy on this host forwards to wod, list it in trustedProxies', { client: found.address });
+      deps.log.warn(
+        'logins reach the proxy from this host with an X-Forwarded-For wod does not believe: if a reverse proxy on this host forwards to wod, list it in trustedProxies',
+        { client: found.address },
+      );
     }
     return found.address;
   };
@@ -103,8 +107,8 @@ export function internalRouter(deps: {
   router.post('/start-links', (req, res) => {
     const token = (req.body as { token?: unknown } | undefined)?.token;
     const id = typeof token === 'string' ? verifyStartToken(deps.sealer, token) : null;
-    const row = id === null ? undefined : (deps.db.prepare('SELECT s.name FROM students s WHERE s.registration_id = ?').get(id) as { name: string } | undefined);
-    const session = row ? activeStudentSession(deps.db, row.name) : null;
+    const student = id === null ? null : allocatedStudent(deps.db, id);
+    const session = student ? activeStudentSession(deps.db, student) : null;
     if (!session || session.registrationId !== id) {
       deps.log.info('start link refused');
       res.status(401).json({ status: 401, message: 'this start link is no longer valid' });

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { STUDENT_NAME } from '../accounts/student-logins.js';
 import { findConclusion } from '../content/conclusion.js';
 import { fieldErrors } from '../registrations/input.js';
-import { CLOCK_RUNNING, REGISTRATION_STATES, type RegistrationState } from '../registrations/states.js';
+import { saveProgress, type StudentRegistration, studentRegistration } from '../registrations/queries.js';
+import { CLOCK_RUNNING, REGISTRATION_STATES } from '../registrations/states.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import type { WebDeps } from './deps.js';
 import { surveyAnswer, surveyAnswerSchema, timestamp } from './views.js';
@@ -41,36 +42,17 @@ export const meSchema = z
   .meta({ description: "a student's own workshop and clock" });
 export type Me = z.output<typeof meSchema>;
 
-interface Mine {
-  id: number;
-  state: RegistrationState;
-  deadlineAt: string | null;
-  folder: string;
-  name: string;
-  email: string;
-  /** the workshop's folder on disk */
-  path: string;
-  pattern: string | null;
-}
-
 export function meRouter(deps: WebDeps): express.Router {
   const { db, auth, config } = deps;
   const router = express.Router();
   router.use(auth.requireUser, auth.requireCsrf);
 
   /** The visitor's current registration: the one holding their student account. */
-  const mine = (req: Request, res: Response): Mine | null => {
+  const mine = (req: Request, res: Response): StudentRegistration | null => {
     const name = req.visitor!.name;
-    const row = STUDENT_NAME.test(name)
-      ? (db
-          .prepare(`SELECT r.id, r.state, r.deadline_at AS deadlineAt, w.folder, w.name, p.email, w.path,
-                    json_extract(w.spec, '$.conclusion') AS pattern FROM students s
-                    JOIN registrations r ON r.id = s.registration_id JOIN workshops w ON w.id = r.workshop_id
-                    JOIN participants p ON p.id = r.participant_id WHERE s.name = ?`)
-          .get(name) as Mine | undefined)
-      : undefined;
+    const row = STUDENT_NAME.test(name) ? studentRegistration(db, name) : null;
     if (!row) res.status(404).json({ status: 404, message: `${name} has no workshop` });
-    return row ?? null;
+    return row;
   };
 
   router.get('/', (req, res) => {
@@ -106,7 +88,7 @@ export function meRouter(deps: WebDeps): express.Router {
     if (!r) return;
     const p = progressInput.safeParse(req.body);
     if (!p.success) return void res.status(422).json({ status: 422, message: 'invalid progress', errors: fieldErrors(p.error) });
-    db.prepare(`UPDATE registrations SET progress_executed = ?, progress_total = ?, progress_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(p.data.executed, p.data.total, r.id);
+    saveProgress(db, r.id, p.data);
     res.status(204).end();
   });
 

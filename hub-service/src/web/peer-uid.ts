@@ -18,7 +18,11 @@ export interface Endpoint {
 }
 
 const LITTLE_ENDIAN = os.endianness() === 'LE';
-const hex = (bytes: number[]) => bytes.map((b) => b.toString(16).padStart(2, '0')).join('').toUpperCase();
+const hex = (bytes: number[]) =>
+  bytes
+    .map((b) => b.toString(16).padStart(2, '0'))
+    .join('')
+    .toUpperCase();
 /** The kernel prints each 32-bit word of an address as a host-order number. */
 const words = (bytes: number[]) => {
   let out = '';
@@ -47,7 +51,10 @@ export function socketOwner(table: string, peer: string, local: string): number 
   let at = table.indexOf(` ${peer} ${local} `);
   while (at >= 0) {
     const end = table.indexOf('\n', at);
-    const fields = table.slice(at, end < 0 ? undefined : end).trim().split(/\s+/);
+    const fields = table
+      .slice(at, end < 0 ? undefined : end)
+      .trim()
+      .split(/\s+/);
     // local rem st tx:rx tr:when retrnsmt uid timeout inode
     if (fields[2] === '01' && fields[8] !== '0' && /^\d+$/.test(fields[6] ?? '')) return Number(fields[6]);
     at = table.indexOf(` ${peer} ${local} `, at + 1);

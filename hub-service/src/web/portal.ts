@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Request, type Response } from 'express';
 import { type Sealer, safeEqual } from '../auth/seal.js';
-import { catalogTabs, getWorkshop, listWorkshops } from '../catalog/catalog.js';
+import { catalogTabs, getWorkshop, listWorkshops, workshopPath } from '../catalog/catalog.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
 import { MILESTONES } from '../mail-out/content.js';
 import { RegistrationError } from '../registrations/registrations.js';
@@ -27,7 +27,8 @@ const SURVEY_LABELS: Record<string, string> = { rating: 'your rating', good: 'wh
  * Portal pages load nothing from elsewhere but images (logos and avatars may live anywhere) and run
  * no inline script; the brand colours are the one inline style.
  */
-const PAGE_CSP = "default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
+const PAGE_CSP =
+  "default-src 'self'; img-src * data:; style-src 'self' 'unsafe-inline'; script-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'";
 /** Images from a workshop folder are shown, never run: an SVG gets no script. */
 const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'";
 
@@ -147,11 +148,11 @@ export function portalRouter(deps: WebDeps): express.Router {
     // A file of the folder or of one subfolder (Pictures/x.png); no dot-files, no '..', nothing encoded in between.
     const plain = parts.length <= 2 && parts.every((p) => p && !p.startsWith('.') && !/[\\/\0]/.test(p));
     if (!type || !plain || !WORKSHOP_FOLDER.test(folder)) return void res.status(404).end();
-    const row = db.prepare('SELECT path FROM workshops WHERE folder = ? AND removed_at IS NULL').get(folder) as { path: string } | undefined;
+    const workshop = workshopPath(db, folder);
     let file: string | null = null;
     try {
       // Real paths, so that a symbolic link cannot lead out of the folder.
-      const root = row && fs.realpathSync(row.path);
+      const root = workshop && fs.realpathSync(workshop);
       const full = root && fs.realpathSync(path.join(root, ...parts));
       if (root && full && full.startsWith(root + path.sep) && fs.statSync(full).isFile()) file = full;
     } catch {
@@ -211,7 +212,13 @@ export function portalRouter(deps: WebDeps): express.Router {
     const r = m && safeEqual(m[2], sealer.mac(`registered:${m[1]}`)) ? registrations.get(Number(m[1])) : null;
     if (!r) return void notFound(req, res);
     res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
-    res.render('portal/registered', { title: 'Check your mail', email: r.participant.email, workshopName: r.workshop.name, minutes: r.workshop.durationMinutes, from: config.mail.from });
+    res.render('portal/registered', {
+      title: 'Check your mail',
+      email: r.participant.email,
+      workshopName: r.workshop.name,
+      minutes: r.workshop.durationMinutes,
+      from: config.mail.from,
+    });
   });
 
   router.get('/terms', (_req, res) => {
@@ -254,7 +261,10 @@ export function portalRouter(deps: WebDeps): express.Router {
     const answer = surveyInput.safeParse(req.body);
     if (!answer.success) {
       res.status(422);
-      return statusPage(req, res, { text: `Please complete your answer: ${answer.error.issues.map((i) => `${SURVEY_LABELS[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}.`, kind: 'error' });
+      return statusPage(req, res, {
+        text: `Please complete your answer: ${answer.error.issues.map((i) => `${SURVEY_LABELS[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}.`,
+        kind: 'error',
+      });
     }
     db.transaction(() => {
       saveSurvey(db, r.id, answer.data, `participant:${r.participant.email}`);
