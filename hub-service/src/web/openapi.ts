@@ -79,7 +79,7 @@ export function openApiDocument(config: WodConfig) {
           type: 'apiKey',
           in: 'header',
           name: 'Authorization',
-          description: '`token <JupyterHub API token>` of a hub admin or of a user with the custom:wod:admin scope',
+          description: '`token <JupyterHub API token>` carrying the custom:wod:admin scope (a token narrowed to fewer scopes does not do)',
         },
         adminCookie: { type: 'apiKey', in: 'cookie', name: 'service-wod', description: 'the admin panel session (hub OAuth); changes also need the X-CSRF-Token header' },
       },
