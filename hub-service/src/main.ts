@@ -22,6 +22,7 @@ import { JobEngine } from './jobs/engine.js';
 import { JobStore } from './jobs/store.js';
 import { ApiDb } from './lifecycle/api-db.js';
 import { ensureLocalAccount, studentsRunAs } from './isolation/student-side.js';
+import { isDirectoryConfigured, LdapDirectory, readLdapBindPassword } from './lifecycle/directory.js';
 import { LocalHost, SystemUsersHost } from './lifecycle/host.js';
 import { ServerReconciler } from './lifecycle/reconcile.js';
 import { isTransient, lifecycle } from './lifecycle/verbs.js';
@@ -31,6 +32,7 @@ import { Letters } from './journey/letters.js';
 import { MailLinks } from './journey/links.js';
 import { Timers } from './journey/timers.js';
 import { Mailer } from './mail-out/mailer.js';
+import { MailVault } from './mail-out/relay.js';
 import { OutboxTransport, SmtpTransport } from './mail-out/transport.js';
 import { importCatalog } from './catalog/importer.js';
 import { syncPool } from './pool/pool.js';
@@ -54,7 +56,8 @@ function main(): void {
   const hub = new HubClient({ apiUrl: hubEnv.apiUrl, token: hubEnv.apiToken, log: log.child('hub') });
   // Health and status pages must answer fast even while the hub is down: no retries there.
   const hubProbe = new HubClient({ apiUrl: hubEnv.apiUrl, token: hubEnv.apiToken, retries: 0, timeoutMs: 2_000 });
-  const sealer = new Sealer(readSecretFile(paths.sessionKey));
+  const sessionKey = readSecretFile(paths.sessionKey);
+  const sealer = new Sealer(sessionKey);
   const identities = new Identities(hub, hubEnv.accessScopes);
   const auth = createHubAuth({ hub: hubEnv, sealer, identities, log: log.child('auth') });
   const accounts = new Accounts(db);
@@ -64,7 +67,8 @@ function main(): void {
       ? new SmtpTransport(config.mail, process.env.WOD_MAIL_SMTP_PASSWORD)
       : new OutboxTransport(path.join(config.dataDir, 'outbox'), config.mail.from);
   const links = new MailLinks(db, sealer, config.publicUrl);
-  const mailer = new Mailer(db, transport, links, config, log.child('mail-out'));
+  // Mails relayed for an api-db wait sealed with a key of their own, derived from the session key.
+  const mailer = new Mailer(db, transport, links, config, log.child('mail-out'), Date.now, new MailVault(sessionKey));
   const letters = new Letters(db, mailer, links, config);
   const registrations = new Registrations(db, { onJob: () => engine?.kick(), onCreated: (id) => letters.welcome(id) });
   const runAs = studentsRunAs(config.students);
@@ -79,11 +83,13 @@ function main(): void {
     hub,
     host,
     messenger: letters,
+    surveyUrl: (id) => `${links.statusUrl(id)}#feedback`,
     onTokensRevoked: (student) => identities.forgetUser(student),
     apiDb: config.apiDb.url
       ? new ApiDb({ url: config.apiDb.url, username: config.apiDb.username, password: process.env.WOD_API_DB_PASSWORD ?? '', baseStdid: config.apiDb.baseStdid })
       : undefined,
     onJob: () => engine?.kick(),
+    directory: isDirectoryConfigured(config.ldap) ? new LdapDirectory(config.ldap, () => readLdapBindPassword(paths.ldapBindPassword, process.env)) : undefined,
   });
   engine = new JobEngine({
     store: jobs,
@@ -137,6 +143,14 @@ function main(): void {
     },
   });
 
+  if (isDirectoryConfigured(config.ldap)) {
+    // said at start rather than at the first `ldap: true` CREATE; the message never holds the password
+    try {
+      readLdapBindPassword(paths.ldapBindPassword, process.env);
+    } catch (e) {
+      log.warn(`LDAP directory: ${(e as Error).message}`);
+    }
+  }
   if (config.lifecycle.paused) log.warn('lifecycle paused (lifecycle.paused): jobs are queued, not run');
   else engine.start();
   // The clock is the service's: reminders, deadlines (CLEANUP) and the deployment watchdog.
@@ -173,6 +187,8 @@ function main(): void {
         db,
         log: log.child('mail-in'),
         onJobs: () => engine!.kick(),
+        // the api-db's participant mails (inventory 4.1), from AUTH or trusted clients only
+        relay: mailer,
         password: readMailApiPassword(paths.mailApiPassword).password,
       })
     : null;

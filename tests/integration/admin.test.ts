@@ -185,7 +185,8 @@ describe('workshops', () => {
     const report = await post('/workshops/import', {});
     expect(report.status).toBe(200);
     expect(report.text).toMatch(/Import report/);
-    expect(report.text).toMatch(/Imported, with 1 error: see the report below/);
+    expect(report.text).toMatch(/Imported, with 1 error and 1 warning: see the report below/);
+    expect(report.text).toMatch(/not imported: WKSHP-Two keeps its last good state/);
     expect(report.text).toMatch(/<tr class="problem error">[\s\S]*?WKSHP-Two\/wod\.yml:\d+/);
     expect(report.text).toMatch(/<dt>Unchanged<\/dt><dd><code>WKSHP-One<\/code>/);
     expect(report.text).toMatch(/<dt>Kept as it was<\/dt><dd><code>WKSHP-Two<\/code>/);

@@ -48,9 +48,12 @@ beforeAll(async () => {
     const dir = writeWorkshop(workshops, `WKSHP-${name}`, { name: `Workshop ${name}`, range: [1 + i * 5, 5 + i * 5], capacity: 5, badgeImg: 'badge.svg' });
     fs.writeFileSync(path.join(dir, 'badge.svg'), '<svg xmlns="http://www.w3.org/2000/svg"/>');
   }
-  writeWorkshop(workshops, 'WKSHP-Broken', { range: [20, 22], capacity: 3 }, { notebook: '{"nbformat": 4, "cells": [], "x": "{{ MISSING }}"}' });
+  // Their create hook was to hand MISSING over (lint can only warn) and does not: every CREATE fails.
+  const failing = JSON.stringify({ nbformat: 4, nbformat_minor: 5, metadata: {}, cells: [{ cell_type: 'markdown', id: 'm', metadata: {}, source: '{{ MISSING }}' }] });
+  const forgetful = (dir: string) => fs.writeFileSync(path.join(dir, 'create'), '#!/bin/sh\n# TODO: echo MISSING=1 >> "$WOD_VARS_FILE"\n', { mode: 0o755 });
+  forgetful(writeWorkshop(workshops, 'WKSHP-Broken', { range: [20, 22], capacity: 3 }, { notebook: failing }));
   // Registered for by mailerPassed(): its welcome is the probe; its deployment fails at once (no server to start).
-  writeWorkshop(workshops, 'WKSHP-Probe', { name: 'Workshop Probe', range: [23, 30], capacity: 8 }, { notebook: '{"nbformat": 4, "cells": [], "x": "{{ MISSING }}"}' });
+  forgetful(writeWorkshop(workshops, 'WKSHP-Probe', { name: 'Workshop Probe', range: [23, 30], capacity: 8 }, { notebook: failing }));
   hub = await startHub({
     env: {
       WOD_WORKSHOPS_DIR: workshops,

@@ -33,18 +33,21 @@ beforeAll(async () => {
       ]),
     },
   );
-  fs.writeFileSync(path.join(dir, 'data.txt'), 'for {{ STUDENT }}: {{ GREETING }}\n');
+  fs.writeFileSync(path.join(dir, 'data.sh'), 'for {{ STUDENT }}: {{ GREETING }}\n');
+  fs.writeFileSync(path.join(dir, 'notes.txt'), 'copied as it is: {{ STUDENT }}\n');
   fs.writeFileSync(path.join(dir, 'vars.yml'), 'GREETING: hello\n');
   fs.writeFileSync(path.join(dir, 'create'), '#!/bin/sh\necho "creating for $STUDENT in $WORKSHOP"\necho "TOKEN=t-$STDID" >> "$WOD_VARS_FILE"\n', { mode: 0o755 });
-  fs.writeFileSync(path.join(dir, 'token.md'), 'token {{ TOKEN }}\n');
-  writeWorkshop(
+  fs.writeFileSync(path.join(dir, 'token.py'), 'token {{ TOKEN }}\n');
+  // lint cannot know what a hook hands over (a warning); here the hook fails to, so every CREATE fails
+  const broken = writeWorkshop(
     workshops,
     'WKSHP-Broken',
     { range: [6, 8], capacity: 3 },
     {
-      notebook: notebook([{ cell_type: 'markdown', id: 'm', metadata: {}, source: ['{{ NOT_DEFINED_ANYWHERE }}'] }]),
+      notebook: notebook([{ cell_type: 'markdown', id: 'm', metadata: {}, source: ['{{ FROM_THE_HOOK }}'] }]),
     },
   );
+  fs.writeFileSync(path.join(broken, 'create'), '#!/bin/sh\n# forgets: echo FROM_THE_HOOK=x >> "$WOD_VARS_FILE"\n', { mode: 0o755 });
   hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000' } });
   token = await adminToken(hub);
 });
@@ -85,8 +88,9 @@ test('a registration ends, without any hand, with a running personalised Jupyter
   const nb = fs.readFileSync(path.join(home, 'WKSHP-Life', '0-ReadMeFirst.ipynb'), 'utf8');
   expect(nb).toContain('Welcome student1 to WKSHP-Life (WKSHP) {{ literal }}');
   expect(nb).toContain('print(\\"1\\")');
-  expect(fs.readFileSync(path.join(home, 'WKSHP-Life', 'data.txt'), 'utf8')).toBe('for student1: hello\n');
-  expect(fs.readFileSync(path.join(home, 'WKSHP-Life', 'token.md'), 'utf8')).toBe('token t-1\n');
+  expect(fs.readFileSync(path.join(home, 'WKSHP-Life', 'data.sh'), 'utf8')).toBe('for student1: hello\n');
+  expect(fs.readFileSync(path.join(home, 'WKSHP-Life', 'notes.txt'), 'utf8')).toBe('copied as it is: {{ STUDENT }}\n');
+  expect(fs.readFileSync(path.join(home, 'WKSHP-Life', 'token.py'), 'utf8')).toBe('token t-1\n');
   for (const hidden of ['wod.yml', 'vars.yml', 'create']) expect(fs.existsSync(path.join(home, 'WKSHP-Life', hidden))).toBe(false);
   expect(fs.existsSync(path.join(home, '.jupyter', 'lab', 'workspaces', 'default-37a8.jupyterlab-workspace'))).toBe(true);
   expect(fs.statSync(home).mode & 0o777).toBe(0o700);
@@ -143,7 +147,7 @@ test('a template error fails CREATE with the file and variable named, purges the
   expect(fs.readdirSync(home).filter((f) => f.startsWith('.wod-deploying'))).toEqual([]);
   const pool = (await (await api('/admin/pool?workshop=WKSHP-Broken')).json()) as { free: number };
   expect(pool.free).toBe(3);
-  expect(hub.output()).toMatch(/0-ReadMeFirst\.ipynb:1: undefined variable NOT_DEFINED_ANYWHERE/);
+  expect(hub.output()).toMatch(/0-ReadMeFirst\.ipynb:1: undefined variable FROM_THE_HOOK/);
 });
 
 test('kill -9 of the service during CREATE: the hub restarts it, the job resumes and completes exactly once', async () => {

@@ -6,27 +6,18 @@ import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { scanWorkshops } from '../../hub-service/src/catalog/loader';
+import { workshopFolders } from '../../hub-service/src/catalog/folders';
+import { lintWorkshops } from '../../hub-service/src/catalog/importer';
+import { loadConfig } from '../../hub-service/src/config/load';
 import { deployWorkshop } from '../../hub-service/src/content/deploy';
+import { backendVariables, resolveVariables } from '../../hub-service/src/content/site-variables';
 import { ROOT } from '../support/hub';
 
 const dir = path.join(ROOT, 'workshops');
-const vars = {
-  STDID: 7,
-  STUDENT: 'student7',
-  MODEWS: 'WKSHP',
-  BRANDING: 'wod',
-  BRANDINGWOD: 'wod',
-  BRANDINGLOGO: '',
-  BRANDINGURL: 'http://x',
-  HUB_URL: 'http://x',
-  PORTAL_URL: 'http://x/services/wod/',
-  JPHUB: 'http://x',
-  SURVEYURL: '',
-};
+const config = loadConfig({ env: { WOD_DATA_DIR: fs.mkdtempSync(path.join(os.tmpdir(), 'wod-sample-data-')) }, projectRoot: ROOT });
 
-test('the sample workshops pass the checks', () => {
-  const scan = scanWorkshops({ dir }, 100);
+test('the sample workshops lint clean: every template renders, every notebook is valid', () => {
+  const scan = lintWorkshops(config);
   expect(scan.problems).toEqual([]);
   expect(scan.workshops.map((w) => [w.spec.folder, w.spec.active])).toEqual([
     ['WKSHP-Bash101', true],
@@ -38,7 +29,12 @@ test('the sample workshops pass the checks', () => {
 test.each(['WKSHP-Python101', 'WKSHP-Bash101', 'WKSHP-Template'])('%s renders and every notebook runs', (folder) => {
   const home = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-sample-'));
   try {
-    const target = deployWorkshop({ sources: [path.join(dir, folder)], home, folder, vars: { ...vars, WORKSHOP: folder, DATASET_URL: 'x' } });
+    const vars = resolveVariables({
+      backend: backendVariables(config),
+      files: workshopFolders(config.workshops, folder)!.vars,
+      student: { STDID: 7, STUDENT: 'student7', WORKSHOP: folder, CHALLENGE: folder, MODEWS: 'WKSHP' },
+    });
+    const target = deployWorkshop({ folders: { content: path.join(dir, folder), source: 'public' }, home, folder, vars });
     const notebooks = fs
       .readdirSync(target)
       .filter((f) => f.endsWith('.ipynb'))

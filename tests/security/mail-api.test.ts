@@ -5,7 +5,10 @@
  * this host's interface address that the operator listed as trusted, from another uid), a wrong
  * password or user, a brute force (closed after three failures), the hub's other secrets: each is
  * refused with its 5xx and changes nothing. A trusted network holding a loopback address is refused
- * at start. The right credential does place orders, so none of this is vacuous.
+ * at start. The right credential does place orders, so none of this is vacuous. The original's
+ * lenient dialect and the relay of participant mails: out of reach from this host without AUTH,
+ * bounded (recipients, a huge message, an endless line) for the trusted host that reaches them, and
+ * a relayed password is neither in the database nor in the service log.
  */
 import { spawn, spawnSync } from 'node:child_process';
 import fs from 'node:fs';
@@ -17,33 +20,45 @@ import nodemailer from 'nodemailer';
 import { ConfigError, loadConfig } from '../../hub-service/src/config/load';
 import { attack } from '../support/attacks';
 import { type RunningHub, startHub, WOD_CLI } from '../support/hub';
+import { canMakeOtherHost, makeOtherHost, type OtherHost, postfixDialogue, writeAtOnce } from '../support/original-api-db';
+import { outboxMails } from '../support/outbox';
+import { query, until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 const FOLDER = 'WKSHP-MailSec';
 const SENDER = 'wodadmin@localhost';
 const asRoot = process.getuid?.() === 0;
+const otherPossible = canMakeOtherHost();
 /** This host's own non-loopback address, listed by the operator as trusted: it must still not be. */
 const own = Object.values(os.networkInterfaces())
   .flat()
   .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
 
 let hub: RunningHub;
+let other: OtherHost | undefined;
 let credential: { host: string; port: number; user: string; password: string; source: string };
 const workshops = tempWorkshops();
 
 beforeAll(async () => {
   writeWorkshop(workshops, FOLDER, { range: [1, 5], capacity: 5 });
+  // Another host (a network namespace) on a trusted network: the only place the original dialect
+  // and the relay without AUTH are reachable from. This host's end of its link is inside it too.
+  if (otherPossible) other = makeOtherHost('secmail');
+  const trusted = [...(own ? [`${own}/32`] : []), ...(other ? [other.network] : [])];
   hub = await startHub({
     env: {
       WOD_WORKSHOPS_DIR: workshops,
       WOD_MAIL_API_SENDERS: SENDER,
-      ...(own ? { WOD_MAIL_API_HOST: '0.0.0.0', WOD_MAIL_API_NETWORKS: `127.0.0.0/8,::1/128,${own}/32`, WOD_MAIL_API_TRUSTED_NETWORKS: `${own}/32` } : {}),
+      ...(trusted.length
+        ? { WOD_MAIL_API_HOST: '0.0.0.0', WOD_MAIL_API_NETWORKS: ['127.0.0.0/8', '::1/128', ...trusted].join(','), WOD_MAIL_API_TRUSTED_NETWORKS: trusted.join(',') }
+        : {}),
     },
   });
   credential = JSON.parse(await hub.cli('mail-api', 'credentials', '--json'));
 });
 afterAll(async () => {
   await hub?.stop();
+  other?.remove();
   fs.rmSync(workshops, { recursive: true, force: true });
 });
 
@@ -125,7 +140,9 @@ test('the right credential places real orders: an api-db with `wod mail-api cred
   expect(out).toMatch(/PURGE student5: done/);
   if (own) {
     expect(hub.output()).toMatch(/orders are taken WITHOUT AUTH from mailApi\.trustedNetworks/);
-    expect(hub.output()).toContain(`this host's own address(es) ${own} are inside mailApi.trustedNetworks; connections from this host still need AUTH`);
+    const ownListed = hub.output().match(/this host's own address\(es\) (.+) are inside mailApi\.trustedNetworks; connections from this host still need AUTH/);
+    // this host's end of the link to the other host is inside its trusted network too
+    expect(ownListed?.[1].split(', ')).toEqual([own, ...(other ? [other.hostAddress] : [])]);
   }
 });
 
@@ -279,6 +296,168 @@ test('after all of it, the running workshop is untouched and no outside address 
   } finally {
     db.close();
   }
+});
+
+describe('the original dialect and the relay of participant mails', () => {
+  const SECRET_TEXT = (pw: string) => `Your Workshops-on-Demand credentials\nUser Name student3\nPassword ${pw}\n`;
+  /** What a relay could have changed: relayed mails recorded, relayed mails in the outbox. */
+  const relays = async () => ({
+    recorded: query<{ n: number }>(hub.dataDir, `SELECT COUNT(*) AS n FROM mails WHERE kind = 'relayed'`)[0].n,
+    delivered: (await outboxMails(hub.dataDir)).filter((m) => String(m.headers.get('x-wod-key')).startsWith('relayed:')).length,
+  });
+  const relaysNothing = async <T>(attempt: () => Promise<T>): Promise<T> => {
+    const before = await relays();
+    const result = await changesNothing(attempt);
+    expect(await relays()).toEqual(before);
+    return result;
+  };
+  const relayMail = (opts: { host?: string; to: string[]; auth?: boolean; text?: string; subject?: string }) =>
+    nodemailer
+      .createTransport({
+        host: opts.host ?? '127.0.0.1',
+        port: hub.ports.mailApi,
+        ignoreTLS: true,
+        auth: opts.auth ? { user: credential.user, pass: credential.password } : undefined,
+      })
+      .sendMail({ from: SENDER, to: opts.to, subject: opts.subject ?? 'Workshops-on-Demand credentials', text: opts.text ?? 'Hello' })
+      .then(
+        (info) => `${info.response}`,
+        (e: Error & { responseCode?: number }) => `${e.responseCode}: ${e.message}`,
+      );
+  const locals = () => ['127.0.0.1', ...(own ? [own] : []), ...(other ? [other.hostAddress] : [])];
+
+  test("from this host, the original's dialogue (all before the banner, no <>) reaches neither orders nor the relay", async () => {
+    for (const host of locals()) {
+      for (const [what, subject, recipient] of [
+        ['an order', 'CLEANUP 2 825', 'wod@localhost'],
+        ['a relay', 'Workshops-on-Demand credentials', 'outsider@evil.example'],
+      ]) {
+        await attack(`mail API: the original's raw dialogue from this host (${host}) for ${what}, no AUTH`, async () => {
+          const out = await relaysNothing(() =>
+            writeAtOnce(
+              { host, port: hub.ports.mailApi },
+              { text: postfixDialogue({ host, port: 0, helo: 'api-db', sender: SENDER, recipient, subject, content: FOLDER }), waitMs: 1_500 },
+            ),
+          );
+          expect(out).toMatch(/^(421 .*You talk too soon|5\d\d )/m);
+          expect(out).not.toMatch(/^354|queued/m);
+        });
+      }
+    }
+  });
+
+  test('from this host without AUTH, even from addresses inside a trusted network: no relay, to anyone', async () => {
+    for (const host of locals()) {
+      await attack(`mail API: relay to an outside address without AUTH from ${host}`, async () => {
+        expect(await relaysNothing(() => relayMail({ host, to: ['outsider@evil.example'] }))).toMatch(/^530: .*authentication required/);
+      });
+      await attack(`mail API: relay by RCPT alone (MAIL FROM the allowed sender), no AUTH, from ${host}`, async () => {
+        const { replies } = await relaysNothing(() => converse(['EHLO spammer', `MAIL FROM:<${SENDER}>`, 'RCPT TO:<outsider@evil.example>', 'DATA'], host));
+        expect(codes(replies)).toEqual(['220', '250', '530', '503', '503']);
+      });
+    }
+  });
+
+  test('with AUTH, a relay names at least one and at most a few recipients', async () => {
+    await attack('mail API: relay to many recipients at once with the credential', async () => {
+      const many = Array.from({ length: 50 }, (_, i) => `victim${i}@evil.example`);
+      expect(await relaysNothing(() => relayMail({ to: many, auth: true }))).toMatch(/^550: .*at most \d+ recipients, not 50/);
+    });
+    await attack('mail API: DATA with no recipient, with the credential', async () => {
+      const { replies } = await relaysNothing(() => converse(['EHLO x', plain(credential.user, credential.password), `MAIL FROM:<${SENDER}>`, 'DATA']));
+      expect(codes(replies)).toEqual(['220', '250', '235', '250', '503']);
+    });
+  });
+
+  (otherPossible ? describe : describe.skip)('the trusted host, in the original dialect', () => {
+    const raw = (o: Omit<Extract<Parameters<OtherHost['client']>[0], { mode: 'raw' }>, 'mode' | 'host' | 'port'>) =>
+      other!.client({ mode: 'raw', host: other!.hostAddress, port: hub.ports.mailApi, ...o });
+
+    test('a huge message and an endless line are refused and the connection closed; nothing stored', async () => {
+      await attack('mail API (original dialect): a 3 MiB message from the trusted host', async () => {
+        const out = await relaysNothing(() =>
+          raw({
+            prefix: `HELO x\nMAIL FROM: ${SENDER}\nRCPT TO: outsider@evil.example\nDATA\nSubject: big\n`,
+            fill: `${'y'.repeat(79)}\n`,
+            bytes: 3 * 1024 * 1024,
+            suffix: '.\n',
+            waitMs: 20_000,
+          }),
+        );
+        expect(out).toMatch(/^552 5\.3\.4 message larger than 1048576 bytes/m);
+        expect(out).not.toMatch(/queued/);
+      });
+      await attack('mail API (original dialect): an endless command line from the trusted host', async () => {
+        const out = await relaysNothing(() => raw({ prefix: 'HELO ', fill: 'x', bytes: 2 * 1024 * 1024, waitMs: 20_000 }));
+        expect(out).toMatch(/^500 5\.5\.2 line longer than \d+ bytes/m);
+      });
+      await attack('mail API (original dialect): relay to many recipients from the trusted host', async () => {
+        const rcpts = Array.from({ length: 20 }, (_, i) => `RCPT TO: victim${i}@evil.example\n`).join('');
+        const out = await relaysNothing(() => raw({ text: `HELO x\nMAIL FROM: ${SENDER}\n${rcpts}DATA\nSubject: hello\nspam\n.\nQUIT\n` }));
+        expect(out).toMatch(/^550 .*at most \d+ recipients, not 20/m);
+      });
+      await attack('mail API (original dialect): an envelope sender outside mailApi.senders', async () => {
+        const out = await relaysNothing(() =>
+          raw({
+            text:
+              postfixDialogue({ host: '', port: 0, helo: 'x', sender: 'intruder@evil.example', recipient: 'outsider@evil.example', subject: 'hello', content: 'spam' }) + 'QUIT\n',
+          }),
+        );
+        expect(out).toMatch(/^550 sender intruder@evil\.example is not allowed/m);
+        expect(out).not.toMatch(/^354/m);
+      });
+    });
+
+    test('a relayed credentials mail is delivered, and its password is in neither the database nor the service log', async () => {
+      const pw = `Pw-${Math.random().toString(36).slice(2)}-relayed`;
+      const authPw = `Pw-${Math.random().toString(36).slice(2)}-auth`;
+      const out = await raw({
+        text:
+          postfixDialogue({
+            host: '',
+            port: 0,
+            helo: 'api-db',
+            sender: SENDER,
+            recipient: 'ada@example.org',
+            subject: 'Workshops-on-Demand credentials',
+            content: SECRET_TEXT(pw),
+          }) + 'QUIT\n',
+      });
+      expect(out).toMatch(/^250 2\.0\.0 queued for delivery as relayed:/m);
+      expect(await relayMail({ to: ['bob@example.org'], auth: true, text: SECRET_TEXT(authPw) })).toMatch(/^250 .*queued for delivery/);
+      const delivered = await until(
+        () => outboxMails(hub.dataDir),
+        (ms) => [pw, authPw].every((p) => ms.some((m) => m.text?.includes(p))),
+        'both relayed mails in the outbox',
+      );
+      expect(
+        delivered
+          .filter((m) => String(m.headers.get('x-wod-key')).startsWith('relayed:'))
+          .map((m) => (Array.isArray(m.to) ? '' : m.to?.text))
+          .sort(),
+      ).toEqual(['ada@example.org', 'bob@example.org']);
+      await until(
+        () => query<{ state: string }>(hub.dataDir, `SELECT state FROM mails WHERE kind = 'relayed'`),
+        (rows) => rows.length === 2 && rows.every((r) => r.state === 'sent'),
+        'both relayed mails recorded as sent',
+      );
+      await attack('relay: reading a relayed password from the database (its file and write-ahead log) or the service log', () => {
+        const bytes = ['wod.sqlite', 'wod.sqlite-wal']
+          .map((f) => path.join(hub.dataDir, f))
+          .filter((f) => fs.existsSync(f))
+          .map((f) => fs.readFileSync(f).toString('latin1'))
+          .join('');
+        for (const p of [pw, authPw]) {
+          expect(bytes).not.toContain(p);
+          expect(hub.output()).not.toContain(p);
+        }
+        expect(query(hub.dataDir, `SELECT text, html FROM mails WHERE kind = 'relayed'`)).toEqual([
+          { text: null, html: null },
+          { text: null, html: null },
+        ]);
+      });
+    });
+  });
 });
 
 describe('a trusted network holding a loopback address', () => {

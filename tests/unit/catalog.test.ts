@@ -2,7 +2,6 @@ import fs from 'node:fs';
 import path from 'node:path';
 import YAML from 'yaml';
 import { catalogTabs, getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../../hub-service/src/catalog/catalog';
-import { checkReadMeFirst } from '../../hub-service/src/catalog/checks';
 import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { formatProblem } from '../../hub-service/src/catalog/problems';
 import { parseRange, parseWorkshopSpec } from '../../hub-service/src/catalog/spec';
@@ -12,7 +11,7 @@ import { openDatabase } from '../../hub-service/src/store/db';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 describe('wod.yml', () => {
-  const parse = (text: string) => parseWorkshopSpec(text, 'WKSHP-X/wod.yml', 'WKSHP-X');
+  const parse = (text: string) => parseWorkshopSpec({ text, file: 'WKSHP-X/wod.yml' }, 'WKSHP-X');
 
   test('the original fields are read and normalised', () => {
     const { spec, problems } = parse(`
@@ -137,50 +136,46 @@ multiAppliance: false
   });
 
   test('a folder that is not WKSHP-<Name> is refused', () => {
-    expect(parseWorkshopSpec('name: a\ndescription: b\ncapacity: 1\nrange: [1,2]\n', 'x', 'Python101').problems[0].fix).toMatch(/WKSHP-/);
+    expect(parseWorkshopSpec({ text: 'name: a\ndescription: b\ncapacity: 1\nrange: [1,2]\n', file: 'x' }, 'Python101').problems[0].fix).toMatch(/WKSHP-/);
   });
 });
 
 describe('checks', () => {
-  test('0-ReadMeFirst must be a notebook; template tags only warn', () => {
-    expect(checkReadMeFirst(null, 'f')[0].message).toBe('is missing');
-    expect(checkReadMeFirst('{"nbformat": 4, "cells": []}', 'f')).toEqual([]);
-    expect(checkReadMeFirst('{"cells": 1}', 'f')[0].severity).toBe('error');
-    expect(checkReadMeFirst('{"cells": [\n{ oops', 'f')[0]).toMatchObject({ severity: 'error', line: 2 });
-    expect(checkReadMeFirst('{"cells": [ {% if MODEWS %} ] }', 'f')[0].severity).toBe('warning');
-  });
-
   test('pool, overlap and capacity rules; invalid workshops are left out, valid ones kept', () => {
     const root = tempWorkshops();
     writeWorkshop(root, 'WKSHP-A', { range: [1, 10] });
     writeWorkshop(root, 'WKSHP-B', { range: [8, 12] }); // overlaps A
     writeWorkshop(root, 'WKSHP-C', { range: [8, 12], active: false }); // inactive: may overlap
     writeWorkshop(root, 'WKSHP-D', { range: [95, 120] }); // beyond the pool
-    writeWorkshop(root, 'WKSHP-E', { range: [20, 22], capacity: 5 }); // capacity > 3 students
-    writeWorkshop(root, 'WKSHP-F', { range: [30, 39] }, { notebook: null });
+    writeWorkshop(root, 'WKSHP-E', { range: [20, 22], capacity: 5 }); // capacity > 3 students: normal in the original
     writeWorkshop(root, 'WKSHP-G', { range: [40, 49] });
     const scan = scanWorkshops({ dir: root }, 100);
-    expect(scan.workshops.map((w) => w.spec.folder)).toEqual(['WKSHP-C', 'WKSHP-G']);
+    expect(scan.workshops.map((w) => w.spec.folder)).toEqual(['WKSHP-C', 'WKSHP-E', 'WKSHP-G']);
     const text = scan.problems.map(formatProblem).join('\n');
     expect(text).toMatch(/WKSHP-A\/wod\.yml:\d+: error: range: \[1, 10\] overlaps WKSHP-B's \[8, 12\]/);
     expect(text).toMatch(/WKSHP-B\/wod\.yml:\d+: error: range: \[8, 12\] overlaps WKSHP-A's/);
     expect(text).toMatch(/WKSHP-D\/wod\.yml:\d+: error: range: .*beyond the student pool.*raise students\.count/);
-    expect(text).toMatch(/WKSHP-E\/wod\.yml:\d+: error: capacity: capacity 5 is more than the 3 students.*lower capacity to 3/);
-    expect(text).toMatch(/WKSHP-F\/0-ReadMeFirst\.ipynb: error: is missing/);
-    expect(scan.seen).toHaveLength(7);
+    expect(text).toMatch(/WKSHP-E\/wod\.yml:\d+: warning: capacity: capacity 5 is more than the 3 students of range \[20, 22\]: at most 3 seats at once.*lower capacity to 3/);
+    expect(scan.seen).toHaveLength(6);
   });
 
-  test('the overlay replaces a public workshop of the same name and adds its own', () => {
+  test("the original's overlay rule: a private folder is used where no public one exists; a private wod.yml overrides field by field", () => {
     const pub = tempWorkshops();
     const overlay = tempWorkshops();
-    writeWorkshop(pub, 'WKSHP-A', { name: 'public A', range: [1, 5] });
-    writeWorkshop(overlay, 'WKSHP-A', { name: 'private A', range: [1, 5] });
+    writeWorkshop(pub, 'WKSHP-A', { name: 'public A', range: [1, 5], duration: 3 });
+    fs.mkdirSync(path.join(overlay, 'WKSHP-A'));
+    fs.writeFileSync(path.join(overlay, 'WKSHP-A', 'wod.yml'), 'name: private A\nactive: false\n');
     writeWorkshop(overlay, 'WKSHP-P', { range: [6, 9], capacity: 4 });
     const scan = scanWorkshops({ dir: pub, overlayDir: overlay }, 100);
-    expect(scan.workshops.map((w) => [w.spec.folder, w.spec.name, w.source])).toEqual([
-      ['WKSHP-A', 'private A', 'overlay'],
-      ['WKSHP-P', 'P workshop', 'overlay'],
+    expect(scan.workshops.map((w) => [w.spec.folder, w.spec.name, w.spec.active, w.spec.duration, w.source, w.path])).toEqual([
+      ['WKSHP-A', 'private A', false, 3, 'public', path.join(pub, 'WKSHP-A')],
+      ['WKSHP-P', 'P workshop', true, 2, 'overlay', path.join(overlay, 'WKSHP-P')],
     ]);
+    // a problem in an overriding field names the overlay's file and line
+    fs.writeFileSync(path.join(overlay, 'WKSHP-A', 'wod.yml'), 'name: private A\nduration: 99\n');
+    expect(scanWorkshops({ dir: pub, overlayDir: overlay }, 100).problems.map(formatProblem)).toContain(
+      `${path.join(overlay, 'WKSHP-A', 'wod.yml')}:2: error: duration: 99 hours is not a workshop length (fix: give the length in hours, e.g. 2 or 1.5)`,
+    );
   });
 });
 
@@ -233,6 +228,7 @@ describe('import and the catalog', () => {
     expect(report.problems.map(formatProblem)).toEqual([
       expect.stringMatching(/WKSHP-A\/wod\.yml: error: is \d+ bytes, more than the 65536 bytes \(64 KiB\) a wod\.yml may have/),
       expect.stringMatching(/WKSHP-Big\/wod\.yml: error: is \d+ bytes, more than the 65536 bytes \(64 KiB\)/),
+      expect.stringMatching(/WKSHP-A: warning: not imported: WKSHP-A keeps its last good state \(imported .*\), still in the catalog/),
     ]);
     expect([report.inserted, report.updated, report.deactivated]).toEqual([[], [], []]);
     expect(listWorkshops(db).map((w) => [w.folder, w.description])).toEqual([['WKSHP-A', 'Learn WKSHP-A by doing.']]);

@@ -216,13 +216,13 @@ describe('conclusion', () => {
 
   test('... and the catalog warns about it, naming the line and the notebook used instead', () => {
     const file = '/w/WKSHP-X/wod.yml';
-    const parsed = parseWorkshopSpec('name: X\ndescription: d\ncapacity: 1\nrange: [1, 1]\nconclusion: "*Wrap*"\n', file, 'WKSHP-X');
+    const parsed = parseWorkshopSpec({ text: 'name: X\ndescription: d\ncapacity: 1\nrange: [1, 1]\nconclusion: "*Wrap*"\n', file }, 'WKSHP-X');
     expect(parsed.spec?.conclusion).toBe('*Wrap*');
-    const [warning, ...rest] = checkConclusion(parsed.spec!.conclusion, names, file, parsed.lines.conclusion);
+    const [warning, ...rest] = checkConclusion(parsed.spec!.conclusion, names, parsed.at.conclusion!);
     expect(rest).toEqual([]);
     expect(warning).toMatchObject({ severity: 'warning', file, line: 5, field: 'conclusion' });
     expect(warning.message).toBe('"*Wrap*" matches no notebook: the survey opens with 10-Bonus.ipynb, the last numbered one');
-    expect(checkConclusion('*bonus*', names, file)).toEqual([]);
-    expect(checkConclusion(null, names, file)).toEqual([]);
+    expect(checkConclusion('*bonus*', names, { file })).toEqual([]);
+    expect(checkConclusion(null, names, { file })).toEqual([]);
   });
 });

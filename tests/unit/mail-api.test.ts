@@ -1,14 +1,16 @@
 /**
  * The mail API over real SMTP (nodemailer → smtp-server) against a real SQLite file: the original's
  * orders accepted exactly from an authenticated (or operator-trusted) client, everything else
- * refused with a 5xx and the reason, nothing run twice.
+ * refused with a 5xx and the reason, nothing run twice. The original's lenient dialect (its
+ * parsing, its bounds, a message cut short) and the relay of the api-db's participant mails
+ * (sealed at rest, sent, its body dropped).
  */
 import fs from 'node:fs';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
-import type { SMTPServer } from 'smtp-server';
+import type { MailApi } from '../../hub-service/src/mail-in/server';
 import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { importWorkshops } from '../../hub-service/src/catalog/sync';
 import { loadConfig } from '../../hub-service/src/config/load';
@@ -16,6 +18,14 @@ import { createLogger } from '../../hub-service/src/log';
 import { clientRules, judgeClient, readMailApiPassword, trustWarnings } from '../../hub-service/src/mail-in/access';
 import { parseOrder } from '../../hub-service/src/mail-in/orders';
 import { createMailApi, subjectAndBody } from '../../hub-service/src/mail-in/server';
+import { isOrderSubject, MAX_RELAY_RECIPIENTS, type MailRelay } from '../../hub-service/src/mail-in/messages';
+import { parsePath, serveOriginalDialect, unstuff, type DialectSession } from '../../hub-service/src/mail-in/original-dialect';
+import { MailLinks } from '../../hub-service/src/journey/links';
+import { Sealer } from '../../hub-service/src/auth/seal';
+import { Mailer } from '../../hub-service/src/mail-out/mailer';
+import { MailVault } from '../../hub-service/src/mail-out/relay';
+import type { Message, MailTransport } from '../../hub-service/src/mail-out/transport';
+import { postfixDialogue, sendPostfixEmail, writeAtOnce } from '../support/original-api-db';
 import { syncPool } from '../../hub-service/src/pool/pool';
 import { type Db, openDatabase } from '../../hub-service/src/store/db';
 import { freePorts } from '../support/ports';
@@ -53,7 +63,7 @@ const quiet = createLogger('error', 't', () => {});
 
 describe('SMTP', () => {
   let db: Db;
-  let server: SMTPServer;
+  let server: MailApi;
   let port: number;
   let kicks = 0;
   const mailApi = { ...loadConfig({ env: {} }).mailApi, senders: ['wodadmin@localhost'] };
@@ -209,7 +219,7 @@ describe('who may order', () => {
 
 describe('SMTP: AUTH, networks and trust', () => {
   const base = { ...loadConfig({ env: {} }).mailApi };
-  const servers: SMTPServer[] = [];
+  const servers: MailApi[] = [];
   let db: Db;
   beforeAll(() => {
     db = openDatabase(path.join(tempWorkshops(), 'wod.sqlite'));
@@ -282,5 +292,265 @@ describe('SMTP: AUTH, networks and trust', () => {
     // the same client seen as another host (an api-db elsewhere)
     const elsewhere = await serve(config, { host: own, hostAddresses: () => [] });
     expect(await attempt(elsewhere, { host: own })).toMatch(/^550: .*unknown workshop WKSHP-A/);
+  });
+});
+
+describe('the original dialect', () => {
+  test('MAIL FROM and RCPT TO with or without <>, a space or not, parameters ignored', () => {
+    const cases: [string, 'MAIL FROM' | 'RCPT TO', string | null][] = [
+      ['MAIL FROM: wodadmin@localhost', 'MAIL FROM', 'wodadmin@localhost'],
+      ['MAIL FROM:<wodadmin@localhost> SIZE=100', 'MAIL FROM', 'wodadmin@localhost'],
+      ['mail from:wodadmin@localhost', 'MAIL FROM', 'wodadmin@localhost'],
+      ['MAIL FROM:<>', 'MAIL FROM', ''],
+      ['MAIL FROM:', 'MAIL FROM', null],
+      ['MAIL FROM: a<b@c', 'MAIL FROM', null],
+      ['RCPT TO: wod@backend.example', 'RCPT TO', 'wod@backend.example'],
+      ['RCPT TO:<ada@example.org>', 'RCPT TO', 'ada@example.org'],
+      ['RCPT TO:<>', 'RCPT TO', null],
+      ['RCPT TO ada@example.org', 'RCPT TO', null],
+    ];
+    for (const [line, verb, address] of cases) expect([line, parsePath(verb, line)]).toEqual([line, address]);
+    expect(unstuff('..hidden')).toBe('.hidden');
+    expect(unstuff('plain')).toBe('plain');
+    expect(['CREATE 1 2 a@b.c', 'purge 3 0', 'RESET', ' CLEANUP 1 2'].map(isOrderSubject)).toEqual([true, true, true, true]);
+    expect(['Workshops-on-Demand credentials', 'Resetting', 'Thanks for participating', ''].map(isOrderSubject)).toEqual([false, false, false, false]);
+  });
+
+  interface Delivered {
+    raw: string;
+    sender: string;
+    recipients: string[];
+  }
+  const sessions: net.Server[] = [];
+  afterAll(() => Promise.all(sessions.map((s) => new Promise((r) => s.close(r)))));
+  /** A server whose every connection is a dialect session (trust is the front's business). */
+  const dialect = async (opts: Partial<DialectSession> = {}) => {
+    const delivered: Delivered[] = [];
+    const lines: string[] = [];
+    const log = createLogger('debug', 't', (l) => lines.push(l));
+    const server = net.createServer((socket) =>
+      serveOriginalDialect(socket, {
+        client: socket.remoteAddress ?? '?',
+        name: 'wod',
+        log,
+        checkSender: (sender) => (sender === 'intruder@evil.example' ? `sender ${sender} is not allowed` : null),
+        deliver: async (raw, envelope) => {
+          delivered.push({ raw: raw.toString(), ...envelope });
+          return `queued as jobs ${delivered.length}`;
+        },
+        ...opts,
+      }),
+    );
+    sessions.push(server);
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    const target = { host: '127.0.0.1', port: (server.address() as net.AddressInfo).port };
+    return { delivered, lines, target, until: (check: () => boolean) => waitFor(check) };
+  };
+  const waitFor = async (check: () => boolean, ms = 3_000) => {
+    for (const end = Date.now() + ms; !check() && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+    expect(check()).toBe(true);
+  };
+  const codes = (out: string) => out.match(/^\d{3}(?= )/gm) ?? [];
+  const mail = { helo: 'api-db.example', sender: 'wodadmin@localhost', recipient: 'wod@backend', subject: 'CREATE 1 825 ada@example.org', content: 'WKSHP-API101' };
+
+  test("the original's client: all written before the banner, LF, no <>, gone at the banner; the message is still taken", async () => {
+    const d = await dialect();
+    await sendPostfixEmail({ ...d.target, ...mail });
+    await d.until(() => d.delivered.length === 1);
+    expect(d.delivered[0]).toEqual({ raw: 'Subject: CREATE 1 825 ada@example.org\r\nWKSHP-API101\r\n', sender: 'wodadmin@localhost', recipients: ['wod@backend'] });
+    expect(subjectAndBody(d.delivered[0].raw)).toEqual({ subject: 'CREATE 1 825 ada@example.org', body: 'WKSHP-API101\n' });
+  });
+
+  test('the same dialogue read to the end: every command answered in order', async () => {
+    const d = await dialect();
+    const out = await writeAtOnce(d.target, { text: postfixDialogue({ ...d.target, ...mail }) + 'QUIT\n' });
+    expect(codes(out)).toEqual(['220', '250', '250', '250', '354', '250', '221']);
+    expect(out).toMatch(/^250 2\.0\.0 queued as jobs 1\r$/m);
+  });
+
+  test('a standard dialogue: EHLO, CRLF, <>, a blank line, dot-stuffing, two messages pipelined', async () => {
+    const d = await dialect();
+    const one = 'MAIL FROM:<wodadmin@localhost>\r\nRCPT TO:<ada@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: Hello\r\n\r\n..dot\r\nline\r\n.\r\n';
+    const out = await writeAtOnce(d.target, { text: `EHLO x\r\n${one}${one.replace('Hello', 'Again')}QUIT\r\n` });
+    expect(codes(out)).toEqual(['220', '250', '250', '250', '250', '354', '250', '250', '250', '250', '354', '250', '221']);
+    expect(out).toMatch(/250-PIPELINING/);
+    expect(d.delivered.map((m) => m.raw)).toEqual(['Subject: Hello\r\n\r\n.dot\r\nline\r\n', 'Subject: Again\r\n\r\n.dot\r\nline\r\n']);
+    expect(d.delivered[0].recipients).toEqual(['ada@example.org', 'bob@example.org']);
+  });
+
+  test('cut short (closed before the final dot): dropped and logged with the client and the bytes, never delivered', async () => {
+    const d = await dialect();
+    await sendPostfixEmail({ ...d.target, ...mail }, { cutBeforeDot: true });
+    await d.until(() => d.lines.some((l) => l.includes('message cut short')));
+    expect(d.lines.find((l) => l.includes('message cut short'))).toMatch(/^\[W .*mail API: message cut short, dropped.*from=127\.0\.0\.1.*bytes=\d+/);
+    expect(d.delivered).toEqual([]);
+  });
+
+  test('bounded: a huge message, an endless line, an idle client, a stream of errors', async () => {
+    const d = await dialect({ limits: { maxMessageBytes: 10_000, maxLineBytes: 512, idleMs: 300, maxErrors: 4 } });
+    const huge = await writeAtOnce(d.target, { prefix: 'HELO x\nMAIL FROM: a@b\nRCPT TO: c@d\nDATA\nSubject: big\n', fill: 'y'.repeat(99) + '\n', bytes: 200_000, suffix: '.\n' });
+    expect(huge).toMatch(/^552 5\.3\.4 message larger than 10000 bytes/m);
+    const endless = await writeAtOnce(d.target, { prefix: 'HELO ', fill: 'x', bytes: 100_000 });
+    expect(endless).toMatch(/^500 5\.5\.2 line longer than 512 bytes/m);
+    const idle = await writeAtOnce(d.target, { text: 'HELO x\nMAIL FROM: a@b\nRCPT TO: c@d\nDATA\nSubject: s\n', waitMs: 3_000 });
+    expect(idle).toMatch(/^421 4\.4\.2 wod idle for too long/m);
+    expect(d.lines.some((l) => /message cut short.*why=idle timeout/.test(l))).toBe(true);
+    const noise = await writeAtOnce(d.target, { text: 'GET / HTTP/1.1\nHost: x\nAccept: */*\nUser-Agent: y\nmore\n', waitMs: 3_000 });
+    expect(codes(noise)).toEqual(['220', '502', '502', '502', '502', '421']);
+    expect(d.delivered).toEqual([]);
+  });
+
+  test('a refused sender: nothing after it is taken, the data lines are only bad commands', async () => {
+    const d = await dialect();
+    const out = await writeAtOnce(d.target, { text: postfixDialogue({ ...d.target, ...mail, sender: 'intruder@evil.example' }), waitMs: 500 });
+    expect(codes(out)).toEqual(['220', '250', '550', '503', '503', '502', '502', '502']);
+    expect(d.delivered).toEqual([]);
+  });
+});
+
+describe('the mail API: trusted clients and the relay', () => {
+  const base = { ...loadConfig({ env: {} }).mailApi };
+  let db: Db;
+  const relayed: Parameters<MailRelay['relay']>[0][] = [];
+  const relay: MailRelay = { relay: (m) => (relayed.push(m), { key: `relayed:${relayed.length}`, duplicate: false }) };
+  const servers: MailApi[] = [];
+  beforeAll(() => {
+    const root = tempWorkshops();
+    writeWorkshop(root, 'WKSHP-API101', { range: [1, 10], capacity: 10 });
+    db = openDatabase(path.join(root, 'wod.sqlite'));
+    syncPool(db, 20);
+    importWorkshops(db, scanWorkshops({ dir: root }, 20), 'test');
+  });
+  afterAll(() => Promise.all(servers.map((s) => new Promise<void>((r) => s.close(() => r())))));
+  const serve = async (config: Partial<typeof base>, opts: { host: string; hostAddresses?: () => string[]; relay?: MailRelay }) => {
+    const [port] = await freePorts(1);
+    const server = createMailApi({
+      config: { ...base, ...config },
+      password: PASSWORD,
+      poolSize: 20,
+      db,
+      log: quiet,
+      onJobs: () => {},
+      hostAddresses: opts.hostAddresses,
+      relay: opts.relay,
+    });
+    servers.push(server);
+    await new Promise<void>((r) => server.listen(port, opts.host, r));
+    return port;
+  };
+  const relayTo = (port: number, to: string[], opts: { host?: string; auth?: boolean } = {}) =>
+    nodemailer
+      .createTransport({ host: opts.host ?? '127.0.0.1', port, ignoreTLS: true, auth: opts.auth ? auth : undefined })
+      .sendMail({ from: 'wodadmin@localhost', to, subject: 'Workshops-on-Demand credentials', text: 'Password: s3cret-of-ada' })
+      .then(
+        (info) => info.response,
+        (e: Error & { responseCode?: number }) => `${e.responseCode}: ${e.message}`,
+      );
+
+  test('an AUTH client relays a participant mail to its recipients, within bounds; without a relay, refused', async () => {
+    const port = await serve({}, { host: '127.0.0.1', relay });
+    expect(await relayTo(port, ['ada@example.org'], { auth: true })).toMatch(/^250 .*queued for delivery as relayed:1/);
+    expect(relayed.at(-1)).toEqual({
+      recipients: ['ada@example.org'],
+      subject: 'Workshops-on-Demand credentials',
+      text: 'Password: s3cret-of-ada\n',
+      messageId: expect.any(String),
+    });
+    const many = Array.from({ length: MAX_RELAY_RECIPIENTS + 1 }, (_, i) => `p${i}@example.org`);
+    expect(await relayTo(port, many, { auth: true })).toMatch(new RegExp(`^550: .*at most ${MAX_RELAY_RECIPIENTS} recipients`));
+    expect(await relayTo(port, ['ada@example.org'])).toMatch(/^530: .*authentication required/);
+    const none = await serve({}, { host: '127.0.0.1' });
+    expect(await relayTo(none, ['ada@example.org'], { auth: true })).toMatch(/^550: .*relays no mail/);
+    expect(relayed).toHaveLength(1);
+  });
+
+  const own = Object.values(os.networkInterfaces())
+    .flat()
+    .find((i) => i && !i.internal && i.family === 'IPv4')?.address;
+  (own ? test : test.skip)(`a trusted client (${own} seen as another host) speaks the original dialect: orders and relays without AUTH`, async () => {
+    const config = { networks: [...base.networks, `${own}/32`], trustedNetworks: [`${own}/32`] };
+    const port = await serve(config, { host: own!, hostAddresses: () => [], relay });
+    await sendPostfixEmail({
+      host: own!,
+      port,
+      helo: 'api-db',
+      sender: 'wodadmin@localhost',
+      recipient: 'wod@backend',
+      subject: 'CREATE 4 900 eve@example.org',
+      content: 'WKSHP-API101',
+    });
+    // the client was gone before the answer: the order is stored all the same
+    const created = () => db.prepare(`SELECT 1 FROM jobs WHERE source = 'mail' AND verb = 'CREATE' AND student_id = 4`).get();
+    for (const end = Date.now() + 3_000; !created() && Date.now() < end;) await new Promise((r) => setTimeout(r, 10));
+    expect(created()).toBeTruthy();
+    const out = await writeAtOnce(
+      { host: own!, port },
+      {
+        text:
+          postfixDialogue({
+            host: own!,
+            port,
+            helo: 'api-db',
+            sender: 'wodadmin@localhost',
+            recipient: 'eve@example.org',
+            subject: 'Thanks for participating',
+            content: 'Bye, Eve',
+          }) + 'QUIT\n',
+      },
+    );
+    expect(out).toMatch(/^250 2\.0\.0 queued for delivery as relayed:\d+/m);
+    expect(relayed.at(-1)).toMatchObject({ recipients: ['eve@example.org'], subject: 'Thanks for participating', text: 'Bye, Eve\n', messageId: null });
+    // the same address, really this host: smtp-server and AUTH
+    const real = await serve(config, { host: own!, relay });
+    expect(await relayTo(real, ['ada@example.org'], { host: own })).toMatch(/^530/);
+  });
+});
+
+describe('relayed mails at rest', () => {
+  class Transport implements MailTransport {
+    sent: Message[] = [];
+    down = false;
+    async send(m: Message): Promise<void> {
+      if (this.down) throw new Error('connect ECONNREFUSED 127.0.0.1:587');
+      this.sent.push(m);
+    }
+  }
+  const setup = (vault = new MailVault('s'.repeat(64))) => {
+    const db = openDatabase(path.join(tempWorkshops(), 'wod.sqlite'));
+    const config = loadConfig({ env: {} });
+    const transport = new Transport();
+    const mailer = new Mailer(db, transport, new MailLinks(db, new Sealer('k'.repeat(64)), config.publicUrl), config, quiet, Date.now, vault);
+    return { db, transport, mailer };
+  };
+  const row = (db: Db) => db.prepare(`SELECT kind, to_address, subject, text, html, state, attempts FROM mails`).get() as Record<string, unknown>;
+  const mail = { recipients: ['ada@example.org'], subject: 'Your credentials', text: 'User Name: student3\nPassword: Xq7-secret-pw\n', messageId: null };
+
+  test('sealed while queued, survives the transport being down, sent as it came, its body dropped once sent', async () => {
+    const { db, transport, mailer } = setup();
+    transport.down = true;
+    const { key } = mailer.relay(mail);
+    expect(row(db)).toMatchObject({ kind: 'relayed', to_address: 'ada@example.org', subject: 'Your credentials', state: 'queued', html: null });
+    expect(String(row(db).text)).toMatch(/^sealed:v1:/);
+    expect(String(row(db).text)).not.toContain('Xq7-secret-pw');
+    expect(await mailer.deliverDue()).toBe(0);
+    expect(row(db)).toMatchObject({ state: 'queued', attempts: 1 });
+    transport.down = false;
+    db.prepare(`UPDATE mails SET next_at = '2000-01-01T00:00:00.000Z'`).run();
+    expect(await mailer.deliverDue()).toBe(1);
+    expect(transport.sent).toEqual([
+      { key, to: 'ada@example.org', subject: 'Your credentials', text: mail.text, html: undefined, messageId: expect.stringMatching(/^<relayed\./) },
+    ]);
+    expect(row(db)).toMatchObject({ state: 'sent', text: null, html: null });
+    expect(mailer.resend((db.prepare('SELECT id FROM mails').get() as { id: number }).id)).toBeNull();
+  });
+
+  test('a repeated Message-ID is queued once; a body sealed with another key is dropped, never sent', async () => {
+    const { db, transport, mailer } = setup();
+    expect(mailer.relay({ ...mail, messageId: '<m1@api-db>' }).duplicate).toBe(false);
+    expect(mailer.relay({ ...mail, messageId: '<m1@api-db>' }).duplicate).toBe(true);
+    db.prepare(`UPDATE mails SET text = ?`).run(new MailVault('t'.repeat(64)).seal('other'));
+    expect(await mailer.deliverDue()).toBe(0);
+    expect(transport.sent).toEqual([]);
+    expect(row(db)).toMatchObject({ state: 'queued', text: null });
   });
 });

@@ -138,6 +138,7 @@ describe('response schemas', () => {
     createdAt: '2026-03-01T09:00:00.000Z',
     updatedAt: '2026-03-01T09:30:00.000Z',
     spec: {} as CatalogEntry['spec'],
+    path: '/nowhere/WKSHP-Python101',
   };
   const view: RegistrationView = {
     id: 4,
@@ -156,8 +157,8 @@ describe('response schemas', () => {
   };
 
   test.each<[string, string, string, number, () => unknown]>([
-    ['a public workshop', '/workshops/{folder}', 'get', 200, () => publicWorkshop('/services/wod/', entry)],
-    ['an admin workshop', '/admin/workshops/{folder}', 'patch', 200, () => adminWorkshop('/services/wod/', entry)],
+    ['a public workshop', '/workshops/{folder}', 'get', 200, () => publicWorkshop('/services/wod/', entry, undefined)],
+    ['an admin workshop', '/admin/workshops/{folder}', 'patch', 200, () => adminWorkshop('/services/wod/', entry, undefined)],
     ["a participant's status", '/status/{token}', 'get', 200, () => participantStatus(view, 'https://hub.example.com', Date.parse('2026-03-01T11:00:00Z'))],
     [
       'an ended status',

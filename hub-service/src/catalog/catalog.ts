@@ -8,16 +8,6 @@ import type { Pinnable, WorkshopRow } from './sync.js';
 import type { WorkshopSpec } from './spec.js';
 import { HOLDS_SEAT, sqlList } from '../registrations/states.js';
 
-/** A URL with a host of its own (`https://…`, `//…`), used as it is. */
-export const isAbsoluteUrl = (value: string): boolean => /^(https?:)?\/\//.test(value);
-
-/** A workshop's image field (URL, absolute path, or a file in its folder) as a URL. */
-export function assetUrl(prefix: string, folder: string, value: string | null): string | null {
-  if (!value) return null;
-  if (isAbsoluteUrl(value) || value.startsWith('/')) return value;
-  return `${prefix}workshops/${encodeURIComponent(folder)}/assets/${value.split('/').map(encodeURIComponent).join('/')}`;
-}
-
 /** The display fields come from wod.yml; active, capacity and priority may have been set by an admin. */
 type SpecFields = 'folder' | 'name' | 'description' | 'category' | 'presenter' | 'role' | 'avatar' | 'replayId' | 'replayLink' | 'workshopImg' | 'badgeImg' | 'beta';
 
@@ -39,6 +29,8 @@ export interface CatalogEntry extends Pick<WorkshopSpec, SpecFields> {
   createdAt: string;
   updatedAt: string;
   spec: WorkshopSpec;
+  /** the folder on disk, where its images are looked up (./images.ts) */
+  path: string;
 }
 
 interface Row extends WorkshopRow {
@@ -88,6 +80,7 @@ function toEntry(r: Row, popular: Set<string>): CatalogEntry {
     createdAt: r.created_at,
     updatedAt: r.updated_at,
     spec,
+    path: r.path,
   };
 }
 

@@ -8,32 +8,32 @@ import type { ParsedSpec, WorkshopSpec } from './spec.js';
 
 export interface Candidate extends ParsedSpec {
   spec: WorkshopSpec;
-  /** wod.yml, for messages */
+  /** the wod.yml read last (the overlay's when it has one), for messages */
   file: string;
 }
 
+/** Where a field was written, for a problem about it. */
+const where = (c: Candidate, field: keyof WorkshopSpec) => ({ file: c.at[field]?.file ?? c.file, line: c.at[field]?.line, field });
+
 export function checkAgainstPool(c: Candidate, poolSize: number): Problem[] {
   const problems: Problem[] = [];
-  const { spec, file, lines } = c;
+  const { spec } = c;
   const [first, last] = spec.range;
   if (last > poolSize) {
     problems.push({
       severity: 'error',
-      file,
-      line: lines.range,
-      field: 'range',
+      ...where(c, 'range'),
       message: `[${first}, ${last}] goes beyond the student pool (student1 to student${poolSize})`,
       fix: `keep the range within 1–${poolSize}, or raise students.count`,
     });
   }
   const size = last - first + 1;
+  // Normal in the original's files (API101: 20 seats, 6 students): seats stay derived, never more than the range's free students.
   if (spec.capacity > size) {
     problems.push({
-      severity: 'error',
-      file,
-      line: lines.capacity,
-      field: 'capacity',
-      message: `capacity ${spec.capacity} is more than the ${size} students of range [${first}, ${last}]`,
+      severity: 'warning',
+      ...where(c, 'capacity'),
+      message: `capacity ${spec.capacity} is more than the ${size} students of range [${first}, ${last}]: at most ${size} seats at once`,
       fix: `lower capacity to ${size} or widen the range`,
     });
   }
@@ -53,9 +53,7 @@ export function checkOverlaps(candidates: Candidate[]): Problem[] {
       ]) {
         problems.push({
           severity: 'error',
-          file: self.file,
-          line: self.lines.range,
-          field: 'range',
+          ...where(self, 'range'),
           message: `[${self.spec.range.join(', ')}] overlaps ${other.spec.folder}'s [${other.spec.range.join(', ')}]; both are active`,
           fix: 'give each active workshop its own students, or deactivate one',
         });
@@ -65,39 +63,14 @@ export function checkOverlaps(candidates: Candidate[]): Problem[] {
   return problems;
 }
 
-/**
- * The first notebook must exist and be a notebook. Workshop notebooks are Jinja templates, so a
- * file with template tags may only become JSON once rendered: that is a warning, not an error.
- */
-export function checkReadMeFirst(text: string | null, file: string): Problem[] {
-  if (text === null) {
-    return [{ severity: 'error', file, message: 'is missing', fix: 'add 0-ReadMeFirst.ipynb, the notebook students open first' }];
-  }
-  try {
-    const nb = JSON.parse(text) as { nbformat?: number; cells?: unknown };
-    if (nb.nbformat !== 4 || !Array.isArray(nb.cells)) {
-      return [{ severity: 'error', file, message: 'is JSON but not a Jupyter notebook (nbformat 4 with cells)', fix: 'save it from JupyterLab' }];
-    }
-    return [];
-  } catch (e) {
-    if (/\{[{%]/.test(text)) {
-      return [{ severity: 'warning', file, message: 'is not JSON before templating; it is checked again when deployed' }];
-    }
-    const pos = Number((e as Error).message.match(/position (\d+)/)?.[1] ?? NaN);
-    const line = Number.isFinite(pos) ? text.slice(0, pos).split('\n').length : undefined;
-    return [{ severity: 'error', file, line, message: `is not valid JSON: ${(e as Error).message}`, fix: 'save it again from JupyterLab' }];
-  }
-}
-
 /** A `conclusion` pattern that names no notebook is most likely a typo: say which notebook is used instead. */
-export function checkConclusion(pattern: string | null, files: string[], file: string, line?: number): Problem[] {
+export function checkConclusion(pattern: string | null, files: string[], at: { file: string; line?: number }): Problem[] {
   if (!pattern || matchConclusion(files, pattern)) return [];
   const found = lastNumbered(files);
   return [
     {
       severity: 'warning',
-      file,
-      line,
+      ...at,
       field: 'conclusion',
       message: `"${pattern}" matches no notebook: ${found ? `the survey opens with ${found}, the last numbered one` : 'no notebook asks for the survey'}`,
       fix: 'correct the pattern (* and ? as in a shell), or remove it to use the notebook whose name contains "Conclusion"',

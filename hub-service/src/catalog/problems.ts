@@ -1,4 +1,8 @@
 import { oneLine } from '../clean-text.js';
+import type { WodConfig } from '../config/schema.js';
+import { findCompileScript, findShc, SCRIPT_NAME, SHC_MISSING } from '../content/compile.js';
+import { NO_DIRECTORY, NO_DIRECTORY_FIX } from '../lifecycle/directory.js';
+import type { WorkshopSpec } from './spec.js';
 
 /** A finding about workshop content: where it is, what is wrong, how to fix it. */
 export interface Problem {
@@ -15,4 +19,69 @@ export interface Problem {
 export function formatProblem(p: Problem): string {
   const where = `${p.file}${p.line ? `:${p.line}` : ''}`;
   return oneLine(`${where}: ${p.severity}: ${p.field ? `${p.field}: ` : ''}${p.message}${p.fix ? ` (fix: ${p.fix})` : ''}`);
+}
+
+/** Where a field was read, for a problem about it. */
+export interface At {
+  file: string;
+  line?: number;
+}
+
+/**
+ * `ldap: true` needs the site's directory (config `ldap`): without one every CREATE of the
+ * workshop would fail. A directory reached over plain LDAP gets a warning: the password would cross
+ * the network in clear. Pure.
+ */
+export function checkLdap(
+  spec: Pick<WorkshopSpec, 'folder' | 'ldap'>,
+  config: { ldap: Pick<WodConfig['ldap'], 'url' | 'baseDn' | 'startTls'> },
+  at: At = { file: `${spec.folder}/wod.yml` },
+): Problem[] {
+  if (!spec.ldap) return [];
+  const { url, baseDn, startTls } = config.ldap;
+  if (!url || !baseDn) return [{ severity: 'error', ...at, field: 'ldap', message: `${NO_DIRECTORY}: its CREATE would fail`, fix: NO_DIRECTORY_FIX }];
+  if (url.startsWith('ldap://') && !startTls) {
+    return [
+      {
+        severity: 'warning',
+        ...at,
+        field: 'ldap',
+        message: `the directory ${url} is reached without TLS: the bind password and the students' passwords cross the network in clear`,
+        fix: 'use ldaps:// or set ldap.startTls',
+      },
+    ];
+  }
+  return [];
+}
+
+/**
+ * `compile`: every script must be found (in the workshop's folders, then the overlay scripts
+ * folder, in `dirs` order) and shc must be installed. A note says what shc is: obfuscation, not
+ * encryption. Reads only whether the files exist.
+ */
+export function checkCompile(spec: Pick<WorkshopSpec, 'folder' | 'compile'>, dirs: string[], at: At = { file: `${spec.folder}/wod.yml` }, shc = findShc()): Problem[] {
+  if (!spec.compile.length) return [];
+  const problems: Problem[] = [];
+  for (const name of spec.compile) {
+    if (!SCRIPT_NAME.test(name)) {
+      problems.push({ severity: 'error', ...at, field: 'compile', message: `'${name}' is not a script name`, fix: 'give names without a path, e.g. compile: [get-token.sh]' });
+    } else if (!findCompileScript(name, dirs)) {
+      problems.push({
+        severity: 'error',
+        ...at,
+        field: 'compile',
+        message: `${name} is in none of ${dirs.join(', ')}`,
+        fix: `add ${name} to the workshop folder, or correct the name`,
+      });
+    }
+  }
+  if (!shc) problems.push({ severity: 'error', ...at, field: 'compile', message: SHC_MISSING, fix: 'apt install shc' });
+  problems.push({
+    severity: 'warning',
+    ...at,
+    field: 'compile',
+    message: 'shc hides a script from casual reading only: it is obfuscation, not encryption, and a participant who wants the values in it can recover them',
+    fix: 'give each student credentials of their own, limited to the workshop, rather than shared secrets',
+  });
+  return problems;
 }

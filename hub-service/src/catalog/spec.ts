@@ -163,44 +163,57 @@ export function parseRange(value: unknown): [number, number] {
 export interface ParsedSpec {
   spec: WorkshopSpec | null;
   problems: Problem[];
-  /** line of each field in the file, for later checks that name a field */
-  lines: Partial<Record<keyof WorkshopSpec, number>>;
+  /** where each field was read (the overlay's file for a field it overrides), for later checks that name a field */
+  at: Partial<Record<keyof WorkshopSpec, { file: string; line?: number }>>;
 }
 
-export function parseWorkshopSpec(text: string, file: string, folder: string): ParsedSpec {
+export interface SpecText {
+  text: string;
+  file: string;
+}
+
+/**
+ * A workshop's fields from its wod.yml files: the public one, then the overlay's, whose fields
+ * override the public ones one by one (catalog/folders.ts).
+ */
+export function parseWorkshopSpec(layers: SpecText | SpecText[], folder: string): ParsedSpec {
+  const files = Array.isArray(layers) ? layers : [layers];
   const problems: Problem[] = [];
-  const lines: ParsedSpec['lines'] = {};
-  const error = (message: string, extra: Partial<Problem> = {}) => problems.push({ severity: 'error', file, message, ...extra });
+  const at: ParsedSpec['at'] = {};
+  const last = files[files.length - 1].file;
+  const error = (message: string, extra: Partial<Problem> = {}) => problems.push({ severity: 'error', file: last, message, ...extra });
 
   if (!WORKSHOP_FOLDER.test(folder)) {
     error(`folder name '${folder}' is not a workshop folder`, { fix: 'name it WKSHP-<Name> (letters, digits, . _ -)' });
   }
-  const counter = new LineCounter();
-  const doc = YAML.parseDocument(text, { lineCounter: counter, uniqueKeys: true });
-  const lineOf = (node: Node | Pair | null | undefined) => {
-    const range = (node as Node | null)?.range ?? ((node as Pair | null)?.key as Node | null)?.range;
-    return range ? counter.linePos(range[0]).line : undefined;
-  };
-  if (doc.errors.length) {
-    for (const e of doc.errors) error(`YAML: ${e.message.split('\n')[0]}`, { line: e.linePos?.[0].line, fix: 'correct the YAML syntax' });
-    return { spec: null, problems, lines };
-  }
-  if (!isMap(doc.contents)) {
-    error('wod.yml must be a mapping of fields (name: …, range: […], …)', { line: 1 });
-    return { spec: null, problems, lines };
-  }
-
-  const values = new Map<Field, { value: unknown; line?: number }>();
-  for (const pair of doc.contents.items) {
-    const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
-    const field = BY_LOWER.get(key.toLowerCase());
-    const line = lineOf(pair.key as Node);
-    if (!field) {
-      problems.push({ severity: 'warning', file, line, field: key, message: 'unknown field, ignored', fix: `remove it, or use one of ${FIELDS.map((f) => f.key).join(', ')}` });
-      continue;
+  const values = new Map<Field, { value: unknown; file: string; line?: number }>();
+  for (const { text, file } of files) {
+    const counter = new LineCounter();
+    const doc = YAML.parseDocument(text, { lineCounter: counter, uniqueKeys: true });
+    const lineOf = (node: Node | Pair | null | undefined) => {
+      const range = (node as Node | null)?.range ?? ((node as Pair | null)?.key as Node | null)?.range;
+      return range ? counter.linePos(range[0]).line : undefined;
+    };
+    if (doc.errors.length) {
+      for (const e of doc.errors) error(`YAML: ${e.message.split('\n')[0]}`, { file, line: e.linePos?.[0].line, fix: 'correct the YAML syntax' });
+      return { spec: null, problems, at };
     }
-    values.set(field, { value: pair.value == null ? null : (pair.value as Node).toJSON(), line });
-    if (line) lines[field.key] = line;
+    if (doc.contents === null && files.length > 1 && file !== files[0].file) continue; // an empty override overrides nothing
+    if (!isMap(doc.contents)) {
+      error('wod.yml must be a mapping of fields (name: …, range: […], …)', { file, line: 1 });
+      return { spec: null, problems, at };
+    }
+    for (const pair of doc.contents.items) {
+      const key = isScalar(pair.key) ? String(pair.key.value) : String(pair.key);
+      const field = BY_LOWER.get(key.toLowerCase());
+      const line = lineOf(pair.key as Node);
+      if (!field) {
+        problems.push({ severity: 'warning', file, line, field: key, message: 'unknown field, ignored', fix: `remove it, or use one of ${FIELDS.map((f) => f.key).join(', ')}` });
+        continue;
+      }
+      values.set(field, { value: pair.value == null ? null : (pair.value as Node).toJSON(), file, line });
+      at[field.key] = { file, line };
+    }
   }
 
   const spec: Record<string, unknown> = { folder };
@@ -212,13 +225,26 @@ export function parseWorkshopSpec(text: string, file: string, folder: string): P
         value = coerce(field, found.value);
       } catch (e) {
         const inv = e as Invalid;
-        error(inv.message, { line: found.line, field: field.key, fix: inv.fix });
+        error(inv.message, { file: found.file, line: found.line, field: field.key, fix: inv.fix });
         continue;
       }
     }
     if ((value === null || value === undefined || value === '') && field.required) {
+      // The original's authors leave `description: TBD` while writing: accepted, and said.
+      if (found && field.key === 'description') {
+        problems.push({
+          severity: 'warning',
+          file: found.file,
+          line: found.line,
+          field: field.key,
+          message: 'is a placeholder: the catalog shows no description',
+          fix: 'write one',
+        });
+        spec[field.key] = '';
+        continue;
+      }
       error(found ? 'is empty' : 'is missing', {
-        line: found?.line,
+        ...(found ? { file: found.file, line: found.line } : {}),
         field: field.key,
         fix: field.kind === 'range' ? `add ${field.key}: [first, last] student numbers` : `add ${field.key}: …`,
       });
@@ -227,7 +253,7 @@ export function parseWorkshopSpec(text: string, file: string, folder: string): P
     spec[field.key] = value ?? field.default;
   }
   if (typeof spec.duration === 'number' && (spec.duration <= 0 || spec.duration > 72)) {
-    error(`${spec.duration} hours is not a workshop length`, { line: lines.duration, field: 'duration', fix: 'give the length in hours, e.g. 2 or 1.5' });
+    error(`${spec.duration} hours is not a workshop length`, { ...at.duration, field: 'duration', fix: 'give the length in hours, e.g. 2 or 1.5' });
   }
-  return { spec: problems.some((p) => p.severity === 'error') ? null : (spec as unknown as WorkshopSpec), problems, lines };
+  return { spec: problems.some((p) => p.severity === 'error') ? null : (spec as unknown as WorkshopSpec), problems, at };
 }

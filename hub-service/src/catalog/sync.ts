@@ -42,7 +42,7 @@ export interface WorkshopRow {
 type Row = WorkshopRow;
 
 export function importWorkshops(db: Db, scan: CatalogScan, actor: Actor): ImportReport {
-  const report: ImportReport = { inserted: [], updated: [], deactivated: [], unchanged: [], problems: scan.problems };
+  const report: ImportReport = { inserted: [], updated: [], deactivated: [], unchanged: [], problems: [...scan.problems] };
   const byFolder = db.prepare('SELECT * FROM workshops WHERE folder = ?');
   const insert = db.prepare(`INSERT INTO workshops
     (folder, source, path, name, active, capacity, priority, range_min, range_max, duration_minutes, spec)
@@ -87,6 +87,18 @@ export function importWorkshops(db: Db, scan: CatalogScan, actor: Actor): Import
       report.updated.push(s.folder);
     }
 
+    // A folder found but not valid keeps what was imported last, and says so.
+    const valid = new Set(scan.workshops.map((w) => w.spec.folder));
+    for (const folder of scan.seen.filter((f) => !valid.has(f))) {
+      const row = byFolder.get(folder) as Row | undefined;
+      if (!row || row.removed_at !== null) continue;
+      report.problems.push({
+        severity: 'warning',
+        file: row.path,
+        message: `not imported: ${folder} keeps its last good state (imported ${row.updated_at})${row.active ? ', still in the catalog' : ''}`,
+        fix: 'correct the errors above and import again',
+      });
+    }
     const seen = new Set(scan.seen);
     const live = db.prepare('SELECT id, folder FROM workshops WHERE removed_at IS NULL').all() as Pick<Row, 'id' | 'folder'>[];
     for (const row of live.filter((r) => !seen.has(r.folder))) {

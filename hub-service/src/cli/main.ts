@@ -3,11 +3,12 @@
  * The `wod` command line (`npx wod --help`). Each command reads the one configuration
  * (wod.yaml + WOD_* environment) like the service does.
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import { Command } from 'commander';
-import { importCatalog } from '../catalog/importer.js';
-import { scanWorkshops } from '../catalog/loader.js';
+import { importCatalog, lintWorkshops } from '../catalog/importer.js';
+import { workshopFolders } from '../catalog/folders.js';
+import { asEnvironment, backendVariables, resolveVariables, siteFiles, workshopFile } from '../content/site-variables.js';
+import { modeOf } from '../registrations/registrations.js';
 import { formatProblem, type Problem } from '../catalog/problems.js';
 import { findHooks, runHook } from '../lifecycle/hooks.js';
 import { syncPool } from '../pool/pool.js';
@@ -64,13 +65,22 @@ program
 const workshops = program.command('workshops').description('the workshop folders');
 workshops
   .command('lint')
-  .description('check every workshop folder (wod.yml, ranges, first notebook) and print each problem with its file, line and fix')
+  .description(
+    'a dry run of deployment: every workshop folder checked (wod.yml, ranges) and rendered for the first student of its range with the site variables, every notebook validated; prints each problem with its file, line and fix',
+  )
   .option('--dir <folder>', 'public workshops folder (default: workshops.dir)')
   .option('--overlay <folder>', 'private overlay folder (default: workshops.overlayDir)')
-  .action((opts: { dir?: string; overlay?: string }) => {
+  .option('--variables <folder>', 'site variables folder (default: workshops.variablesDir)')
+  .action((opts: { dir?: string; overlay?: string; variables?: string }) => {
     const config = loadConfig();
-    const dirs = { dir: opts.dir ? path.resolve(opts.dir) : config.workshops.dir, overlayDir: opts.overlay ? path.resolve(opts.overlay) : config.workshops.overlayDir };
-    const scan = scanWorkshops(dirs, config.students.count);
+    const given = (o: string | undefined, d: string | undefined) => (o ? path.resolve(o) : d);
+    const workshops = {
+      ...config.workshops,
+      dir: given(opts.dir, config.workshops.dir)!,
+      overlayDir: given(opts.overlay, config.workshops.overlayDir),
+      variablesDir: given(opts.variables, config.workshops.variablesDir),
+    };
+    const scan = lintWorkshops({ ...config, workshops });
     printProblems(scan.problems);
     const errors = scan.problems.filter((p) => p.severity === 'error').length;
     console.log(`${scan.workshops.length} of ${scan.seen.length} workshop(s) valid; ${errors} error(s), ${scan.problems.length - errors} warning(s)`);
@@ -137,17 +147,22 @@ workshops
   .description("run a workshop's setup hook(s) (e.g. to build its appliance), showing their output")
   .action(async (folder: string) => {
     const config = loadConfig();
-    const dirs = [config.workshops.overlayDir, config.workshops.dir].filter((d): d is string => !!d).map((d) => path.join(d, folder));
-    const dir = dirs.find((d) => fs.existsSync(path.join(d, 'wod.yml')));
-    if (!dir) throw new ConfigError(`no workshop folder ${folder} in ${dirs.join(' or ')}`);
-    const hooks = findHooks('setup', dir, folder, config.workshops.overlayScriptsDir);
+    const found = workshopFolders(config.workshops, folder);
+    if (!found) throw new ConfigError(`no workshop folder ${folder} with a wod.yml in ${[config.workshops.dir, config.workshops.overlayDir].filter(Boolean).join(' or ')}`);
+    const hooks = findHooks('setup', found.content, folder, config.workshops.overlayScriptsDir);
     if (!hooks.length) return void console.log(`${folder} has no setup hook`);
+    // the original's setup-appliance.sh: the site's variables, the workshop's name and its appliance
+    const vars = resolveVariables({
+      backend: backendVariables(config),
+      files: [...siteFiles(config), workshopFile(config, folder)].filter((f): f is string => !!f),
+      student: { STDID: 0, STUDENT: '', WORKSHOP: folder, CHALLENGE: folder, MODEWS: modeOf(folder) },
+    });
+    const appliance = vars[`IP-${folder}`];
     for (const hook of hooks) {
-      console.log(`$ ${hook}`);
-      const appliance = config.workshops.appliances[folder];
-      await runHook(hook, {
-        env: { WORKSHOP: folder, HUB_URL: config.publicUrl, ...(appliance ? { WODRTARGET: appliance } : {}) },
-        cwd: path.dirname(hook),
+      console.log(`$ ${hook.file}`);
+      await runHook(hook, vars, {
+        env: { ...asEnvironment(vars), WORKSHOP: folder, w: folder, ws: folder, HUB_URL: config.publicUrl, ...(typeof appliance === 'string' ? { WODRTARGET: appliance } : {}) },
+        cwd: path.dirname(hook.file),
         timeoutMs: config.workshops.hookTimeout * 1000,
         onOutput: (text) => process.stdout.write(text),
       });

@@ -142,7 +142,10 @@ export function loadConfig(options: LoadOptions = {}): WodConfig {
       dir: path.resolve(projectRoot, c.workshops.dir),
       overlayDir: c.workshops.overlayDir && path.resolve(projectRoot, c.workshops.overlayDir),
       overlayScriptsDir: c.workshops.overlayScriptsDir && path.resolve(projectRoot, c.workshops.overlayScriptsDir),
+      assetsDir: c.workshops.assetsDir && path.resolve(projectRoot, c.workshops.assetsDir),
+      variablesDir: c.workshops.variablesDir && path.resolve(projectRoot, c.workshops.variablesDir),
     },
+    ldap: { ...c.ldap, caFile: c.ldap.caFile && path.resolve(projectRoot, c.ldap.caFile) },
     students: {
       ...c.students,
       homeRoot: path.resolve(projectRoot, c.students.homeRoot ?? defaultHomeRoot(c.students, dataDir)),

@@ -14,6 +14,8 @@ export function dataPaths(config: Pick<WodConfig, 'dataDir' | 'projectRoot'>) {
     sessionKey: path.join(secrets, 'session-key'),
     /** The mail API's SMTP AUTH password (WOD_MAIL_API_PASSWORD overrides it). */
     mailApiPassword: path.join(secrets, 'mail-api-password'),
+    /** The directory's bind password, written by the operator (WOD_LDAP_BIND_PASSWORD overrides it). */
+    ldapBindPassword: path.join(secrets, 'ldap-bind-password'),
     hubCookieSecret: path.join(secrets, 'jupyterhub_cookie_secret'),
     proxyPid: path.join(config.dataDir, 'jupyterhub-proxy.pid'),
     venv: path.join(config.projectRoot, '.venv'),

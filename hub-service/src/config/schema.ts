@@ -63,10 +63,28 @@ export const configSchema = z
       .object({
         /** public workshops, one WKSHP-<Name>/ folder each */
         dir: z.string().min(1).default('./workshops'),
-        /** private overlay: its workshops add to or replace the public ones */
+        /**
+         * private overlay, by the original's rule: a workshop folder here is used where no public one
+         * exists; its wod.yml and vars.yml override the public ones field by field
+         */
         overlayDir: z.string().min(1).optional(),
         /** the original's hook scripts (create-WKSHP-X.sh, cleanup-…, reset-…, post-copy-…, setup-…) */
         overlayScriptsDir: z.string().min(1).optional(),
+        /**
+         * site images (a copy of the original frontend's static/img: badges/, wod/SpeakerImages/…):
+         * a wod.yml badgeImg, avatar or workshopImg that names no file of its workshop is looked up here
+         */
+        assetsDir: z.string().min(1).optional(),
+        /**
+         * the site's template variables in the original's private ansible layout: wod.yml (its
+         * /etc/wod.yml), group_vars/all.yml, group_vars/<group>, <group>/variables_<WORKSHOP>.yml
+         */
+        variablesDir: z.string().min(1).optional(),
+        /** the original's WODGROUP: which group_vars file and variables folder are this site's */
+        group: z
+          .string()
+          .regex(/^[A-Za-z0-9][A-Za-z0-9._-]*$/, 'a group name (letters, digits, . _ -)')
+          .default('production'),
         /** appliance address per workshop (IP-WKSHP-X in the original), given to hooks as WODRTARGET */
         appliances: z.record(z.string(), z.string()).default({}),
         /** seconds a hook may run */
@@ -112,12 +130,12 @@ export const configSchema = z
       .prefault({}),
     mailApi: z
       .object({
-        /** accept the original's mail orders (CREATE/CLEANUP/RESET/PURGE) over SMTP */
+        /** accept the original's mail orders (CREATE/CLEANUP/RESET/PURGE) over SMTP, and relay the api-db's participant mails (any other subject) through `mail` */
         enabled: z.union([z.boolean(), z.stringbool()]).default(true),
         /** the address it listens on: 127.0.0.1 for this host only; 0.0.0.0 (or this host's address) for an api-db elsewhere */
         host: z.string().min(1).default('127.0.0.1'),
         port: port.default(10025),
-        /** every order needs SMTP AUTH as this user; the password is <dataDir>/secrets/mail-api-password, or WOD_MAIL_API_PASSWORD */
+        /** every order or mail to relay needs SMTP AUTH as this user (trustedNetworks aside); the password is <dataDir>/secrets/mail-api-password, or WOD_MAIL_API_PASSWORD */
         authUser: z
           .string()
           .regex(/^[\x21-\x7e]{1,64}$/, 'a user name of printable characters, no spaces')
@@ -125,9 +143,10 @@ export const configSchema = z
         /** client networks allowed to connect at all, as CIDR */
         networks: z.array(z.string().refine((s) => parseNetwork(s) !== null, CIDR)).default(['127.0.0.0/8', '::1/128']),
         /**
-         * networks whose clients may order WITHOUT AUTH (an original api-db on another host, which
-         * cannot authenticate); each inside `networks`, none holding a loopback address, and this
-         * host's own addresses never count
+         * networks whose clients may order and have mails relayed WITHOUT AUTH, in the original
+         * api-db's lenient SMTP dialect (an original api-db on another host, which cannot
+         * authenticate); each inside `networks`, none holding a loopback address, and this host's
+         * own addresses never count
          */
         trustedNetworks: z
           .array(
@@ -138,7 +157,7 @@ export const configSchema = z
             }),
           )
           .default([]),
-        /** when not empty, only these envelope senders (MAIL FROM) may order; a filter on top of AUTH, never a credential */
+        /** when not empty, only these envelope senders (MAIL FROM) may order or relay; a filter on top of AUTH or trust, never a credential */
         senders: z.array(z.string().min(3)).default([]),
       })
       .strict()
@@ -166,6 +185,39 @@ export const configSchema = z
         baseStdid: z.coerce.number().int().min(0).default(0),
       })
       .strict()
+      .prefault({}),
+    ldap: z
+      .object({
+        /**
+         * the site's directory, for workshops with `ldap: true` (the original's WODLDAPSRVNAME and
+         * WODLDAPPORT): ldaps://host:636, or ldap://host:389 with startTls; unset, such a workshop cannot be created
+         */
+        url: z
+          .string()
+          .regex(/^ldaps?:\/\/[^/\s]+\/?$/, 'a directory URL like ldaps://ldap.example.org:636')
+          .optional(),
+        /** who wod binds as; the password is <dataDir>/secrets/ldap-bind-password (0600), or WOD_LDAP_BIND_PASSWORD */
+        bindDn: z.string().min(1).default('cn=Directory Manager'),
+        /** the original's WODLDAPDMN: studentN's entry is uid=<userPrefix>N,ou=People,<baseDn> */
+        baseDn: z.string().min(1).optional(),
+        /** the original's WODLDAPSETUPUSER */
+        userPrefix: z
+          .string()
+          .regex(/^[A-Za-z][A-Za-z0-9._-]{0,63}$/, 'letters, digits, . _ -')
+          .default('student'),
+        /** upgrade an ldap:// connection with StartTLS before binding (ldaps:// is TLS already) */
+        startTls: z.union([z.boolean(), z.stringbool()]).default(false),
+        /** a PEM file of the CA that signed the directory's certificate (else the system's CAs) */
+        caFile: z.string().min(1).optional(),
+        /** clear: the directory hashes the password it is given (389 DS does); ssha: wod sends it hashed as {SSHA} */
+        passwordScheme: z.enum(['clear', 'ssha']).default('clear'),
+        /** seconds to connect, and for each operation */
+        timeoutSeconds: z.coerce.number().int().min(1).max(300).default(10),
+      })
+      .strict()
+      .superRefine((c, ctx) => {
+        if (c.url && !c.baseDn) ctx.addIssue({ code: 'custom', path: ['baseDn'], message: 'ldap.url is set: give the directory base too (e.g. dc=example,dc=org)' });
+      })
       .prefault({}),
     mail: z
       .object({

@@ -1,54 +1,30 @@
 /**
- * Puts a workshop into a student's home: the workshop folder (public, then the private overlay's
- * files over it) copied to ~/WKSHP-X, the template files rendered with the student's variables.
- * Everything is built in a staging folder and renamed into place at the end, so a template error
- * leaves no half-deployed workshop behind.
+ * Puts a workshop into a student's home: its content folder (catalog/folders.ts: the public one,
+ * or the overlay's where there is no public one) copied to ~/WKSHP-X, the original's templated
+ * files rendered with the student's variables. Everything is built in a staging folder and renamed
+ * into place at the end, so a template error leaves no half-deployed workshop behind.
  */
 import fs from 'node:fs';
 import path from 'node:path';
-import { renderTemplate, TEMPLATED, TemplateError, type Variables } from './templating.js';
+import { contentFiles, type WorkshopFolders } from '../catalog/folders.js';
+import { checkNotebook } from './notebook-schema.js';
+import { renderTemplate, TemplateError, type Variables } from './templating.js';
 
-/** Files of a workshop folder that are wod's, not the student's. */
-const NOT_CONTENT = new Set(['wod.yml', 'vars.yml', 'create', 'post-copy', 'cleanup', 'reset', 'setup', '.git', '.ipynb_checkpoints']);
-
-function copyTree(from: string, to: string, vars: Variables, rel = ''): void {
-  for (const entry of fs.readdirSync(from, { withFileTypes: true })) {
-    if (!rel && NOT_CONTENT.has(entry.name)) continue;
-    if (entry.name === '.ipynb_checkpoints' || entry.name.endsWith('-checkpoint.ipynb')) continue;
-    const src = path.join(from, entry.name);
-    const dst = path.join(to, entry.name);
-    const relPath = path.join(rel, entry.name);
-    if (entry.isDirectory()) {
-      fs.mkdirSync(dst, { recursive: true });
-      copyTree(src, dst, vars, relPath);
-    } else if (entry.isFile()) {
-      if (TEMPLATED.has(path.extname(entry.name).toLowerCase())) {
-        const text = renderTemplate(fs.readFileSync(src, 'utf8'), vars, relPath);
-        if (entry.name.endsWith('.ipynb')) checkNotebook(text, relPath);
-        fs.writeFileSync(dst, text);
-      } else {
-        fs.copyFileSync(src, dst);
-      }
-    }
-  }
-}
-
-function checkNotebook(text: string, file: string): void {
-  try {
-    JSON.parse(text);
-  } catch (e) {
-    throw new TemplateError(file, undefined, undefined, `is not a valid notebook once rendered: ${(e as Error).message}`);
-  }
+/** A rendered notebook that JupyterLab could not open fails the deployment, as lint said it would. */
+function mustBeNotebook(text: string, file: string, source: string): void {
+  const errors = checkNotebook(text, file, source).filter((p) => p.severity === 'error');
+  if (errors.length) throw new TemplateError(file, errors[0].line, undefined, `is not a valid notebook once rendered: ${errors.map((p) => p.message).join('; ')}`);
 }
 
 export interface DeployOptions {
-  /** the workshop's folders, public first, then the overlay's (whose files win) */
-  sources: string[];
+  folders: Pick<WorkshopFolders, 'content' | 'source'>;
   /** the student's home */
   home: string;
   /** WKSHP-X */
   folder: string;
   vars: Variables;
+  /** names not copied (scripts `compile` turns into binaries: their source stays out of the home) */
+  exclude?: string[];
 }
 
 /** Returns the deployed folder. On a template error nothing changes in the home and the error names the file. */
@@ -58,7 +34,20 @@ export function deployWorkshop(o: DeployOptions): string {
   fs.rmSync(staging, { recursive: true, force: true });
   fs.mkdirSync(staging, { recursive: true });
   try {
-    for (const source of o.sources) copyTree(source, staging, o.vars);
+    const { dirs, files } = contentFiles(o.folders);
+    const excluded = new Set(o.exclude ?? []);
+    for (const dir of dirs) fs.mkdirSync(path.join(staging, dir), { recursive: true });
+    for (const f of files.filter((file) => !excluded.has(path.basename(file.rel)))) {
+      const dst = path.join(staging, f.rel);
+      if (!f.rendered) {
+        fs.copyFileSync(f.abs, dst);
+        continue;
+      }
+      const source = fs.readFileSync(f.abs, 'utf8');
+      const text = renderTemplate(source, o.vars, f.rel);
+      if (f.rel.endsWith('.ipynb')) mustBeNotebook(text, f.rel, source);
+      fs.writeFileSync(dst, text);
+    }
     fs.rmSync(target, { recursive: true, force: true });
     fs.renameSync(staging, target);
     return target;

@@ -5,7 +5,7 @@
  */
 import crypto from 'node:crypto';
 import { generatePassword, hashPassword } from '../accounts/passwords.js';
-import { assetUrl, isAbsoluteUrl } from '../catalog/catalog.js';
+import { imageUrl, isAbsoluteUrl, resolveImage } from '../catalog/images.js';
 import type { WodConfig } from '../config/schema.js';
 import { portalUrl, SERVICE_PREFIX } from '../config/urls.js';
 import { TransientError } from '../jobs/engine.js';
@@ -25,6 +25,8 @@ interface Reg {
   participantId: number;
   workshop: string;
   folder: string;
+  /** the workshop's folder on disk */
+  path: string;
   badgeImg: string | null;
   deadlineAt: string | null;
   completion: number | null;
@@ -41,7 +43,7 @@ export class Letters {
   private reg(id: number): Reg {
     const row = this.db
       .prepare(
-        `SELECT r.id, r.external_id AS externalId, p.name, p.email, p.id AS participantId, w.name AS workshop, w.folder, w.spec, r.deadline_at AS deadlineAt, r.completion
+        `SELECT r.id, r.external_id AS externalId, p.name, p.email, p.id AS participantId, w.name AS workshop, w.folder, w.path, w.spec, r.deadline_at AS deadlineAt, r.completion
                 FROM registrations r JOIN participants p ON p.id = r.participant_id JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ?`,
       )
       .get(id) as Reg & { spec: string };
@@ -54,7 +56,8 @@ export class Letters {
   }
 
   private badgeImage(r: Reg): string | null {
-    const url = assetUrl(SERVICE_PREFIX, r.folder, r.badgeImg);
+    // Resolved as the portal does: a badge found nowhere is wod's drawn one, never a broken image.
+    const url = imageUrl(SERVICE_PREFIX, r.folder, 'badgeImg', resolveImage('badgeImg', r.badgeImg, { workshopDir: r.path, assetsDir: this.config.workshops.assetsDir }));
     // A mail is read far from the site: its images need absolute URLs.
     return url && !isAbsoluteUrl(url) ? `${this.config.publicUrl}${url}` : url;
   }

@@ -3,6 +3,11 @@
  * exactly the REST calls the original backend makes (POST /login for a token sent as
  * x-access-token, then PUT /student/:id, /customer/:id, /workshop/:id). Any failure is passing: the
  * job step is retried until the api-db accepts.
+ *
+ * The original's tokens live 180 seconds (inventory B4: its own backend's last callbacks of a long
+ * CREATE, RESET or PURGE failed with 401). A token is therefore used only while its JWT `exp` is
+ * more than a margin ahead (TOKEN_MARGIN_MS, or a quarter of its lifetime if shorter), and an answer saying it is missing or expired (its verifyToken
+ * gives 403 "No token provided!" or 401 "Unauthorized!") brings one fresh login and the call again.
  */
 import { TransientError } from '../jobs/engine.js';
 
@@ -27,10 +32,32 @@ export interface VerbReport {
   rangeSize?: number;
 }
 
+/** A token expiring sooner than this is replaced before a call. */
+export const TOKEN_MARGIN_MS = 15_000;
+
+/**
+ * When to log in again before using a JWT (ms since the epoch), read unverified from its `exp`
+ * (and `iat`): a margin before it expires; null when it says nothing (then only a 401 or 403 tells).
+ */
+export function renewalTime(token: string): number | null {
+  try {
+    const payload = JSON.parse(Buffer.from(token.split('.')[1] ?? '', 'base64url').toString('utf8')) as { exp?: unknown; iat?: unknown };
+    if (typeof payload.exp !== 'number') return null;
+    const lifetimeMs = typeof payload.iat === 'number' ? (payload.exp - payload.iat) * 1000 : Infinity;
+    return payload.exp * 1000 - Math.min(TOKEN_MARGIN_MS, lifetimeMs / 4);
+  } catch {
+    return null;
+  }
+}
+
 export class ApiDb {
   private token: string | null = null;
+  private renewAt: number | null = null;
 
-  constructor(private readonly c: ApiDbConfig) {}
+  constructor(
+    private readonly c: ApiDbConfig,
+    private readonly now: () => number = Date.now,
+  ) {}
 
   private async call(method: string, path: string, body?: unknown, retried = false): Promise<unknown> {
     const url = `${this.c.url.replace(/\/$/, '')}${path}`;
@@ -45,8 +72,9 @@ export class ApiDb {
     } catch (e) {
       throw new TransientError(`api-db ${method} ${path}: ${(e as Error).message}`);
     }
-    // The original's tokens live 3 minutes: log in again once.
-    if (res.status === 401 && path !== '/login' && !retried) {
+    // Expired (401) or not taken (403): log in again, once.
+    if ((res.status === 401 || res.status === 403) && path !== '/login' && !retried) {
+      await res.text().catch(() => '');
       await this.login();
       return this.call(method, path, body, true);
     }
@@ -57,9 +85,15 @@ export class ApiDb {
 
   private async login(): Promise<void> {
     this.token = null;
+    this.renewAt = null;
     const r = (await this.call('POST', '/login', { username: this.c.username, password: this.c.password })) as { accessToken?: string };
     if (!r?.accessToken) throw new TransientError('api-db login gave no accessToken');
     this.token = r.accessToken;
+    this.renewAt = renewalTime(r.accessToken);
+  }
+
+  private async ensureToken(): Promise<void> {
+    if (!this.token || (this.renewAt !== null && this.now() >= this.renewAt)) await this.login();
   }
 
   private async workshopId(folder: string): Promise<number> {
@@ -70,7 +104,7 @@ export class ApiDb {
   }
 
   async report(r: VerbReport): Promise<string[]> {
-    if (!this.token) await this.login();
+    await this.ensureToken();
     const student = `/student/${r.stdid + this.c.baseStdid}`;
     const customer = r.participantId ? `/customer/${r.participantId}` : null;
     const calls: [string, string, unknown][] = [];
@@ -98,7 +132,10 @@ export class ApiDb {
         calls.push(['PUT', student, { assigned: 'false', password: r.password }]);
         break;
     }
-    for (const [method, path, body] of calls) await this.call(method, path, body);
+    for (const [method, path, body] of calls) {
+      await this.ensureToken();
+      await this.call(method, path, body);
+    }
     return calls.map(([m, p]) => `${m} ${p}`);
   }
 }

@@ -1,5 +1,5 @@
 /**
- * CLEANUP: completion, cleanup hook, server, processes, lock, home, release (then reported to the
+ * CLEANUP: directory (`ldap: true`: a new password nobody knows), completion, cleanup hook, server, processes, lock, home, release (then reported to the
  * api-db that ordered it). A workshop with `reset: true` keeps the student and its home until RESET.
  *
  * Retried: a passing failure (the hub down or busy) up to lifecycle.maxAttempts, from 2 s doubling
@@ -9,11 +9,14 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { completion } from '../content/completion.js';
+import { directoryLockStep } from './directory.js';
 import type { Kit, VerbPlan } from './steps.js';
 
 export function cleanupPlan(kit: Kit): VerbPlan {
   const { db, host, step } = kit;
   const steps = () => [
+    // as the original, first: a new password in the directory locks the participant out of the appliances
+    directoryLockStep(kit),
     step('completion', async (s, ctx) => {
       if (!s.registration || !s.workshop) return;
       const dir = path.join(host.home(s.student), s.workshop.folder);

@@ -1,5 +1,6 @@
 /**
- * CREATE: password, account, leftovers, home, content (create hook, templates, workspace),
+ * CREATE: password, directory (`ldap: true`: the password set in the site's LDAP), account,
+ * leftovers, home, content (create hook, templates, workspace), compiled (`compile`: shc binaries),
  * post-copy, server, credentials (then ready: the clock starts when they are sent).
  *
  * The student's password exists in clear only in this process's memory, from the step that makes
@@ -9,23 +10,23 @@
  * to a minute; anything else fails at once. Gives up: the registration fails, a PURGE frees the seat and the
  * participant gets an apology.
  */
-import fs from 'node:fs';
 import path from 'node:path';
-import YAML from 'yaml';
 import { generatePassword, hashPassword } from '../accounts/passwords.js';
-import { portalUrl } from '../config/urls.js';
+import { compileScripts, findShc } from '../content/compile.js';
 import { copySkeleton, deployWorkshop, writeWorkspace } from '../content/deploy.js';
 import type { Variables } from '../content/templating.js';
 import { RestartFrom } from '../jobs/engine.js';
 import { enqueueJob, type Job } from '../jobs/store.js';
-import { modeOf } from '../registrations/registrations.js';
 import { DEPLOYING, moveRegistration } from '../registrations/states.js';
-import type { Kit, Subject, VerbPlan, Workshop } from './steps.js';
+import { setDirectoryPassword } from './directory.js';
+import type { Kit, Subject, VerbPlan } from './steps.js';
 
 export function createPlan(kit: Kit): VerbPlan {
-  const { db, config, hub, host, deps, step, needWorkshop, sources, hooks } = kit;
+  const { db, config, hub, host, deps, step, needWorkshop, folders, variables, hooks } = kit;
   /** clear passwords of running CREATE jobs, by job id: memory only */
   const passwords = new Map<number, string>();
+  /** the variables each running CREATE's content was rendered with, for its compiled scripts: memory only */
+  const contentVars = new Map<number, Variables>();
 
   const newPassword = async (s: Subject, job: Job) => {
     const password = generatePassword(16);
@@ -34,33 +35,18 @@ export function createPlan(kit: Kit): VerbPlan {
     return password;
   };
 
-  const templateVars = (s: Subject, w: Workshop, password: string | undefined, fromHooks: Variables): Variables => {
-    const b = config.branding;
-    return {
-      ...readVarsFiles(sources(w)),
-      STDID: s.n,
-      STUDENT: s.student,
-      WORKSHOP: w.folder,
-      // challenge mode, as ordered (CHLG-X) or offered (a CHLG- folder): stored on the registration
-      MODEWS: s.registration?.mode ?? modeOf(w.folder),
-      BRANDING: b.name,
-      BRANDINGWOD: b.name,
-      BRANDINGLOGO: b.logoUrl ?? '',
-      BRANDINGURL: config.publicUrl,
-      HUB_URL: config.publicUrl,
-      PORTAL_URL: portalUrl(config),
-      JPHUB: config.publicUrl,
-      SURVEYURL: config.workshops.surveyUrl,
-      ...(w.varpass && password ? { PASSSTU: password } : {}),
-      ...fromHooks,
-    };
-  };
-
   const steps = () => [
     step('deploying', async (s, ctx) => {
       if (s.registration) moveRegistration(db, s.registration.id, { to: 'deploying', actor: 'system', onlyFrom: ['registered'], details: { job: ctx.job.id } });
     }),
     step('password', async (s, ctx) => void (await newPassword(s, ctx.job))),
+    step('directory', async (s, ctx) => {
+      const w = needWorkshop(s);
+      if (!w.ldap) return;
+      const password = passwords.get(ctx.job.id);
+      if (!password) throw new RestartFrom('password');
+      ctx.log(`${await setDirectoryPassword(deps.directory, s.n, password)}: password set\n`);
+    }),
     step('account', async (s, ctx) => {
       await host.ensureAccount(s.student, s.n);
       await hub.ensureUser(s.student);
@@ -75,17 +61,31 @@ export function createPlan(kit: Kit): VerbPlan {
     step('content', async (s, ctx) => {
       const w = needWorkshop(s);
       const password = passwords.get(ctx.job.id);
-      // With varpass the content holds the password: after a restart it must be made anew.
-      if (w.varpass && !password) throw new RestartFrom('password');
+      // With varpass or ldap the content holds the password (PASSSTU): after a restart it must be made anew.
+      if ((w.varpass || w.ldap) && !password) throw new RestartFrom('password');
       const fromHooks = await hooks('create', s, ctx, password);
       const home = host.home(s.student);
-      const vars = templateVars(s, w, password, fromHooks);
-      const target = deployWorkshop({ sources: sources(w), home, folder: w.folder, vars });
+      const vars = variables(s, w, password, fromHooks);
+      const target = deployWorkshop({ folders: folders(w), home, folder: w.folder, vars, exclude: w.compile });
+      contentVars.set(ctx.job.id, vars);
       writeWorkspace(home, w.folder);
       await host.chown(s.student, home);
       ctx.log(`${w.folder} deployed to ${target} (MODEWS=${String(vars.MODEWS)})\n`);
     }),
-    step('post-copy', async (s, ctx) => void (await hooks('post-copy', s, ctx, passwords.get(ctx.job.id)))),
+    step('compiled', async (s, ctx) => {
+      const w = needWorkshop(s);
+      if (!w.compile.length) return;
+      // the scripts get the variables the content got, hooks' values included: after a restart, made anew
+      const vars = contentVars.get(ctx.job.id);
+      if (!vars) throw new RestartFrom('content');
+      const dirs = [folders(w).content, ...(config.workshops.overlayScriptsDir ? [config.workshops.overlayScriptsDir] : [])];
+      const installed = await compileScripts({ names: w.compile, dirs, vars, home: host.home(s.student), shc: findShc() });
+      ctx.log(`compiled with shc (obfuscated, not encrypted): ${installed.map((f) => path.basename(f)).join(', ')}\n`);
+    }),
+    step('post-copy', async (s, ctx) => {
+      await hooks('post-copy', s, ctx, passwords.get(ctx.job.id));
+      kit.dropHandOver(s); // the original's step 11: the student's secrets file is removed once deployed
+    }),
     step('server', async (s, ctx) => {
       const server = await hub.getServer(s.student);
       if (!server?.ready) {
@@ -98,7 +98,7 @@ export function createPlan(kit: Kit): VerbPlan {
       const w = needWorkshop(s);
       let password = passwords.get(ctx.job.id);
       if (!password) {
-        if (w.varpass) throw new RestartFrom('password');
+        if (w.varpass || w.ldap) throw new RestartFrom('password');
         password = await newPassword(s, ctx.job); // the first one died with the process that made it
       }
       const r = s.registration;
@@ -122,6 +122,7 @@ export function createPlan(kit: Kit): VerbPlan {
         ctx.log(`credentials mailed${r?.email ? ` to ${r.email}` : ''}\n`);
       }
       passwords.delete(ctx.job.id);
+      contentVars.delete(ctx.job.id);
       if (r) {
         moveRegistration(db, r.id, {
           to: 'ready',
@@ -137,6 +138,7 @@ export function createPlan(kit: Kit): VerbPlan {
   /** The failure path: the seat is purged and freed, with an apology. */
   const gaveUp = (job: Job, error: Error) => {
     passwords.delete(job.id);
+    contentVars.delete(job.id);
     db.transaction(() => {
       const moved =
         job.registration_id !== null &&
@@ -161,17 +163,4 @@ export function createPlan(kit: Kit): VerbPlan {
   };
 
   return { steps, retry: kit.retry, gaveUp };
-}
-
-/** The workshop's `vars.yml` files (public, then overlay): a mapping of names to plain values. */
-function readVarsFiles(dirs: string[]): Variables {
-  const vars: Variables = {};
-  for (const file of dirs.map((d) => path.join(d, 'vars.yml')).filter((f) => fs.existsSync(f))) {
-    const data = YAML.parse(fs.readFileSync(file, 'utf8')) as Record<string, unknown> | null;
-    for (const [k, v] of Object.entries(data ?? {})) {
-      if (['string', 'number', 'boolean'].includes(typeof v)) vars[k] = v as string | number | boolean;
-      else throw new Error(`${file}: ${k} must be a plain value (text, number, true/false)`);
-    }
-  }
-  return vars;
 }

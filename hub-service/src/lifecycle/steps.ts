@@ -14,11 +14,14 @@ import type { Plan, RetryPolicy, Step, StepContext } from '../jobs/engine.js';
 import type { Job } from '../jobs/store.js';
 import type { Variables } from '../content/templating.js';
 import { audit } from '../audit/audit.js';
-import type { Mode } from '../registrations/registrations.js';
 import { FINAL, moveRegistration, REGISTRATION_STATES } from '../registrations/states.js';
 import type { Db } from '../store/db.js';
 import type { ApiDb } from './api-db.js';
+import { type Directory, DirectoryUnreachable } from './directory.js';
 import { findHooks, type HookKind, runHook } from './hooks.js';
+import { type WorkshopFolders, workshopFolders } from '../catalog/folders.js';
+import { asEnvironment, backendVariables, deploymentFiles, passDir, passFile, resolveVariables } from '../content/site-variables.js';
+import { type Mode, modeOf } from '../registrations/registrations.js';
 import type { StudentHost } from './host.js';
 
 export interface Credentials {
@@ -50,8 +53,12 @@ export interface LifecycleDeps {
   onTokensRevoked?: (student: string) => void;
   /** set in external api-db mode: orders that came by mail are reported back to it */
   apiDb?: ApiDb;
+  /** the survey page of a registration (SURVEYURL when workshops.surveyUrl is not set) */
+  surveyUrl?: (registrationId: number) => string;
   /** told when a verb that gave up queued a job (the engine looks at once) */
   onJob?: () => void;
+  /** the site's LDAP directory, for workshops with `ldap: true` (none: their CREATE fails, saying so) */
+  directory?: Directory;
 }
 
 /** A verb: its steps, how often a passing failure is retried, and what happens when the engine gives up on it. */
@@ -61,9 +68,9 @@ export interface VerbPlan {
   gaveUp(job: Job, error: Error): void;
 }
 
-/** The hub answering 429/5xx or not at all: worth another attempt. */
+/** The hub answering 429/5xx or not at all, or the LDAP directory out of reach: worth another attempt. */
 export function isTransient(e: unknown): boolean {
-  return e instanceof HubApiError && (e.status === 0 || e.status === 429 || e.status >= 500);
+  return (e instanceof HubApiError && (e.status === 0 || e.status === 429 || e.status >= 500)) || e instanceof DirectoryUnreachable;
 }
 
 export type Workshop = WorkshopSpec & { path: string; source: string; durationMinutes: number };
@@ -71,6 +78,7 @@ export type Workshop = WorkshopSpec & { path: string; source: string; durationMi
 export interface Subject {
   n: number;
   student: string;
+  workshopId: number | null;
   registration: { id: number; state: string; email: string | null; deadlineAt: string | null; externalId: string | null; mode: Mode } | null;
   workshop: Workshop | null;
 }
@@ -87,8 +95,12 @@ export interface Kit {
   /** a step that reads its subject afresh when it runs */
   step(name: string, run: (s: Subject, ctx: StepContext) => Promise<void>): Step;
   needWorkshop(s: Subject): Workshop;
-  sources(w: Workshop): string[];
+  /** where the workshop's parts are, by the overlay rule (catalog/folders.ts) */
+  folders(w: Workshop): WorkshopFolders;
+  /** the template variables of this student's deployment (content/site-variables.ts) */
+  variables(s: Subject, w: Workshop, password?: string, fromHooks?: Variables): Variables;
   hooks(kind: HookKind, s: Subject, ctx: StepContext, password?: string): Promise<Variables>;
+  dropHandOver(s: Subject): void;
   stopServer: Step;
   kill: Step;
   lock: Step;
@@ -122,6 +134,7 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
     return {
       n: s.id,
       student: s.name,
+      workshopId: job.workshop_id,
       registration: r ?? null,
       workshop: w ? { ...(JSON.parse(w.spec) as WorkshopSpec), path: w.path, source: w.source, durationMinutes: w.duration_minutes } : null,
     };
@@ -136,43 +149,79 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
     return s.workshop;
   };
 
-  /** The workshop's folders: public first, then the overlay's when the overlay has it. */
-  const sources = (w: Workshop) => {
-    const dirs = [path.join(config.workshops.dir, w.folder), ...(config.workshops.overlayDir ? [path.join(config.workshops.overlayDir, w.folder)] : [])];
-    return [...new Set([...dirs.filter((d) => fs.existsSync(d)), w.path])];
+  const folders = (w: Workshop): WorkshopFolders => {
+    const found = workshopFolders(config.workshops, w.folder);
+    if (!found)
+      throw new Error(`${w.folder}: no workshop folder with a wod.yml in ${config.workshops.dir}${config.workshops.overlayDir ? ` or ${config.workshops.overlayDir}` : ''}`);
+    return found;
   };
 
-  const hookEnv = (s: Subject, w: Workshop, password?: string): Record<string, string> => {
-    const appliance = config.workshops.appliances[w.folder];
+  const variables = (s: Subject, w: Workshop, password?: string, fromHooks?: Variables): Variables => {
+    const mode = s.registration?.mode ?? modeOf(w.folder);
+    const challenge = challengeName(w.folder, mode);
+    const survey = !config.workshops.surveyUrl && s.registration ? deps.surveyUrl?.(s.registration.id) : undefined;
+    return resolveVariables({
+      backend: backendVariables(config),
+      // the original names the site's and the student's files after the workshop as ordered
+      files: deploymentFiles(config, folders(w).vars, { workshop: w.folder, challenge }, s.n),
+      fromHooks,
+      student: {
+        STDID: s.n,
+        STUDENT: s.student,
+        WORKSHOP: w.folder,
+        CHALLENGE: challenge,
+        MODEWS: mode,
+        PASSSTU: (w.varpass || w.ldap) && password ? password : undefined,
+        SURVEYURL: survey,
+      },
+    });
+  };
+
+  /** The original's hook environment (stdid, stddir, w, ws, wid, randompw, WODRTARGET, the site's variables) and wod's names. */
+  const hookEnv = (s: Subject, w: Workshop, vars: Variables, password?: string): Record<string, string> => {
+    const ip = vars[`IP-${w.folder}`];
+    const appliance = typeof ip === 'string' && ip && ip !== 'x.y.z.t' ? ip : undefined;
     const target = appliance && w.multiAppliance ? offsetIp(appliance, s.n - w.range[0]) : appliance;
+    const home = host.home(s.student);
     return {
+      ...asEnvironment(vars),
+      stdid: String(s.n),
+      stddir: home,
+      w: String(vars.CHALLENGE),
+      ws: w.folder,
+      wid: String(s.workshopId ?? ''),
       STDID: String(s.n),
       STUDENT: s.student,
       WORKSHOP: w.folder,
-      STUDENT_HOME: host.home(s.student),
+      STUDENT_HOME: home,
       STUDENT_MODE: host.mode,
       HUB_URL: config.publicUrl,
+      WOD_PASS_FILE: passFile(config, String(vars.CHALLENGE), s.n),
       ...(s.registration ? { REGISTRATION_ID: String(s.registration.id) } : {}),
-      ...(w.varpass && password ? { PASSWORD: password } : {}),
+      ...(password ? { PASSWORD: password, randompw: password } : {}),
       ...(target ? { WODRTARGET: target } : {}),
     };
   };
 
   const hooks = async (kind: HookKind, s: Subject, ctx: StepContext, password?: string): Promise<Variables> => {
     const w = needWorkshop(s);
-    const vars: Variables = {};
-    for (const file of findHooks(kind, w.path, w.folder, config.workshops.overlayScriptsDir)) {
-      ctx.log(`$ ${file}\n`);
-      const result = await runHook(file, {
-        env: hookEnv(s, w, password),
-        cwd: path.dirname(file),
+    const found = findHooks(kind, folders(w).content, w.folder, config.workshops.overlayScriptsDir);
+    if (!found.length) return {};
+    fs.mkdirSync(passDir(config), { recursive: true, mode: 0o700 });
+    const vars = variables(s, w, password);
+    const out: Variables = {};
+    for (const hook of found) {
+      ctx.log(`$ ${hook.file}${hook.template ? ' (rendered first)' : ''}\n`);
+      const result = await runHook(hook, vars, {
+        env: hookEnv(s, w, vars, password),
+        cwd: path.dirname(hook.file),
         timeoutMs: config.workshops.hookTimeout * 1000,
-        // A hook given the password (varpass) may print it: the step log never keeps it.
+        // A hook given the password may print it: the step log never keeps it.
         onOutput: (text) => ctx.log(password ? text.split(password).join('[password]') : text),
       });
-      Object.assign(vars, result.vars);
+      Object.assign(out, result.vars);
     }
-    return vars;
+    return out;
   };
 
   const stopServer = step('server-stopped', async (s, ctx) => {
@@ -189,8 +238,13 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
     ctx.log(`${await hub.revokeAllTokens(s.student)} token(s) of ${s.student} revoked\n`);
     deps.onTokensRevoked?.(s.student);
   });
+  /** The student's values a hook wrote (the original's pass file): handed over once, then gone. */
+  const dropHandOver = (s: Subject) => {
+    for (const mode of ['WKSHP', 'CHLG'] as const) if (s.workshop) fs.rmSync(passFile(config, challengeName(s.workshop.folder, mode), s.n), { force: true });
+  };
   const wipe = step('home-wiped', async (s) => {
     await host.resetHome(s.student);
+    dropHandOver(s);
   });
   const release = (final: 'cleaned' | 'failed') =>
     step('released', async (s, ctx) => {
@@ -254,8 +308,11 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
 
   const retry = { maxAttempts: config.lifecycle.maxAttempts, backoffMs: 2_000 };
 
-  return { db, config, hub, host, deps, retry, step, needWorkshop, sources, hooks, stopServer, kill, lock, wipe, release, report, reportsToApiDb, stuck };
+  return { db, config, hub, host, deps, retry, step, needWorkshop, folders, variables, hooks, dropHandOver, stopServer, kill, lock, wipe, release, report, reportsToApiDb, stuck };
 }
+
+/** The workshop as ordered: CHLG-X for WKSHP-X in challenge mode. */
+const challengeName = (folder: string, mode: Mode) => (mode === 'CHLG' ? folder.replace(/^WKSHP-/, 'CHLG-') : folder);
 
 /** a.b.c.d + k, for one appliance per student (multiAppliance). */
 export function offsetIp(ip: string, k: number): string {

@@ -1,7 +1,8 @@
 /**
- * Who may give the mail API orders. A client must connect from `mailApi.networks`, then either log
- * in with SMTP AUTH or come from a network the operator trusts (`mailApi.trustedNetworks`: an
- * original api-db on another host, which cannot authenticate). Every participant has a shell on
+ * Who may give the mail API orders (or mails to relay). A client must connect from
+ * `mailApi.networks`, then either log in with SMTP AUTH or come from a network the operator
+ * trusts (`mailApi.trustedNetworks`: an original api-db on another host, which cannot
+ * authenticate, served in its own dialect by original-dialect.ts). Every participant has a shell on
  * this host, so a connection from this host (loopback or any address of its interfaces) is never
  * trusted, whatever the configuration says. The rules, plus reading the AUTH password; what an
  * address or a network is, is ../network/addresses.ts.

@@ -1,99 +1,115 @@
 /**
  * The SMTP mail API: an existing WoD api-db (or `wod action`) sends orders by mail, as it sends them
- * to the original backend's procmail. A client must connect from `mailApi.networks`, then log in
- * with SMTP AUTH (user `mailApi.authUser`, password from secrets/mail-api-password or
- * WOD_MAIL_API_PASSWORD), unless it comes from an operator-listed `mailApi.trustedNetworks` network
- * that is not this host (see access.ts). The envelope sender never authorises: `mailApi.senders`,
- * when set, only narrows. An order is stored as jobs before 250 is answered; a refused one gets a
- * 5xx with the reason and changes nothing.
+ * to the original backend's procmail, and the api-db's participant mails to be delivered, as the
+ * original backend's Postfix relayed them. A front TCP server judges each connection (access.ts):
+ * a client must connect from `mailApi.networks`, then log in with SMTP AUTH (user
+ * `mailApi.authUser`, password from secrets/mail-api-password or WOD_MAIL_API_PASSWORD), served by
+ * smtp-server; a client of an operator-listed `mailApi.trustedNetworks` network that is not this
+ * host (an original api-db, which cannot authenticate) is served instead by the original's lenient
+ * dialect (original-dialect.ts) without AUTH. The envelope sender never authorises:
+ * `mailApi.senders`, when set, only narrows. Both sessions hand a complete message to
+ * messages.ts: an order is stored as jobs before 250 is answered, any other subject is queued for
+ * delivery to its recipients (mail-out, sealed at rest); a refused one gets a 5xx with the reason
+ * and changes nothing.
  */
 import crypto from 'node:crypto';
-import { simpleParser } from 'mailparser';
+import { EventEmitter } from 'node:events';
+import net from 'node:net';
 import { SMTPServer, type SMTPServerOptions, type SMTPServerSession } from 'smtp-server';
 import { safeEqual } from '../auth/seal.js';
 import type { WodConfig } from '../config/schema.js';
-import type { Logger } from '../log.js';
 import { interfaceAddresses } from '../network/addresses.js';
-import type { Db } from '../store/db.js';
 import { clientRules, judgeClient, trustWarnings } from './access.js';
-import { placeOrder } from '../registrations/order-desk.js';
-import { OrderError, parseOrder } from './orders.js';
+import { acceptMessage, type MessageDeps, refuse, replyToFailure } from './messages.js';
+import { type DialectLimits, serveOriginalDialect } from './original-dialect.js';
 
-type SmtpError = Error & { responseCode: number };
-const refuse = (code: number, message: string): SmtpError => Object.assign(new Error(message), { responseCode: code });
+export { subjectAndBody } from './messages.js';
 
 /** Failed AUTH attempts a connection gets before it is closed. */
 export const MAX_AUTH_FAILURES = 3;
 
-/**
- * Subject and body of a raw order. The original's client puts no blank line between its Subject
- * and the body; like Postfix, the first line that is not a header starts the body.
- */
-export function subjectAndBody(raw: string): { subject: string; body: string } {
-  const lines = raw.replace(/\r\n/g, '\n').split('\n');
-  let i = 0;
-  let subject = '';
-  for (; i < lines.length; i++) {
-    const line = lines[i];
-    if (line === '') {
-      i++;
-      break;
-    }
-    if (/^[ \t]/.test(line)) continue;
-    const m = line.match(/^([\x21-\x39\x3b-\x7e]+):\s?(.*)$/);
-    if (!m) break;
-    if (m[1].toLowerCase() === 'subject') subject = m[2];
-  }
-  return { subject, body: lines.slice(i).join('\n') };
-}
+/** The largest message either session takes. */
+export const MAX_MESSAGE_BYTES = 1024 * 1024;
 
-export interface MailApiDeps {
+export interface MailApiDeps extends MessageDeps {
   config: WodConfig['mailApi'];
-  poolSize: number;
-  db: Db;
-  log: Logger;
-  /** told when jobs were queued */
-  onJobs: () => void;
   /** the AUTH password of `config.authUser` (readMailApiPassword) */
   password: string;
   /** this host's addresses, never trusted (default: its interfaces' now; loopback always counts) */
   hostAddresses?: () => string[];
+  /** the original dialect's bounds (tests shorten them) */
+  dialectLimits?: Partial<DialectLimits>;
 }
 
 interface Connection {
   address: string;
-  trusted: boolean;
   authFailures: number;
 }
 
-export function createMailApi(deps: MailApiDeps): SMTPServer {
+/**
+ * The mail API's listener: one port, two sessions. Events: 'error' (the listener's and smtp-server's).
+ */
+export class MailApi extends EventEmitter {
+  private readonly dialect = new Set<net.Socket>();
+
+  constructor(
+    readonly front: net.Server,
+    readonly smtp: SMTPServer,
+  ) {
+    super();
+    front.on('error', (e) => this.emit('error', e));
+    smtp.on('error', (e) => this.emit('error', e));
+  }
+
+  /** @internal the front server's: a trusted connection */
+  track(socket: net.Socket): void {
+    this.dialect.add(socket);
+    socket.once('close', () => this.dialect.delete(socket));
+  }
+
+  listen(port: number, host: string, cb?: () => void): this {
+    this.front.listen(port, host, cb);
+    return this;
+  }
+
+  address(): net.AddressInfo {
+    return this.front.address() as net.AddressInfo;
+  }
+
+  /** Stops listening and closes every session (smtp-server's after its grace period). */
+  close(cb?: () => void): void {
+    let waiting = 2;
+    const done = () => --waiting === 0 && cb?.();
+    this.front.close(() => done());
+    this.smtp.close(() => done());
+    for (const socket of this.dialect) socket.destroy();
+  }
+}
+
+export function createMailApi(deps: MailApiDeps): MailApi {
   const { config, log } = deps;
   if (!deps.password) throw new Error('the mail API needs a password: secrets/mail-api-password (npx wod prepare) or WOD_MAIL_API_PASSWORD');
   const rules = clientRules(config);
   const hostAddresses = deps.hostAddresses ?? interfaceAddresses;
   for (const warning of trustWarnings(config, hostAddresses())) log.warn(warning);
   const senders = new Set(config.senders.map((s) => s.toLowerCase()));
+  const senderRefusal = (sender: string) => (!senders.size || senders.has(sender.toLowerCase()) ? null : `sender ${sender} is not allowed to give orders (mailApi.senders)`);
   const connections = new WeakMap<SMTPServerSession, Connection>();
-  const connection = (session: SMTPServerSession): Connection => connections.get(session) ?? { address: session.remoteAddress, trusted: false, authFailures: 0 };
+  const connection = (session: SMTPServerSession): Connection => connections.get(session) ?? { address: session.remoteAddress, authFailures: 0 };
 
+  // Every client that is not trusted is served here and must log in; trusted ones never come here (see the front below).
   const options: SMTPServerOptions = {
     name: 'wod',
     banner: 'wod mail API',
-    size: 1024 * 1024,
-    // AUTH is demanded in onMailFrom, so that a trusted network's client may order without it.
+    size: MAX_MESSAGE_BYTES,
+    // AUTH is demanded in onMailFrom, so that the refusal can say what to do.
     authOptional: true,
     authMethods: ['PLAIN', 'LOGIN'],
     allowInsecureAuth: true,
     disabledCommands: ['STARTTLS'],
     logger: false,
     onConnect(session, cb) {
-      const verdict = judgeClient(session.remoteAddress, rules, hostAddresses);
-      if (!verdict.allowed) {
-        log.warn('mail API: connection refused', { from: verdict.address });
-        return cb(refuse(554, `client ${verdict.address} is not in mailApi.networks: it may not give orders`));
-      }
-      if (verdict.trustIgnored) log.info('mail API: client inside mailApi.trustedNetworks but on this host: AUTH still required', { from: verdict.address });
-      connections.set(session, { address: verdict.address, trusted: verdict.trusted, authFailures: 0 });
+      connections.set(session, { address: judgeClient(session.remoteAddress, rules, hostAddresses).address, authFailures: 0 });
       cb();
     },
     onAuth(auth, session, cb) {
@@ -110,13 +126,14 @@ export function createMailApi(deps: MailApiDeps): SMTPServer {
     },
     onMailFrom(address, session, cb) {
       const c = connection(session);
-      if (!session.user && !c.trusted) {
+      if (!session.user) {
         log.warn('mail API: order without authentication refused', { from: c.address, sender: address.address });
         return cb(refuse(530, 'authentication required: log in with SMTP AUTH as mailApi.authUser (npx wod mail-api credentials); the envelope sender does not authorise'));
       }
-      if (!senders.size || senders.has(address.address.toLowerCase())) return cb();
+      const refused = senderRefusal(address.address);
+      if (!refused) return cb();
       log.warn('mail API: sender refused', { from: c.address, sender: address.address });
-      cb(refuse(550, `sender ${address.address} is not allowed to give orders (mailApi.senders)`));
+      cb(refuse(550, refused));
     },
     onData(stream, session, cb) {
       const chunks: Buffer[] = [];
@@ -124,36 +141,55 @@ export function createMailApi(deps: MailApiDeps): SMTPServer {
       stream.on('end', () => {
         const raw = Buffer.concat(chunks);
         void (async () => {
-          if (!session.user && !connection(session).trusted) throw refuse(530, 'authentication required');
+          if (!session.user) throw refuse(530, 'authentication required');
           if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) throw refuse(552, 'message too large');
-          const parsed = await simpleParser(raw);
-          const fallback = subjectAndBody(raw.toString('utf8'));
-          const subject = parsed.subject || fallback.subject;
-          const body = parsed.text?.trim() ? parsed.text : fallback.body;
-          // Without a Message-ID, the message itself is its identity.
-          const messageId = parsed.messageId ?? `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
-          const order = parseOrder(subject, body);
-          const result = placeOrder(deps.db, order, messageId, deps.poolSize);
-          log.info(`mail API: ${result.duplicate ? 'repeated' : 'accepted'} order`, {
-            order: subject,
-            workshop: order.workshop,
-            sender: session.envelope.mailFrom && session.envelope.mailFrom.address,
-            from: connection(session).address,
-            by: session.user ? 'AUTH' : 'trusted network',
-            jobs: result.jobs.join(','),
-          });
-          if (!result.duplicate) deps.onJobs();
-          return result;
+          const envelope = {
+            client: connection(session).address,
+            by: 'AUTH' as const,
+            sender: session.envelope.mailFrom ? session.envelope.mailFrom.address : null,
+            recipients: session.envelope.rcptTo.map((r) => r.address),
+          };
+          return acceptMessage(deps, raw, envelope);
         })().then(
-          (r) => cb(null, r.duplicate ? `already done: jobs ${r.jobs.join(', ')}` : `queued as jobs ${r.jobs.join(', ')}`),
-          (e: Error) => {
-            const code = (e as SmtpError).responseCode ?? (e instanceof OrderError ? 550 : 451);
-            log[code >= 500 ? 'warn' : 'error']('mail API: order refused', { reason: e.message });
-            cb(refuse(code, e instanceof OrderError || (e as SmtpError).responseCode ? e.message : 'the order could not be stored; try again'));
-          },
+          (text) => cb(null, text),
+          (e: Error) => cb(replyToFailure(e, log)),
         );
       });
     },
   };
-  return new SMTPServer(options);
+  const smtp = new SMTPServer(options);
+
+  const front = net.createServer((socket) => {
+    const verdict = judgeClient(socket.remoteAddress ?? '', rules, hostAddresses);
+    if (!verdict.allowed) {
+      log.warn('mail API: connection refused', { from: verdict.address });
+      socket.on('error', () => {});
+      socket.end(`554 client ${verdict.address} is not in mailApi.networks: it may not give orders\r\n`);
+      setTimeout(() => socket.destroy(), 2_000).unref();
+      return;
+    }
+    if (verdict.trustIgnored) log.info('mail API: client inside mailApi.trustedNetworks but on this host: AUTH still required', { from: verdict.address });
+    if (!verdict.trusted) {
+      smtp.connect(socket, { id: crypto.randomBytes(8).toString('hex') });
+      return;
+    }
+    api.track(socket);
+    serveOriginalDialect(socket, {
+      client: verdict.address,
+      name: 'wod',
+      log,
+      limits: { maxMessageBytes: MAX_MESSAGE_BYTES, ...deps.dialectLimits },
+      checkSender: (sender) => {
+        const refused = senderRefusal(sender);
+        if (refused) log.warn('mail API: sender refused', { from: verdict.address, sender });
+        return refused;
+      },
+      deliver: (raw, envelope) =>
+        acceptMessage(deps, raw, { client: verdict.address, by: 'trusted network', sender: envelope.sender, recipients: envelope.recipients }).catch((e: Error) => {
+          throw replyToFailure(e, log);
+        }),
+    });
+  });
+  const api = new MailApi(front, smtp);
+  return api;
 }

@@ -4,7 +4,8 @@
  * hands it to the transport and retries with backoff, however long the relay is down. The
  * credentials mail alone is sent at once by its job step and recorded without its body, because
  * the password must not be stored. Stored mails hold placeholders for the links that act as the
- * participant; `links` makes them as the mail goes out.
+ * participant; `links` makes them as the mail goes out. Mails relayed for the api-db (relay.ts)
+ * wait sealed, are sent as they came (text only, no links), and lose their body once sent.
  */
 import crypto from 'node:crypto';
 import type { WodConfig } from '../config/schema.js';
@@ -13,6 +14,7 @@ import type { MailLinks } from '../journey/links.js';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { type MailContent, renderHtml, renderText } from './content.js';
+import { type MailVault, RELAYED, relayKey } from './relay.js';
 import type { MailTransport } from './transport.js';
 
 export interface QueuedMail {
@@ -26,6 +28,7 @@ export interface QueuedMail {
 interface Row {
   id: number;
   key: string;
+  kind: string;
   registration_id: number | null;
   to_address: string;
   subject: string;
@@ -49,6 +52,8 @@ export class Mailer {
     private readonly config: Pick<WodConfig, 'branding' | 'publicUrl' | 'mail'>,
     private readonly log: Logger,
     private readonly now: () => number = Date.now,
+    /** seals relayed mails at rest; without it, nothing is relayed */
+    private readonly vault: MailVault | null = null,
   ) {
     this.domain = new URL(config.publicUrl).hostname || 'wod.local';
   }
@@ -90,9 +95,23 @@ export class Mailer {
       .run(mail.key, mail.kind, mail.registrationId, mail.to, mail.content.subject, messageId, new Date(this.now()).toISOString());
   }
 
+  /**
+   * Queues a mail the api-db asked us to deliver (mail-in/messages.ts), its body sealed. A repeated
+   * Message-ID to the same recipients is queued once.
+   */
+  relay(mail: { recipients: string[]; subject: string; text: string; messageId: string | null }): { key: string; duplicate: boolean } {
+    if (!this.vault) throw new Error('no key to seal relayed mails with');
+    const key = relayKey(mail.messageId, mail.recipients);
+    const messageId = mail.messageId ? `<${mail.messageId.replace(/^<|>$/g, '')}>` : this.messageId(key);
+    const inserted = this.db
+      .prepare(`INSERT INTO mails (key, kind, to_address, subject, text, message_id, next_at) VALUES (?, ?, ?, ?, ?, ?, ?) ON CONFLICT (key) DO NOTHING`)
+      .run(key, RELAYED, mail.recipients.join(', '), mail.subject, this.vault.seal(mail.text), messageId, new Date(this.now()).toISOString());
+    return { key, duplicate: inserted.changes === 0 };
+  }
+
   /** Queues a copy of a sent or queued mail under a new key (the admin's "resend"): its links are made anew when it goes. */
   resend(id: number): number | null {
-    const row = this.db.prepare(`SELECT * FROM mails WHERE id = ? AND text IS NOT NULL`).get(id) as (Row & { kind: string }) | undefined;
+    const row = this.db.prepare(`SELECT * FROM mails WHERE id = ? AND text IS NOT NULL AND kind <> '${RELAYED}'`).get(id) as (Row & { kind: string }) | undefined;
     if (!row) return null;
     const key = `${row.key}:resent:${crypto.randomBytes(3).toString('hex')}`;
     return Number(
@@ -109,20 +128,34 @@ export class Mailer {
     let sent = 0;
     try {
       const due = this.db
-        .prepare(`SELECT id, key, registration_id, to_address, subject, text, html, message_id, attempts FROM mails WHERE state = 'queued' AND next_at <= ? ORDER BY id LIMIT 50`)
+        .prepare(
+          `SELECT id, key, kind, registration_id, to_address, subject, text, html, message_id, attempts FROM mails WHERE state = 'queued' AND next_at <= ? ORDER BY id LIMIT 50`,
+        )
         .all(new Date(this.now()).toISOString()) as Row[];
       for (const m of due) {
+        const relayed = m.kind === RELAYED;
+        const opened = relayed ? (this.vault?.open(m.text) ?? null) : null;
+        if (relayed && opened === null) {
+          // Sealed with another key (the session key was replaced): it can never go.
+          this.db
+            .prepare(`UPDATE mails SET text = NULL, next_at = '9999-12-31T00:00:00.000Z', error = ? WHERE id = ?`)
+            .run('the sealed body cannot be opened: secrets/session-key changed', m.id);
+          this.log.error('relayed mail dropped: its sealed body cannot be opened (secrets/session-key changed)', { key: m.key });
+          continue;
+        }
         try {
           const fill = (body: string) => this.links.fill(body, m.registration_id);
           await this.transport.send({
             key: m.key,
             to: m.to_address,
             subject: m.subject,
-            text: fill(m.text),
-            html: m.html === null ? undefined : fill(m.html),
+            text: relayed ? opened! : fill(m.text),
+            html: relayed || m.html === null ? undefined : fill(m.html),
             messageId: m.message_id,
           });
-          this.db.prepare(`UPDATE mails SET state = 'sent', attempts = attempts + 1, sent_at = ?, error = NULL WHERE id = ?`).run(new Date(this.now()).toISOString(), m.id);
+          this.db
+            .prepare(`UPDATE mails SET state = 'sent', attempts = attempts + 1, sent_at = ?, error = NULL${relayed ? ', text = NULL, html = NULL' : ''} WHERE id = ?`)
+            .run(new Date(this.now()).toISOString(), m.id);
           sent++;
         } catch (e) {
           const delay = Math.min(MAX_DELAY_MS, 5_000 * 2 ** m.attempts);

@@ -1,9 +1,11 @@
 /**
  * The mails as the admin panel shows them. Credentials mails have no stored body, by design; the
- * others hold placeholders where their links go, shown as words.
+ * others hold placeholders where their links go, shown as words. A relayed mail's body is sealed
+ * until sent, then dropped: never shown.
  */
 import { showLinks } from '../journey/links.js';
 import type { Db } from '../store/db.js';
+import { RELAYED } from './relay.js';
 
 export interface MailView {
   id: number;
@@ -38,5 +40,7 @@ export function getMail(db: Db, id: number): (MailView & { text: string | null; 
     created_at AS createdAt, sent_at AS sentAt, text, html FROM mails WHERE id = ?`,
     )
     .get(id) as (MailView & { text: string | null; html: string | null }) | undefined;
-  return row ? { ...row, text: row.text && showLinks(row.text), html: row.html && showLinks(row.html) } : null;
+  if (!row) return null;
+  if (row.kind === RELAYED) return { ...row, text: null, html: null };
+  return { ...row, text: row.text && showLinks(row.text), html: row.html && showLinks(row.html) };
 }

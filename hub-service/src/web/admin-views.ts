@@ -73,7 +73,7 @@ export const mailSchema = z
   .object({
     id: z.number().int(),
     key: z.string().meta({ description: 'one per registration and kind: a mail goes once' }),
-    kind: z.string().meta({ description: 'welcome, credentials, reminder, thanks, milestone, feedback, apology' }),
+    kind: z.string().meta({ description: 'welcome, credentials, reminder, thanks, milestone, feedback, apology, relayed (mail of an api-db: no body once sent)' }),
     registrationId: z.number().int().nullable(),
     to: z.string(),
     subject: z.string(),

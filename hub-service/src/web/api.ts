@@ -69,12 +69,12 @@ export function apiRouter(deps: WebDeps): express.Router {
 
   // --- public ----------------------------------------------------------------------------------
   router.get('/workshops', (req, res) => {
-    res.json({ items: listWorkshops(db).map((e) => publicWorkshop(req.app.locals.prefix, e)) });
+    res.json({ items: listWorkshops(db).map((e) => publicWorkshop(req.app.locals.prefix, e, config.workshops.assetsDir)) });
   });
   router.get('/workshops/:folder', (req, res) => {
     const e = getWorkshop(db, req.params.folder);
     if (!e || !e.active) return void res.status(404).json({ status: 404, message: `there is no open workshop ${req.params.folder}` });
-    res.json(publicWorkshop(req.app.locals.prefix, e));
+    res.json(publicWorkshop(req.app.locals.prefix, e, config.workshops.assetsDir));
   });
 
   router.post('/registrations', (req, res) => {
@@ -114,7 +114,7 @@ export function apiRouter(deps: WebDeps): express.Router {
   admin.use(auth.requireUser, auth.requireWodAdmin, auth.requireCsrf);
 
   admin.get('/workshops', (req, res) => {
-    res.json({ items: listWorkshops(db, { includeInactive: true }).map((e) => adminWorkshop(req.app.locals.prefix, e)) });
+    res.json({ items: listWorkshops(db, { includeInactive: true }).map((e) => adminWorkshop(req.app.locals.prefix, e, config.workshops.assetsDir)) });
   });
   admin.patch('/workshops/:folder', (req, res) => {
     const patch = workshopPatch.safeParse(req.body);
@@ -122,7 +122,7 @@ export function apiRouter(deps: WebDeps): express.Router {
     try {
       const updated = updateWorkshop(db, req.params.folder, patch.data, actor(req));
       if (!updated) return void res.status(404).json({ status: 404, message: `there is no workshop ${req.params.folder}` });
-      res.json(adminWorkshop(req.app.locals.prefix, updated));
+      res.json(adminWorkshop(req.app.locals.prefix, updated, config.workshops.assetsDir));
     } catch (e) {
       if (!(e instanceof WorkshopUpdateError)) throw e;
       res.status(422).json({ status: 422, message: e.message, errors: [{ field: 'capacity', message: e.message }] });

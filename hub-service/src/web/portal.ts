@@ -3,11 +3,11 @@
  * workshop pages and their images, the register form, the "check your mail" page, the terms, and the
  * participant's status page reached by the signed link of their mails (time left, start, end now).
  */
-import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Request, type Response } from 'express';
 import { type Sealer, safeEqual } from '../auth/seal.js';
 import { catalogTabs, getWorkshop, listWorkshops, workshopPath } from '../catalog/catalog.js';
+import { drawnBadgeUrl, imageFile, MAX_DEPTH } from '../catalog/images.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
 import { MILESTONES } from '../mail-out/content.js';
 import { RegistrationError } from '../registrations/registrations.js';
@@ -18,7 +18,6 @@ import { type PublicWorkshop, participantStatus, publicWorkshop } from './views.
 import { CLOCK_RUNNING } from '../registrations/states.js';
 
 const STATIC_DIR = path.resolve(__dirname, '..', '..', 'static');
-const IMAGES: Record<string, string> = { '.svg': 'image/svg+xml', '.png': 'image/png', '.jpg': 'image/jpeg', '.jpeg': 'image/jpeg', '.gif': 'image/gif', '.webp': 'image/webp' };
 const FORM_FIELDS = ['email', 'name', 'company', 'acceptTerms'];
 const LABELS: Record<string, string> = { email: 'Email', name: 'Full name', company: 'Company or school', workshop: 'Workshop' };
 const SURVEY_LABELS: Record<string, string> = { rating: 'your rating', good: 'what was good', improve: 'what to improve', recommend: 'would you recommend it' };
@@ -105,6 +104,7 @@ export function portalRouter(deps: WebDeps): express.Router {
   const { db, config, sealer, registrations } = deps;
   const router = express.Router();
   const brand = config.branding;
+  const assetsDir = config.workshops.assetsDir;
   const palette = { brandStrong: readableOnWhite(brand.primaryColor), accentStrong: readableOnWhite(brand.accentColor) };
 
   router.use((req, res, next) => {
@@ -120,12 +120,12 @@ export function portalRouter(deps: WebDeps): express.Router {
   const openWorkshop = (req: Request): PublicWorkshop | null => {
     const folder = String(req.params.folder);
     const e = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
-    return e && e.active ? publicWorkshop(req.app.locals.prefix, e) : null;
+    return e && e.active ? publicWorkshop(req.app.locals.prefix, e, assetsDir) : null;
   };
   const noWorkshop = (req: Request, res: Response) => notFound(req, res, 'There is no open workshop of that name.');
 
   router.get('/', (req, res) => {
-    const tabs = catalogTabs(listWorkshops(db)).map((t) => ({ ...t, entries: t.entries.map((e) => publicWorkshop(req.app.locals.prefix, e)) }));
+    const tabs = catalogTabs(listWorkshops(db)).map((t) => ({ ...t, entries: t.entries.map((e) => publicWorkshop(req.app.locals.prefix, e, assetsDir)) }));
     const current = tabs.find((t) => t.id === req.query.tab) ?? tabs[0];
     res.render('portal/catalog', { title: current.id === 'all' ? 'Workshops' : `${current.label} workshops`, tabs, current });
   });
@@ -141,29 +141,32 @@ export function portalRouter(deps: WebDeps): express.Router {
     });
   });
 
-  router.get('/workshops/:folder/assets/*file', (req, res) => {
-    const folder = String(req.params.folder);
-    const parts = ([] as string[]).concat((req.params as unknown as { file: string[] | string }).file);
-    const type = IMAGES[path.extname(parts[parts.length - 1] ?? '').toLowerCase()];
-    // A file of the folder or of one subfolder (Pictures/x.png); no dot-files, no '..', nothing encoded in between.
-    const plain = parts.length <= 2 && parts.every((p) => p && !p.startsWith('.') && !/[\\/\0]/.test(p));
-    if (!type || !plain || !WORKSHOP_FOLDER.test(folder)) return void res.status(404).end();
-    const workshop = workshopPath(db, folder);
-    let file: string | null = null;
-    try {
-      // Real paths, so that a symbolic link cannot lead out of the folder.
-      const root = workshop && fs.realpathSync(workshop);
-      const full = root && fs.realpathSync(path.join(root, ...parts));
-      if (root && full && full.startsWith(root + path.sep) && fs.statSync(full).isFile()) file = full;
-    } catch {
-      file = null;
-    }
-    if (!file) return void res.status(404).end();
-    res.set({ 'Content-Type': type, 'Cache-Control': 'public, max-age=3600' });
-    if (type === 'image/svg+xml') res.set('Content-Security-Policy', SVG_CSP);
-    res.sendFile(file, { cacheControl: false, dotfiles: 'allow' }, (err) => {
+  /** An image file found by ../catalog/images.ts's `imageFile` (its rules keep every request inside its folder), or 404. */
+  const sendImage = (res: Response, found: { file: string; type: string } | null) => {
+    if (!found) return void res.status(404).end();
+    res.set({ 'Content-Type': found.type, 'Cache-Control': 'public, max-age=3600' });
+    if (found.type === 'image/svg+xml') res.set('Content-Security-Policy', SVG_CSP);
+    res.sendFile(found.file, { cacheControl: false, dotfiles: 'allow' }, (err) => {
       if (err && !res.headersSent) res.status(404).end();
     });
+  };
+  const pathParts = (req: Request) => ([] as string[]).concat((req.params as unknown as { file: string[] | string }).file);
+
+  // A file of the workshop's folder or of one subfolder (Pictures/x.png).
+  router.get('/workshops/:folder/assets/*file', (req, res) => {
+    const folder = String(req.params.folder);
+    sendImage(res, WORKSHOP_FOLDER.test(folder) ? imageFile(workshopPath(db, folder), pathParts(req), MAX_DEPTH.workshop) : null);
+  });
+  // The site assets folder (config workshops.assetsDir): badges/…, wod/SpeakerImages/….
+  router.get('/assets/*file', (req, res) => sendImage(res, imageFile(assetsDir, pathParts(req), MAX_DEPTH.site)));
+  // The presenter's initials, for a workshop whose avatar is found nowhere.
+  router.get('/workshops/:folder/avatar.svg', (req, res) => {
+    const folder = String(req.params.folder);
+    const e = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
+    if (!e) return void res.status(404).end();
+    res
+      .set({ 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=3600', 'Content-Security-Policy': SVG_CSP })
+      .send(Buffer.from(avatarSvg(e.presenter, brand.primaryColor)));
   });
 
   type FormExtra = { values?: Record<string, unknown>; errors?: { field: string; message: string }[]; notice?: string | null };
@@ -248,7 +251,7 @@ export function portalRouter(deps: WebDeps): express.Router {
       preparing: st.state === 'registered' || st.state === 'deploying',
       askSurvey: [...CLOCK_RUNNING, 'ended', 'cleaned'].includes(st.state),
       survey: readSurvey(db, r.id),
-      badge: entry ? { page: `${prefix}badges/workshop/${encodeURIComponent(entry.folder)}`, image: publicWorkshop(prefix, entry).badgeImg } : null,
+      badge: entry ? { page: `${prefix}badges/workshop/${encodeURIComponent(entry.folder)}`, image: publicWorkshop(prefix, entry, assetsDir).badgeImg } : null,
       notice: notice?.text ?? (req.query.ended ? 'Your workshop has ended. Its account is being cleaned now.' : req.query.thanks ? 'Thank you for your answer!' : null),
       noticeKind: notice?.kind ?? 'ok',
     });
@@ -295,12 +298,13 @@ export function portalRouter(deps: WebDeps): express.Router {
     const folder = String(req.params.folder);
     const e = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
     if (!e) return void notFound(req, res, 'There is no such badge.');
-    const w = publicWorkshop(req.app.locals.prefix, e);
-    const image = w.badgeImg ? `${w.badgeImg.startsWith('/') ? config.publicUrl : ''}${w.badgeImg}` : `${config.publicUrl}${req.app.locals.prefix}badges/finisher.svg`;
+    const w = publicWorkshop(req.app.locals.prefix, e, assetsDir);
+    const image = `${config.publicUrl}${drawnBadgeUrl(req.app.locals.prefix)}`;
+    const badge = w.badgeImg ? `${w.badgeImg.startsWith('/') && !w.badgeImg.startsWith('//') ? config.publicUrl : ''}${w.badgeImg}` : image;
     const url = `${config.publicUrl}${req.app.locals.prefix}badges/workshop/${folder}`;
     const title = `${w.name}: finisher`;
     const description = `Completed the hands-on ${w.name} workshop on ${brand.name}.`;
-    res.render('portal/badge', { title, description, image, url, og: { title, description, url, image } });
+    res.render('portal/badge', { title, description, image: badge, url, og: { title, description, url, image: badge } });
   });
   router.get('/badges/:slug.svg', (req, res) => {
     const m = MILESTONES.find((x) => slugOf(x.name) === req.params.slug) ?? (req.params.slug === 'finisher' ? { name: 'Finisher', count: 1 } : null);
@@ -322,9 +326,26 @@ export function portalRouter(deps: WebDeps): express.Router {
 
 const slugOf = (name: string) => name.toLowerCase().replace(/\s+/g, '-');
 
+const esc = (t: string) => t.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
+
+/** "Grace Hopper" → "GH"; "ada" → "A"; no presenter → "?". */
+export function initials(name: string | null): string {
+  const words = (name ?? '').trim().split(/\s+/).filter(Boolean);
+  const letters = words.length > 1 ? [words[0], words[words.length - 1]] : words;
+  return letters.map((w) => [...w][0]!.toUpperCase()).join('') || '?';
+}
+
+/** A presenter drawn rather than shipped: their initials on the brand colour. */
+function avatarSvg(name: string | null, colour: string): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 80 80" role="img" aria-label="${esc(name ?? 'presenter')}">
+  <circle cx="40" cy="40" r="40" fill="${esc(colour)}"/>
+  <text x="40" y="40" dy="0.35em" text-anchor="middle" font-family="sans-serif" font-size="32" font-weight="700" fill="#fff">${esc(initials(name))}</text>
+</svg>
+`;
+}
+
 /** A milestone badge, drawn rather than shipped: a medal with the level and the count. */
 function badgeSvg(name: string, count: number, colour: string): string {
-  const esc = (t: string) => t.replace(/[<>&"]/g, (c) => `&#${c.charCodeAt(0)};`);
   return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200" role="img" aria-label="${esc(name)} badge">
   <circle cx="100" cy="100" r="94" fill="${esc(colour)}"/><circle cx="100" cy="100" r="80" fill="none" stroke="#fff" stroke-width="4" stroke-dasharray="6 6"/>
   <text x="100" y="92" text-anchor="middle" font-family="sans-serif" font-size="${name.length > 8 ? 22 : 28}" font-weight="700" fill="#fff">${esc(name)}</text>

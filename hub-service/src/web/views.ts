@@ -5,7 +5,8 @@
  * (./openapi.ts, through ./api-responses.ts) describes exactly what the presenter builds.
  */
 import { z } from 'zod';
-import { assetUrl, type CatalogEntry } from '../catalog/catalog.js';
+import type { CatalogEntry } from '../catalog/catalog.js';
+import { workshopImageUrls } from '../catalog/images.js';
 import { PINNABLE } from '../catalog/sync.js';
 import type { ServerHealth } from '../lifecycle/reconcile.js';
 import type { RegistrationView } from '../registrations/registrations.js';
@@ -14,7 +15,7 @@ import { CLOCK_RUNNING, HOLDS_SEAT, REGISTRATION_STATES } from '../registrations
 /** A timestamp as the service writes them: ISO 8601 in UTC (`2026-05-04T10:00:00.000Z`). */
 export const timestamp = z.iso.datetime();
 const count = z.number().int().min(0);
-const imageUrl = z.string().nullable().meta({ description: 'image URL' });
+const imageUrl = z.string().nullable().meta({ description: "image URL; wod's drawn badge or avatar when the name in wod.yml is found nowhere, null when not set" });
 
 export const workshopSchema = z
   .object({
@@ -38,7 +39,12 @@ export const workshopSchema = z
   .meta({ description: 'an open workshop, as the catalog shows it' });
 export type PublicWorkshop = z.output<typeof workshopSchema>;
 
-export function publicWorkshop(prefix: string, e: CatalogEntry): PublicWorkshop {
+/**
+ * `assetsDir` is config `workshops.assetsDir`: image names are resolved there and in the workshop's
+ * folder (../catalog/images.ts); a name found nowhere shows wod's drawn badge or avatar.
+ */
+export function publicWorkshop(prefix: string, e: CatalogEntry, assetsDir: string | undefined): PublicWorkshop {
+  const images = workshopImageUrls(prefix, e.folder, e, { workshopDir: e.path, assetsDir });
   return {
     folder: e.folder,
     name: e.name,
@@ -47,9 +53,9 @@ export function publicWorkshop(prefix: string, e: CatalogEntry): PublicWorkshop 
     category: e.category,
     presenter: e.presenter,
     role: e.role,
-    avatar: assetUrl(prefix, e.folder, e.avatar),
-    badgeImg: assetUrl(prefix, e.folder, e.badgeImg),
-    workshopImg: assetUrl(prefix, e.folder, e.workshopImg),
+    avatar: images.avatar,
+    badgeImg: images.badgeImg,
+    workshopImg: images.workshopImg,
     replayLink: e.replayLink,
     beta: e.beta,
     popular: e.popular,
@@ -76,9 +82,9 @@ export const adminWorkshopSchema = workshopSchema
   .meta({ description: 'a workshop, active or not, with what an admin sets and counts' });
 export type AdminWorkshop = z.output<typeof adminWorkshopSchema>;
 
-export function adminWorkshop(prefix: string, e: CatalogEntry): AdminWorkshop {
+export function adminWorkshop(prefix: string, e: CatalogEntry, assetsDir: string | undefined): AdminWorkshop {
   return {
-    ...publicWorkshop(prefix, e),
+    ...publicWorkshop(prefix, e, assetsDir),
     active: e.active,
     capacity: e.capacity,
     priority: e.priority,
