@@ -11,7 +11,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { contentFiles, workshopFolders } from '../../hub-service/src/catalog/folders';
 import type { WodConfig } from '../../hub-service/src/config/schema';
-import { backendVariables, deploymentFiles, resolveVariables } from '../../hub-service/src/content/site-variables';
+import { deploymentFiles, resolveVariables, siteBase } from '../../hub-service/src/content/site-variables';
 import type { Variables } from '../../hub-service/src/content/templating';
 import { ROOT, type RunningHub, startHub } from '../support/hub';
 import { query } from '../support/wait';
@@ -24,6 +24,8 @@ let config: WodConfig;
 beforeAll(async () => {
   fs.cpSync(path.join(ROOT, 'tests', 'fixtures', 'wod-original'), site, { recursive: true });
   fs.appendFileSync(path.join(site, 'ansible-private', 'group_vars', 'production'), `HOOKLOG: ${hookLog}\n`);
+  // the key of the fixture's values encrypted with ansible-vault (a test key), kept as the original kept it
+  fs.writeFileSync(path.join(site, 'ansible-private', 'vault_secret'), 'wod-test-vault-password\n', { mode: 0o600 });
   hub = await startHub({
     env: {
       WOD_WORKSHOPS_DIR: path.join(site, 'notebooks'),
@@ -66,7 +68,7 @@ function expectDeployedAsTheOriginal(folder: string, stdid: number, student: Par
   const folders = workshopFolders(config.workshops, folder)!;
   const { fromHooks, ...own } = student;
   const vars = resolveVariables({
-    backend: backendVariables(config),
+    ...siteBase(config),
     files: deploymentFiles(config, folders.vars, { workshop: folder, challenge: String(own.CHALLENGE ?? folder) }, stdid),
     fromHooks,
     student: { STDID: stdid, STUDENT: `student${stdid}`, WORKSHOP: folder, CHALLENGE: folder, MODEWS: 'WKSHP', ...own },
@@ -127,7 +129,10 @@ test("an appliance workshop: the templated create hook gets the original's envir
   const password = out.match(/password: (\S+)/)![1];
   const wid = query<{ id: number }>(hub.dataDir, `SELECT id FROM workshops WHERE folder = 'WKSHP-Docker101'`)[0].id;
   const { home } = expectDeployedAsTheOriginal('WKSHP-Docker101', 8, { PASSSTU: password, SURVEYURL: 'https://survey.example.org/wod', fromHooks: { HTTPPORT: 8008 } });
-  expect(fs.readFileSync(path.join(home, '0-ReadMeFirst.ipynb'), 'utf8')).toContain('ssh student8@10.20.30.40 -p 8008');
+  const readme = fs.readFileSync(path.join(home, '0-ReadMeFirst.ipynb'), 'utf8');
+  expect(readme).toContain('ssh student8@10.20.30.40 -p 8008');
+  // a value of the site's Ansible Vault (encrypt_string), and one of a wholly encrypted file
+  expect(readme).toContain('appliance user docker, token tok-8-s3cr3t');
   expect(fs.readFileSync(hookLog, 'utf8')).toContain(
     `create stdid=8 w=WKSHP-Docker101 ws=WKSHP-Docker101 wid=${wid} stddir=${path.join(hub.dataDir, 'homes', 'student8')} target=10.20.30.40 pw=16 appliance=10.20.30.40`,
   );

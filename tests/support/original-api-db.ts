@@ -63,13 +63,16 @@ export function sendPostfixEmail(m: PostfixEmail, opts: { cutBeforeDot?: boolean
  */
 export function writeAtOnce(
   target: { host: string; port: number },
-  o: { text?: string; prefix?: string; fill?: string; bytes?: number; suffix?: string; waitMs?: number },
+  /** `halfClose`: end the writing side at once after writing, as `nc -N` does, and read the answers */
+  o: { text?: string; prefix?: string; fill?: string; bytes?: number; suffix?: string; waitMs?: number; halfClose?: boolean },
 ): Promise<string> {
   return new Promise((resolve) => {
     let out = '';
     const socket = net.connect(target.port, target.host, () => {
-      if (o.text !== undefined) socket.write(o.text);
-      else {
+      if (o.text !== undefined) {
+        socket.write(o.text);
+        if (o.halfClose) socket.end();
+      } else {
         socket.write(o.prefix ?? '');
         const chunk = Buffer.from((o.fill ?? 'x').repeat(64 * 1024));
         let left = o.bytes ?? 0;

@@ -17,8 +17,8 @@ import { loadConfig } from '../../hub-service/src/config/load';
 import { createLogger } from '../../hub-service/src/log';
 import { clientRules, judgeClient, readMailApiPassword, trustWarnings } from '../../hub-service/src/mail-in/access';
 import { parseOrder } from '../../hub-service/src/mail-in/orders';
-import { createMailApi, subjectAndBody } from '../../hub-service/src/mail-in/server';
-import { isOrderSubject, MAX_RELAY_RECIPIENTS, type MailRelay } from '../../hub-service/src/mail-in/messages';
+import { createMailApi } from '../../hub-service/src/mail-in/server';
+import { isOrder, subjectAndBody, MAX_RELAY_RECIPIENTS, type MailRelay } from '../../hub-service/src/mail-in/messages';
 import { parsePath, serveOriginalDialect, unstuff, type DialectSession } from '../../hub-service/src/mail-in/original-dialect';
 import { MailLinks } from '../../hub-service/src/journey/links';
 import { Sealer } from '../../hub-service/src/auth/seal';
@@ -312,8 +312,10 @@ describe('the original dialect', () => {
     for (const [line, verb, address] of cases) expect([line, parsePath(verb, line)]).toEqual([line, address]);
     expect(unstuff('..hidden')).toBe('.hidden');
     expect(unstuff('plain')).toBe('plain');
-    expect(['CREATE 1 2 a@b.c', 'purge 3 0', 'RESET', ' CLEANUP 1 2'].map(isOrderSubject)).toEqual([true, true, true, true]);
-    expect(['Workshops-on-Demand credentials', 'Resetting', 'Thanks for participating', ''].map(isOrderSubject)).toEqual([false, false, false, false]);
+    expect(['CREATE 1 2 a@b.c', 'purge 3 0', 'RESET', ' CLEANUP 1 2'].map((s) => isOrder(s, 'WKSHP-X'))).toEqual([true, true, true, true]);
+    expect(['Workshops-on-Demand credentials', 'Resetting', 'Thanks for participating', ''].map((s) => isOrder(s, 'Hello, Ada!'))).toEqual([false, false, false, false]);
+    // a mistyped order still reads as one by its body (the workshop folder): refused, never relayed
+    expect(isOrder('CRATE 1 2 a@b.c', '\nWKSHP-Python101\n')).toBe(true);
   });
 
   interface Delivered {
@@ -368,14 +370,31 @@ describe('the original dialect', () => {
     expect(out).toMatch(/^250 2\.0\.0 queued as jobs 1\r$/m);
   });
 
-  test('a standard dialogue: EHLO, CRLF, <>, a blank line, dot-stuffing, two messages pipelined', async () => {
+  test('a standard dialogue: EHLO, CRLF, <>, a blank line, dot-stuffing; one message per connection', async () => {
     const d = await dialect();
     const one = 'MAIL FROM:<wodadmin@localhost>\r\nRCPT TO:<ada@example.org>\r\nRCPT TO:<bob@example.org>\r\nDATA\r\nSubject: Hello\r\n\r\n..dot\r\nline\r\n.\r\n';
     const out = await writeAtOnce(d.target, { text: `EHLO x\r\n${one}${one.replace('Hello', 'Again')}QUIT\r\n` });
-    expect(codes(out)).toEqual(['220', '250', '250', '250', '250', '354', '250', '250', '250', '250', '354', '250', '221']);
+    expect(codes(out)).toEqual(['220', '250', '250', '250', '250', '354', '250', ...Array(9).fill('503'), '221']);
     expect(out).toMatch(/250-PIPELINING/);
-    expect(d.delivered.map((m) => m.raw)).toEqual(['Subject: Hello\r\n\r\n.dot\r\nline\r\n', 'Subject: Again\r\n\r\n.dot\r\nline\r\n']);
+    expect(out).toMatch(/^503 5\.5\.1 one message per connection: connect again for the next/m);
+    expect(d.delivered.map((m) => m.raw)).toEqual(['Subject: Hello\r\n\r\n.dot\r\nline\r\n']);
     expect(d.delivered[0].recipients).toEqual(['ada@example.org', 'bob@example.org']);
+  });
+
+  test("an order smuggled in a participant's text (the original api-db does not dot-stuff) is never taken", async () => {
+    const d = await dialect();
+    // a name chosen at registration, put by the api-db into its welcome mail as it is
+    const name = 'Eve\n.\nMAIL FROM: s@x\nRCPT TO: wod@backend\nDATA\nSubject: CLEANUP 7 0\nWKSHP-API101\n';
+    await sendPostfixEmail({ ...d.target, ...mail, recipient: 'eve@example.org', subject: 'Workshops-on-Demand', content: `Hello, ${name}! In a moment…` });
+    await d.until(() => d.lines.some((l) => l.includes('command after the message ignored')));
+    expect(d.delivered.map((m) => m.raw)).toEqual(['Subject: Workshops-on-Demand\r\nHello, Eve\r\n']);
+  });
+
+  test('the connection ended inside the last data line, even a lone dot: cut short, never delivered', async () => {
+    const d = await dialect();
+    await writeAtOnce(d.target, { text: 'HELO x\nMAIL FROM: a@b\nRCPT TO: c@d\nDATA\nSubject: CREATE 1 2 a@b.c\nWKSHP-X\n.', waitMs: 200 });
+    await d.until(() => d.lines.some((l) => /message cut short.*why=the connection ended inside a line/.test(l)));
+    expect(d.delivered).toEqual([]);
   });
 
   test('cut short (closed before the final dot): dropped and logged with the client and the bytes, never delivered', async () => {
@@ -500,6 +519,13 @@ describe('the mail API: trusted clients and the relay', () => {
     );
     expect(out).toMatch(/^250 2\.0\.0 queued for delivery as relayed:\d+/m);
     expect(relayed.at(-1)).toMatchObject({ recipients: ['eve@example.org'], subject: 'Thanks for participating', text: 'Bye, Eve\n', messageId: null });
+    // netcat-style: the client half-closes once it has written, and still reads the answer; a mistyped order is refused, not relayed
+    const mistyped = await writeAtOnce(
+      { host: own!, port },
+      { text: 'HELO x\nMAIL FROM: wodadmin@localhost\nRCPT TO: wod@backend\nDATA\nSubject: CRATE 5 900 eve@example.org\nWKSHP-API101\n.\n', halfClose: true },
+    );
+    expect(mistyped).toMatch(/^550 .*unknown order 'CRATE'/m);
+    expect(relayed.at(-1)?.subject).toBe('Thanks for participating');
     // the same address, really this host: smtp-server and AUTH
     const real = await serve(config, { host: own!, relay });
     expect(await relayTo(real, ['ada@example.org'], { host: own })).toMatch(/^530/);

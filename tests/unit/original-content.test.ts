@@ -7,8 +7,10 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { checkSiteVariables } from '../../hub-service/src/catalog/dry-run';
 import { contentFiles, isRendered, workshopFolders } from '../../hub-service/src/catalog/folders';
-import { asEnvironment, deploymentFiles, passFile, readVariablesFile, resolveVariables, siteFiles } from '../../hub-service/src/content/site-variables';
+import { formatProblem } from '../../hub-service/src/catalog/problems';
+import { asEnvironment, deploymentFiles, passFile, readVariablesFile, resolveVariables, siteFiles, vaultPassword } from '../../hub-service/src/content/site-variables';
 import { renderAll } from '../../hub-service/src/content/templating';
 import { findHooks, runHook } from '../../hub-service/src/lifecycle/hooks';
 
@@ -94,10 +96,25 @@ describe('site variables', () => {
     expect((vars.hostvars as Record<string, Record<string, unknown>>)['be.example.org']['IP-WKSHP-X']).toBe('10.0.0.1');
   });
 
-  test('an Ansible Vault value, broken YAML or a list is refused with the file named; plain names only reach a shell', () => {
+  test("Ansible Vault, as made by ansible-vault 2.19 (the fixture's): a value and a whole file opened with the site's key, refused without it", () => {
+    const vaulted = path.join(__dirname, '..', 'fixtures', 'wod-original', 'ansible-private');
+    const key = () => 'wod-test-vault-password';
+    expect(readVariablesFile(path.join(vaulted, 'production', 'variables_WKSHP-Docker101.yml'), key)).toEqual({ APPLIANCE_USER: 'docker' });
+    expect(readVariablesFile(path.join(vaulted, 'group_vars', 'all.yml'), key)?.MLTOK).toBe('tok-{{ STDID }}-s3cr3t');
+    const all = path.join(vaulted, 'group_vars', 'all.yml');
+    expect(() => readVariablesFile(all)).toThrow(`${all}: a !vault value is encrypted with Ansible Vault and no vault password is given`);
+    expect(() => readVariablesFile(all, () => 'wrong')).toThrow(`${all}: a !vault value: wrong vault password, or the vault text is damaged`);
+    // the key file must be the operator's alone
+    const { dir, config } = setup();
+    write(path.join(dir, 'vault_secret'), 'k\n', 0o644);
+    fs.chmodSync(path.join(dir, 'vault_secret'), 0o644);
+    expect(() => vaultPassword(config)()).toThrow('the vault password must not be readable by other accounts (chmod 600 it)');
+    fs.chmodSync(path.join(dir, 'vault_secret'), 0o600);
+    expect(vaultPassword(config)()).toBe('k');
+  });
+
+  test('broken YAML or a list is refused with the file named; plain names only reach a shell', () => {
     const { dir } = setup();
-    write(path.join(dir, 'v.yml'), 'TOKEN: !vault |\n  $ANSIBLE_VAULT;1.1;AES256\n  6130\n');
-    expect(() => readVariablesFile(path.join(dir, 'v.yml'))).toThrow(`${path.join(dir, 'v.yml')}: TOKEN is encrypted with Ansible Vault: decrypt it (ansible-vault decrypt)`);
     write(path.join(dir, 'b.yml'), 'A: [1\n');
     expect(() => readVariablesFile(path.join(dir, 'b.yml'))).toThrow(new RegExp(`^${path.join(dir, 'b.yml')}: `));
     write(path.join(dir, 'l.yml'), '- 1\n');
@@ -105,6 +122,18 @@ describe('site variables', () => {
     expect(readVariablesFile(path.join(dir, 'absent.yml'))).toBeNull();
     expect(asEnvironment({ A: 1, 'IP-WKSHP-X': '10.0.0.1', B: true, C: { x: 1 }, D: 'd' })).toEqual({ A: '1', B: 'true', D: 'd' });
   });
+});
+
+test('a site variables file any account can read is said, one reachable through closed folders is not', () => {
+  const dir = tmp();
+  write(path.join(dir, 'group_vars', 'all.yml'), 'TOKEN: x\n', 0o644);
+  fs.chmodSync(path.join(dir, 'group_vars', 'all.yml'), 0o644);
+  const config = { workshops: { variablesDir: dir } } as never;
+  expect(checkSiteVariables(config)).toEqual([]); // mkdtemp made the folder 0700
+  fs.chmodSync(dir, 0o755);
+  expect(checkSiteVariables(config).map(formatProblem)).toEqual([
+    `${path.join(dir, 'group_vars', 'all.yml')}: warning: is readable by every account on this host, participants included (fix: chmod o-rwx it (or its folder): site variables may hold secrets)`,
+  ]);
 });
 
 describe('templates', () => {

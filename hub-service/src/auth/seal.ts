@@ -2,15 +2,16 @@ import crypto from 'node:crypto';
 
 /**
  * Authenticated encryption (AES-256-GCM) of small JSON values for cookies: the browser holds the
- * value but can neither read nor alter it. Keys are derived from the service's session-key secret.
+ * value but can neither read nor alter it. Keys are derived from the service's session-key secret,
+ * one per purpose (cookies by default; relayed mails at rest have their own).
  */
 export class Sealer {
   private readonly encKey: Buffer;
   private readonly macKey: Buffer;
 
-  constructor(secret: string) {
+  constructor(secret: string, purpose = 'wod cookie encryption') {
     const ikm = Buffer.from(secret, 'utf8');
-    this.encKey = Buffer.from(crypto.hkdfSync('sha256', ikm, Buffer.alloc(0), 'wod cookie encryption', 32));
+    this.encKey = Buffer.from(crypto.hkdfSync('sha256', ikm, Buffer.alloc(0), purpose, 32));
     this.macKey = Buffer.from(crypto.hkdfSync('sha256', ikm, Buffer.alloc(0), 'wod csrf', 32));
   }
 

@@ -9,11 +9,13 @@ import fs from 'node:fs';
 import path from 'node:path';
 import type { WodConfig } from '../config/schema.js';
 import { portalUrl } from '../config/urls.js';
+import { compileDirs } from '../content/compile.js';
 import { checkKernels, type Kernel } from '../content/kernels.js';
 import { checkNotebook } from '../content/notebook-schema.js';
-import { backendVariables, deploymentFiles, resolveVariables, VariablesError } from '../content/site-variables.js';
+import { deploymentFiles, resolveVariables, siteBase, studentValues, VariablesError } from '../content/site-variables.js';
 import { renderAll, type Variables } from '../content/templating.js';
 import { findHooks } from '../lifecycle/hooks.js';
+import { othersCanReach } from '../isolation/student-side.js';
 import { modeOf } from '../registrations/registrations.js';
 import { contentFiles, workshopFolders } from './folders.js';
 import { checkImages } from './images.js';
@@ -36,17 +38,16 @@ export function dryRunWorkshop(w: LoadedWorkshop, config: DryRunConfig, kernels:
   let vars: Variables;
   try {
     vars = resolveVariables({
-      backend: backendVariables(config),
+      ...siteBase(config),
       files: deploymentFiles(config, folders.vars, { workshop: spec.folder, challenge: spec.folder }, stdid),
-      student: {
-        STDID: stdid,
-        STUDENT: `student${stdid}`,
-        WORKSHOP: spec.folder,
-        CHALLENGE: spec.folder,
-        MODEWS: modeOf(spec.folder),
-        PASSSTU: spec.varpass || spec.ldap ? SAMPLE_PASSWORD : undefined,
-        SURVEYURL: config.workshops.surveyUrl ? undefined : `${portalUrl(config)}status/…#feedback`,
-      },
+      student: studentValues({
+        stdid,
+        student: `student${stdid}`,
+        spec,
+        mode: modeOf(spec.folder),
+        password: SAMPLE_PASSWORD,
+        surveyUrl: config.workshops.surveyUrl ? undefined : `${portalUrl(config)}status/…#feedback`,
+      }),
     });
   } catch (e) {
     if (!(e instanceof VariablesError)) throw e;
@@ -107,6 +108,27 @@ export function dryRunWorkshop(w: LoadedWorkshop, config: DryRunConfig, kernels:
   problems.push(...checkKernels(notebooks, kernels));
   problems.push(...checkImages(spec, folders.content, config.workshops.assetsDir));
   problems.push(...checkLdap(spec, config, w.at.ldap ?? { file: specFile }));
-  problems.push(...checkCompile(spec, [folders.content, ...(config.workshops.overlayScriptsDir ? [config.workshops.overlayScriptsDir] : [])], w.at.compile ?? { file: specFile }));
+  problems.push(...checkCompile(spec, compileDirs(folders.content, config), w.at.compile ?? { file: specFile }));
   return problems;
+}
+
+/**
+ * The site's variables may hold secrets (tokens, appliance passwords), and participants have a
+ * shell on this host: a file of them that any account can read is said, once per lint.
+ */
+export function checkSiteVariables(config: Pick<WodConfig, 'workshops'>): Problem[] {
+  const dir = config.workshops.variablesDir;
+  if (!dir) return [];
+  if (!fs.existsSync(dir))
+    return [{ severity: 'error', file: dir, message: 'the site variables folder (workshops.variablesDir) does not exist', fix: 'create it or correct the configuration' }];
+  const files = (d: string): string[] =>
+    fs.readdirSync(d, { withFileTypes: true }).flatMap((e) => (e.isDirectory() ? files(path.join(d, e.name)) : e.isFile() ? [path.join(d, e.name)] : []));
+  return files(dir)
+    .filter((f) => fs.statSync(f).mode & 0o004 && othersCanReach(f))
+    .map((file) => ({
+      severity: 'warning' as const,
+      file,
+      message: 'is readable by every account on this host, participants included',
+      fix: 'chmod o-rwx it (or its folder): site variables may hold secrets',
+    }));
 }

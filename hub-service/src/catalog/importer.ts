@@ -1,7 +1,7 @@
 import type { Actor } from '../audit/audit.js';
 import type { Db } from '../store/db.js';
 import { availableKernels } from '../content/kernels.js';
-import { type DryRunConfig, dryRunWorkshop } from './dry-run.js';
+import { checkSiteVariables, type DryRunConfig, dryRunWorkshop } from './dry-run.js';
 import { type CatalogScan, scanWorkshops } from './loader.js';
 import { type ImportReport, importWorkshops } from './sync.js';
 
@@ -11,6 +11,7 @@ import { type ImportReport, importWorkshops } from './sync.js';
  */
 export function lintWorkshops(config: DryRunConfig): CatalogScan {
   const scan = scanWorkshops(config.workshops, config.students.count);
+  scan.problems.push(...checkSiteVariables(config));
   const kernels = availableKernels(config.projectRoot);
   const valid = [];
   for (const w of scan.workshops) {

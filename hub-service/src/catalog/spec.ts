@@ -39,6 +39,9 @@ export interface WorkshopSpec {
   conclusion: string | null;
 }
 
+/** `varpass` or `ldap`: the student's password is in the content (PASSSTU), so it must exist when the content is made. */
+export const passwordInContent = (spec: Pick<WorkshopSpec, 'varpass' | 'ldap'>): boolean => spec.varpass || spec.ldap;
+
 export const WORKSHOP_FOLDER = /^(WKSHP|CHLG)-[A-Za-z0-9][A-Za-z0-9._-]*$/;
 
 /** The largest wod.yml read at all (the original's are under 4 KiB): a bigger one is an error, and not imported. */

@@ -7,7 +7,7 @@ import path from 'node:path';
 import { Command } from 'commander';
 import { importCatalog, lintWorkshops } from '../catalog/importer.js';
 import { workshopFolders } from '../catalog/folders.js';
-import { asEnvironment, backendVariables, resolveVariables, siteFiles, workshopFile } from '../content/site-variables.js';
+import { asEnvironment, resolveVariables, siteBase, siteFiles, workshopFile } from '../content/site-variables.js';
 import { modeOf } from '../registrations/registrations.js';
 import { formatProblem, type Problem } from '../catalog/problems.js';
 import { findHooks, runHook } from '../lifecycle/hooks.js';
@@ -153,7 +153,7 @@ workshops
     if (!hooks.length) return void console.log(`${folder} has no setup hook`);
     // the original's setup-appliance.sh: the site's variables, the workshop's name and its appliance
     const vars = resolveVariables({
-      backend: backendVariables(config),
+      ...siteBase(config),
       files: [...siteFiles(config), workshopFile(config, folder)].filter((f): f is string => !!f),
       student: { STDID: 0, STUDENT: '', WORKSHOP: folder, CHALLENGE: folder, MODEWS: modeOf(folder) },
     });

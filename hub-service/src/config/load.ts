@@ -144,6 +144,7 @@ export function loadConfig(options: LoadOptions = {}): WodConfig {
       overlayScriptsDir: c.workshops.overlayScriptsDir && path.resolve(projectRoot, c.workshops.overlayScriptsDir),
       assetsDir: c.workshops.assetsDir && path.resolve(projectRoot, c.workshops.assetsDir),
       variablesDir: c.workshops.variablesDir && path.resolve(projectRoot, c.workshops.variablesDir),
+      vaultPasswordFile: c.workshops.vaultPasswordFile && path.resolve(projectRoot, c.workshops.vaultPasswordFile),
     },
     ldap: { ...c.ldap, caFile: c.ldap.caFile && path.resolve(projectRoot, c.ldap.caFile) },
     students: {

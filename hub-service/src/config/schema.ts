@@ -80,6 +80,8 @@ export const configSchema = z
          * /etc/wod.yml), group_vars/all.yml, group_vars/<group>, <group>/variables_<WORKSHOP>.yml
          */
         variablesDir: z.string().min(1).optional(),
+        /** the password of the site's Ansible Vault values (the original's vault_secret; default <variablesDir>/vault_secret), 0600 */
+        vaultPasswordFile: z.string().min(1).optional(),
         /** the original's WODGROUP: which group_vars file and variables folder are this site's */
         group: z
           .string()

@@ -59,6 +59,11 @@ export function findShc(pathVar = process.env.PATH ?? '/usr/bin:/bin'): string |
   return null;
 }
 
+/** Where a workshop's `compile` scripts are looked up: its content folder, then the overlay scripts folder (the original's WODSCRIPTDIR, WODSCRIPTPRIVDIR). */
+export function compileDirs(contentDir: string, config: { workshops: { overlayScriptsDir?: string } }): string[] {
+  return [contentDir, ...(config.workshops.overlayScriptsDir ? [config.workshops.overlayScriptsDir] : [])];
+}
+
 export interface CompileOptions {
   /** the workshop's `compile` list */
   names: string[];
@@ -94,12 +99,18 @@ export async function compileScripts(o: CompileOptions): Promise<string[]> {
         },
       );
       const target = path.join(o.home, compiledName(name));
-      // A file the student left there (or a link) is replaced, never written through.
+      // A file the student left there (or a link) is replaced, never written through: one descriptor,
+      // opened exclusively without following links, made ours and run-only (0711: the student can run
+      // it, not read or chmod it) before a byte is written, so there is no moment to swap or read it.
       fs.rmSync(target, { force: true });
-      fs.copyFileSync(path.join(work, compiledName(name)), target, fs.constants.COPYFILE_EXCL);
-      // Ours (this service's uid), run-only for everyone else: the student can run it, not read or chmod it.
-      fs.chownSync(target, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
-      fs.chmodSync(target, 0o711);
+      const fd = fs.openSync(target, fs.constants.O_WRONLY | fs.constants.O_CREAT | fs.constants.O_EXCL | fs.constants.O_NOFOLLOW, 0o700);
+      try {
+        fs.fchownSync(fd, process.getuid?.() ?? 0, process.getgid?.() ?? 0);
+        fs.fchmodSync(fd, 0o711);
+        fs.writeFileSync(fd, fs.readFileSync(path.join(work, compiledName(name))));
+      } finally {
+        fs.closeSync(fd);
+      }
       installed.push(target);
     } finally {
       fs.rmSync(work, { recursive: true, force: true });

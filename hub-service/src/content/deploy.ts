@@ -27,12 +27,14 @@ export interface DeployOptions {
   exclude?: string[];
 }
 
-/** Returns the deployed folder. On a template error nothing changes in the home and the error names the file. */
+/** Returns the deployed folder. On a template error nothing changes in the home and the error names the file; a link at the folder's place fails the rename. */
 export function deployWorkshop(o: DeployOptions): string {
   const target = path.join(o.home, o.folder);
-  const staging = path.join(o.home, `.wod-deploying-${o.folder}`);
+  // Built beside the home, in the homes' folder where students cannot write (0711, wod's), then
+  // renamed in: a link planted in the home cannot send the writes elsewhere.
+  const staging = path.join(path.dirname(o.home), `.wod-deploying-${path.basename(o.home)}-${o.folder}`);
   fs.rmSync(staging, { recursive: true, force: true });
-  fs.mkdirSync(staging, { recursive: true });
+  fs.mkdirSync(staging, { mode: 0o700 });
   try {
     const { dirs, files } = contentFiles(o.folders);
     const excluded = new Set(o.exclude ?? []);
@@ -78,7 +80,14 @@ export function writeWorkspace(home: string, folder: string): void {
     },
     metadata: { id: 'default' },
   };
-  fs.writeFileSync(path.join(dir, 'default-37a8.jupyterlab-workspace'), JSON.stringify(workspace, null, 1));
+  // never through a link left in the home
+  const { O_WRONLY, O_CREAT, O_TRUNC, O_NOFOLLOW } = fs.constants;
+  const fd = fs.openSync(path.join(dir, 'default-37a8.jupyterlab-workspace'), O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW, 0o644);
+  try {
+    fs.writeFileSync(fd, JSON.stringify(workspace, null, 1));
+  } finally {
+    fs.closeSync(fd);
+  }
 }
 
 /** Copies a skeleton folder (dotfiles, JupyterLab settings) into a home, leaving what exists. */

@@ -12,8 +12,11 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
+import { passwordInContent, type WorkshopSpec } from '../catalog/spec.js';
 import type { WodConfig } from '../config/schema.js';
 import { portalUrl } from '../config/urls.js';
+import { decryptVault, isVaulted, VaultError } from './ansible-vault.js';
+import type { Mode } from '../registrations/registrations.js';
 import { renderTemplate, type Variables } from './templating.js';
 
 export class VariablesError extends Error {
@@ -38,8 +41,24 @@ export function passFile(config: Pick<WodConfig, 'dataDir' | 'workshops'>, works
   return path.join(passDir(config), `variables_${workshop}_${stdid}.yml`);
 }
 
-/** A YAML file of variables (null when absent); an Ansible Vault value is refused by name, as wod cannot open it. */
-export function readVariablesFile(file: string): Variables | null {
+/**
+ * The password of the site's Ansible Vault: `workshops.vaultPasswordFile`, else the original's
+ * `vault_secret` in the variables folder; read only when a vaulted value is met, and only from a
+ * file no other account can read (participants share this host).
+ */
+export function vaultPassword(config: Pick<WodConfig, 'workshops'>): () => string {
+  return () => {
+    const file = config.workshops.vaultPasswordFile ?? (config.workshops.variablesDir && path.join(config.workshops.variablesDir, 'vault_secret'));
+    const stat = file ? fs.statSync(file, { throwIfNoEntry: false }) : undefined;
+    if (!file || !stat)
+      throw new VariablesError(file || 'workshops.vaultPasswordFile', 'holds no vault password: values encrypted with Ansible Vault need it (workshops.vaultPasswordFile)');
+    if (stat.mode & 0o077) throw new VariablesError(file, 'the vault password must not be readable by other accounts (chmod 600 it)');
+    return fs.readFileSync(file, 'utf8').trim();
+  };
+}
+
+/** A YAML file of variables (null when absent), with its Ansible Vault values (or the whole file) opened. */
+export function readVariablesFile(file: string, vault?: () => string): Variables | null {
   let text: string;
   try {
     text = fs.readFileSync(file, 'utf8');
@@ -47,13 +66,25 @@ export function readVariablesFile(file: string): Variables | null {
     if ((e as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw e;
   }
-  const vault = text.match(/^\s*([\w-]+):\s*!vault\b/m) ?? (text.startsWith('$ANSIBLE_VAULT') ? ['', '(the whole file)'] : null);
-  if (vault) throw new VariablesError(file, `${vault[1]} is encrypted with Ansible Vault: decrypt it (ansible-vault decrypt) into a file only wod can read`);
+  const open = (vaulted: string, what: string) => {
+    if (!vault) throw new VariablesError(file, `${what} is encrypted with Ansible Vault and no vault password is given`);
+    try {
+      return decryptVault(vaulted, vault());
+    } catch (e) {
+      if (e instanceof VaultError) throw new VariablesError(file, `${what}: ${e.message}`);
+      throw e;
+    }
+  };
+  if (isVaulted(text)) text = open(text, 'the file');
   let data: unknown;
   try {
     // read as Ansible reads it: YAML 1.1, where yes/no/on/off are true and false
-    data = YAML.parse(text, { version: '1.1' });
+    data = YAML.parse(text, {
+      version: '1.1',
+      customTags: [{ tag: '!vault', resolve: (value: string) => open(value, 'a !vault value') }],
+    });
   } catch (e) {
+    if (e instanceof VariablesError) throw e;
     throw new VariablesError(file, (e as Error).message.split('\n')[0]);
   }
   if (data === null || data === undefined) return {};
@@ -112,6 +143,11 @@ export function backendVariables(config: SiteConfig): Variables {
   };
 }
 
+/** What every deployment of this site starts from: the backend's names and the vault's key. */
+export function siteBase(config: SiteConfig): Pick<VariableLayers, 'backend' | 'vault'> {
+  return { backend: backendVariables(config), vault: vaultPassword(config) };
+}
+
 /** The site's files that hold for every workshop, in the original's order of precedence. */
 export function siteFiles(config: Pick<WodConfig, 'workshops'>): string[] {
   const dir = config.workshops.variablesDir;
@@ -138,8 +174,33 @@ export interface StudentValues {
   SURVEYURL?: string;
 }
 
+/** The student's own values, by the original's names. */
+export function studentValues(o: {
+  stdid: number;
+  student: string;
+  spec: Pick<WorkshopSpec, 'folder' | 'varpass' | 'ldap'>;
+  mode: Mode;
+  password?: string;
+  surveyUrl?: string;
+}): StudentValues {
+  return {
+    STDID: o.stdid,
+    STUDENT: o.student,
+    WORKSHOP: o.spec.folder,
+    CHALLENGE: challengeName(o.spec.folder, o.mode),
+    MODEWS: o.mode,
+    PASSSTU: passwordInContent(o.spec) ? o.password : undefined,
+    SURVEYURL: o.surveyUrl,
+  };
+}
+
+/** The workshop as ordered: CHLG-X for WKSHP-X in challenge mode (the original names its files after it). */
+export const challengeName = (folder: string, mode: Mode): string => (mode === 'CHLG' ? folder.replace(/^WKSHP-/, 'CHLG-') : folder);
+
 export interface VariableLayers {
   backend: Variables;
+  /** opens Ansible Vault values (vaultPassword) */
+  vault?: () => string;
   /** the files, in order: site, workshop, the workshop's vars.yml, the student's pass file */
   files: string[];
   fromHooks?: Variables;
@@ -159,7 +220,7 @@ export function deploymentFiles(config: Pick<WodConfig, 'workshops' | 'dataDir'>
 /** Every layer merged, `{{ … }}` in values rendered, hostvars and the student's values added. */
 export function resolveVariables(l: VariableLayers): Variables {
   const merged: Variables = { ...l.backend };
-  for (const file of l.files) Object.assign(merged, readVariablesFile(file) ?? {});
+  for (const file of l.files) Object.assign(merged, readVariablesFile(file, l.vault) ?? {});
   Object.assign(merged, l.fromHooks ?? {});
   Object.assign(merged, definedOnly(l.student), { DIR: '' });
   // Ansible renders a value that refers to others when it is used: a few rounds settle chains.

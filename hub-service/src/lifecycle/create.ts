@@ -12,7 +12,8 @@
  */
 import path from 'node:path';
 import { generatePassword, hashPassword } from '../accounts/passwords.js';
-import { compileScripts, findShc } from '../content/compile.js';
+import { passwordInContent } from '../catalog/spec.js';
+import { compileDirs, compileScripts, findShc } from '../content/compile.js';
 import { copySkeleton, deployWorkshop, writeWorkspace } from '../content/deploy.js';
 import type { Variables } from '../content/templating.js';
 import { RestartFrom } from '../jobs/engine.js';
@@ -62,7 +63,7 @@ export function createPlan(kit: Kit): VerbPlan {
       const w = needWorkshop(s);
       const password = passwords.get(ctx.job.id);
       // With varpass or ldap the content holds the password (PASSSTU): after a restart it must be made anew.
-      if ((w.varpass || w.ldap) && !password) throw new RestartFrom('password');
+      if (passwordInContent(w) && !password) throw new RestartFrom('password');
       const fromHooks = await hooks('create', s, ctx, password);
       const home = host.home(s.student);
       const vars = variables(s, w, password, fromHooks);
@@ -78,7 +79,7 @@ export function createPlan(kit: Kit): VerbPlan {
       // the scripts get the variables the content got, hooks' values included: after a restart, made anew
       const vars = contentVars.get(ctx.job.id);
       if (!vars) throw new RestartFrom('content');
-      const dirs = [folders(w).content, ...(config.workshops.overlayScriptsDir ? [config.workshops.overlayScriptsDir] : [])];
+      const dirs = compileDirs(folders(w).content, config);
       const installed = await compileScripts({ names: w.compile, dirs, vars, home: host.home(s.student), shc: findShc() });
       ctx.log(`compiled with shc (obfuscated, not encrypted): ${installed.map((f) => path.basename(f)).join(', ')}\n`);
     }),
@@ -98,7 +99,7 @@ export function createPlan(kit: Kit): VerbPlan {
       const w = needWorkshop(s);
       let password = passwords.get(ctx.job.id);
       if (!password) {
-        if (w.varpass || w.ldap) throw new RestartFrom('password');
+        if (passwordInContent(w)) throw new RestartFrom('password');
         password = await newPassword(s, ctx.job); // the first one died with the process that made it
       }
       const r = s.registration;

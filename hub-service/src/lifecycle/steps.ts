@@ -14,13 +14,14 @@ import type { Plan, RetryPolicy, Step, StepContext } from '../jobs/engine.js';
 import type { Job } from '../jobs/store.js';
 import type { Variables } from '../content/templating.js';
 import { audit } from '../audit/audit.js';
+import { orderSize } from '../registrations/order-desk.js';
 import { FINAL, moveRegistration, REGISTRATION_STATES } from '../registrations/states.js';
 import type { Db } from '../store/db.js';
 import type { ApiDb } from './api-db.js';
 import { type Directory, DirectoryUnreachable } from './directory.js';
 import { findHooks, type HookKind, runHook } from './hooks.js';
 import { type WorkshopFolders, workshopFolders } from '../catalog/folders.js';
-import { asEnvironment, backendVariables, deploymentFiles, passDir, passFile, resolveVariables } from '../content/site-variables.js';
+import { asEnvironment, challengeName, deploymentFiles, passDir, passFile, resolveVariables, siteBase, studentValues } from '../content/site-variables.js';
 import { type Mode, modeOf } from '../registrations/registrations.js';
 import type { StudentHost } from './host.js';
 
@@ -158,22 +159,13 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
 
   const variables = (s: Subject, w: Workshop, password?: string, fromHooks?: Variables): Variables => {
     const mode = s.registration?.mode ?? modeOf(w.folder);
-    const challenge = challengeName(w.folder, mode);
     const survey = !config.workshops.surveyUrl && s.registration ? deps.surveyUrl?.(s.registration.id) : undefined;
+    const student = studentValues({ stdid: s.n, student: s.student, spec: w, mode, password, surveyUrl: survey });
     return resolveVariables({
-      backend: backendVariables(config),
-      // the original names the site's and the student's files after the workshop as ordered
-      files: deploymentFiles(config, folders(w).vars, { workshop: w.folder, challenge }, s.n),
+      ...siteBase(config),
+      files: deploymentFiles(config, folders(w).vars, { workshop: w.folder, challenge: student.CHALLENGE }, s.n),
       fromHooks,
-      student: {
-        STDID: s.n,
-        STUDENT: s.student,
-        WORKSHOP: w.folder,
-        CHALLENGE: challenge,
-        MODEWS: mode,
-        PASSSTU: (w.varpass || w.ldap) && password ? password : undefined,
-        SURVEYURL: survey,
-      },
+      student,
     });
   };
 
@@ -285,6 +277,8 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
       reset: !!s.workshop?.reset,
       // the original sends the purged student a new password; nobody can use it
       password: ctx.job.verb === 'PURGE' ? generatePassword(16) : undefined,
+      // a RESET of a range (the original's OneView batches) gives the workshop back the range's seats
+      rangeSize: ctx.job.verb === 'RESET' && orderSize(db, ctx.job.idempotency_key) > 1 ? orderSize(db, ctx.job.idempotency_key) : undefined,
     });
     ctx.log(`reported to the api-db: ${calls.join(', ')}\n`);
   });
@@ -310,9 +304,6 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
 
   return { db, config, hub, host, deps, retry, step, needWorkshop, folders, variables, hooks, dropHandOver, stopServer, kill, lock, wipe, release, report, reportsToApiDb, stuck };
 }
-
-/** The workshop as ordered: CHLG-X for WKSHP-X in challenge mode. */
-const challengeName = (folder: string, mode: Mode) => (mode === 'CHLG' ? folder.replace(/^WKSHP-/, 'CHLG-') : folder);
 
 /** a.b.c.d + k, for one appliance per student (multiAppliance). */
 export function offsetIp(ip: string, k: number): string {

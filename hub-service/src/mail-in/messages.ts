@@ -11,6 +11,7 @@ import { simpleParser } from 'mailparser';
 import type { Logger } from '../log.js';
 import type { Db } from '../store/db.js';
 import { placeOrder } from '../registrations/order-desk.js';
+import { WORKSHOP_FOLDER } from '../catalog/spec.js';
 import { OrderError, parseOrder } from './orders.js';
 
 export type SmtpError = Error & { responseCode: number };
@@ -64,9 +65,17 @@ export function subjectAndBody(raw: string): { subject: string; body: string } {
   return { subject, body: lines.slice(i).join('\n') };
 }
 
-/** An order's subject starts with its verb (any case: a malformed order is refused, never relayed). */
-export function isOrderSubject(subject: string): boolean {
-  return /^\s*(CREATE|CLEANUP|RESET|PURGE)(\s|$)/i.test(subject);
+/**
+ * An order: its subject starts with a verb (any case), or its body's first line is a workshop folder
+ * as an order's is. A malformed or mistyped order (`CRATE 1 2 x`) is refused, never relayed.
+ */
+export function isOrder(subject: string, body: string): boolean {
+  const first =
+    body
+      .split(/\r?\n/)
+      .find((l) => l.trim())
+      ?.trim() ?? '';
+  return /^\s*(CREATE|CLEANUP|RESET|PURGE)(\s|$)/i.test(subject) || WORKSHOP_FOLDER.test(first);
 }
 
 const ADDRESS = /^[^\s<>@,;"]{1,64}@[^\s<>@,;"]{1,255}$/;
@@ -78,7 +87,7 @@ export async function acceptMessage(deps: MessageDeps, raw: Buffer, envelope: En
   const subject = (parsed.subject || fallback.subject).trim();
   const body = parsed.text?.trim() ? parsed.text : fallback.body;
   const who = { from: envelope.client, by: envelope.by, sender: envelope.sender ?? '' };
-  if (!isOrderSubject(subject)) return relayMail(deps, { subject, text: body, messageId: parsed.messageId ?? null }, envelope, who);
+  if (!isOrder(subject, body)) return relayMail(deps, { subject, text: body, messageId: parsed.messageId ?? null }, envelope, who);
 
   // Without a Message-ID, the message itself is its identity.
   const messageId = parsed.messageId ?? `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
@@ -110,6 +119,6 @@ function relayMail(deps: MessageDeps, mail: { subject: string; text: string; mes
 /** How a failure of acceptMessage is answered and logged. */
 export function replyToFailure(e: Error, log: Logger): SmtpError {
   const code = (e as SmtpError).responseCode ?? (e instanceof OrderError ? 550 : 451);
-  if (!(e as SmtpError).responseCode) log[code >= 500 ? 'warn' : 'error']('mail API: order refused', { reason: e.message });
+  if (!(e as SmtpError).responseCode) log[code >= 500 ? 'warn' : 'error']('mail API: message refused', { reason: e.message });
   return refuse(code, e instanceof OrderError || (e as SmtpError).responseCode ? e.message : 'the message could not be stored; try again');
 }

@@ -87,6 +87,13 @@ export function serveOriginalDialect(socket: net.Socket, s: DialectSession): voi
   let busy = false;
   let ended = false;
   let closing = false;
+  /**
+   * One message per connection, as the original's client and wod-test-action.sh send them. The
+   * original api-db does not dot-stuff, so text a participant chose (a name in a welcome mail)
+   * could end a message with a lone dot and write commands of its own: after the first message,
+   * nothing but QUIT is taken.
+   */
+  let delivered = false;
 
   const reply = (code: number, text: string) => {
     if (socket.destroyed || !socket.writable) return;
@@ -125,6 +132,10 @@ export function serveOriginalDialect(socket: net.Socket, s: DialectSession): voi
 
   const command = (line: string) => {
     const verb = (line.match(/^\s*(\S+)/)?.[1] ?? '').toUpperCase();
+    if (delivered && verb !== 'QUIT') {
+      if (verb) s.log.warn('mail API: command after the message ignored (one message per connection)', { from: s.client, command: verb.slice(0, 20) });
+      return failed(503, '5.5.1 one message per connection: connect again for the next');
+    }
     switch (verb) {
       case 'HELO':
         resetEnvelope();
@@ -181,6 +192,7 @@ export function serveOriginalDialect(socket: net.Socket, s: DialectSession): voi
     dataBytes = 0;
     resetEnvelope();
     busy = true;
+    delivered = true;
     // Handed over now, even if the client is gone: it wrote the whole message.
     s.deliver(raw, envelope)
       .then(
@@ -209,9 +221,14 @@ export function serveOriginalDialect(socket: net.Socket, s: DialectSession): voi
         line = input.subarray(0, lf).toString('utf8').replace(/\r$/, '');
         input = input.subarray(lf + 1);
       } else if (ended && input.length) {
-        // The last line, without its line end: the client is gone, take what it wrote.
+        // A last command without its line end: the client is gone, take what it wrote. A data line
+        // without its end is a message cut short, even a lone dot: only a dot with its line end ends the data.
         line = input.toString('utf8').replace(/\r$/, '');
         input = Buffer.alloc(0);
+        if (mode === 'data') {
+          cutShort('the connection ended inside a line');
+          continue;
+        }
       } else break;
       if (mode === 'data') dataLine(line);
       else command(line);

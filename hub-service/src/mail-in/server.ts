@@ -23,8 +23,6 @@ import { clientRules, judgeClient, trustWarnings } from './access.js';
 import { acceptMessage, type MessageDeps, refuse, replyToFailure } from './messages.js';
 import { type DialectLimits, serveOriginalDialect } from './original-dialect.js';
 
-export { subjectAndBody } from './messages.js';
-
 /** Failed AUTH attempts a connection gets before it is closed. */
 export const MAX_AUTH_FAILURES = 3;
 
@@ -174,6 +172,8 @@ export function createMailApi(deps: MailApiDeps): MailApi {
       return;
     }
     api.track(socket);
+    // A client that half-closes after writing (netcat) still gets the answer to its message.
+    socket.allowHalfOpen = true;
     serveOriginalDialect(socket, {
       client: verdict.address,
       name: 'wod',

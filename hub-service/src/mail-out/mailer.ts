@@ -136,11 +136,10 @@ export class Mailer {
         const relayed = m.kind === RELAYED;
         const opened = relayed ? (this.vault?.open(m.text) ?? null) : null;
         if (relayed && opened === null) {
-          // Sealed with another key (the session key was replaced): it can never go.
-          this.db
-            .prepare(`UPDATE mails SET text = NULL, next_at = '9999-12-31T00:00:00.000Z', error = ? WHERE id = ?`)
-            .run('the sealed body cannot be opened: secrets/session-key changed', m.id);
-          this.log.error('relayed mail dropped: its sealed body cannot be opened (secrets/session-key changed)', { key: m.key });
+          // Sealed with another key (the session key was replaced), or no key given: it can never go.
+          const why = this.vault ? 'sealed with another key (secrets/session-key changed)' : 'this mailer has no key to open relayed mails';
+          this.db.prepare(`UPDATE mails SET text = NULL, next_at = '9999-12-31T00:00:00.000Z', error = ? WHERE id = ?`).run(`the body cannot be opened: ${why}`, m.id);
+          this.log.error('relayed mail dropped: its body cannot be opened', { key: m.key, why });
           continue;
         }
         try {

@@ -2,40 +2,30 @@
  * Mails relayed for the api-db (inventory 4.1, B13): the original api-db sends its participant
  * mails (welcome, credentials, reminder, thanks, apology) to its backend's mail port, and the
  * credentials and reminder mails carry the participant's password in clear. Such a body waits in
- * the mails table sealed (AES-256-GCM, a key derived from the data folder's session-key secret,
- * apart from the cookies' key) and is dropped once sent; the row keeps kind `relayed`, the
+ * the mails table sealed (auth/seal.ts under a key of its own, derived from the data folder's
+ * session-key secret) and is dropped once sent; the row keeps kind `relayed`, the
  * recipients, the subject and the state.
  */
 import crypto from 'node:crypto';
+import { Sealer } from '../auth/seal.js';
 
 export const RELAYED = 'relayed';
 const PREFIX = 'sealed:v1:';
 
 export class MailVault {
-  private readonly key: Buffer;
+  private readonly sealer: Sealer;
 
   constructor(secret: string) {
-    this.key = Buffer.from(crypto.hkdfSync('sha256', Buffer.from(secret, 'utf8'), Buffer.alloc(0), 'wod relayed mail at rest', 32));
+    this.sealer = new Sealer(secret, 'wod relayed mail at rest');
   }
 
   seal(text: string): string {
-    const iv = crypto.randomBytes(12);
-    const cipher = crypto.createCipheriv('aes-256-gcm', this.key, iv);
-    const data = Buffer.concat([cipher.update(text, 'utf8'), cipher.final()]);
-    return PREFIX + Buffer.concat([iv, cipher.getAuthTag(), data]).toString('base64url');
+    return PREFIX + this.sealer.seal(text);
   }
 
   /** The text, or null when it was sealed with another key, altered, or never sealed. */
   open(sealed: string | null): string | null {
-    if (!sealed?.startsWith(PREFIX)) return null;
-    try {
-      const raw = Buffer.from(sealed.slice(PREFIX.length), 'base64url');
-      const decipher = crypto.createDecipheriv('aes-256-gcm', this.key, raw.subarray(0, 12));
-      decipher.setAuthTag(raw.subarray(12, 28));
-      return Buffer.concat([decipher.update(raw.subarray(28)), decipher.final()]).toString('utf8');
-    } catch {
-      return null;
-    }
+    return sealed?.startsWith(PREFIX) ? this.sealer.unseal<string>(sealed.slice(PREFIX.length)) : null;
   }
 }
 

@@ -39,11 +39,21 @@ export function placeOrder(db: Db, order: Order, messageId: string, poolSize: nu
   }
 }
 
+/** The jobs of one order: keyed `mail:<messageId>:<student>`. */
+const jobsOfOrder = (db: Db, prefix: string) =>
+  db.prepare('SELECT id FROM jobs WHERE idempotency_key >= ? AND idempotency_key < ?').all(prefix, `${prefix}\uffff`) as { id: number }[];
+
+/** How many students the order that made this job concerns (a RESET of a range: its size; 1 for any job not from an order). */
+export function orderSize(db: Db, jobKey: string | null): number {
+  if (!jobKey?.startsWith('mail:')) return 1;
+  return jobsOfOrder(db, jobKey.slice(0, jobKey.lastIndexOf(':') + 1)).length;
+}
+
 function store(db: Db, order: Order, messageId: string, poolSize: number, source: JobSource): Dispatched {
   return db
     .transaction((): Dispatched => {
       const prefix = `mail:${messageId}:`;
-      const seen = db.prepare('SELECT id FROM jobs WHERE idempotency_key >= ? AND idempotency_key < ?').all(prefix, `${prefix}\uffff`) as { id: number }[];
+      const seen = jobsOfOrder(db, prefix);
       if (seen.length) return { duplicate: true, jobs: seen.map((j) => j.id) };
 
       const w = orderedWorkshop(db, order.workshop);
