@@ -38,6 +38,7 @@ beforeAll(async () => {
   fs.writeFileSync(path.join(dir, 'vars.yml'), 'GREETING: hello\n');
   fs.writeFileSync(path.join(dir, 'create'), '#!/bin/sh\necho "creating for $STUDENT in $WORKSHOP"\necho "TOKEN=t-$STDID" >> "$WOD_VARS_FILE"\n', { mode: 0o755 });
   fs.writeFileSync(path.join(dir, 'token.py'), 'token {{ TOKEN }}\n');
+  fs.writeFileSync(path.join(dir, 'survey.py'), "SURVEY = '{{ SURVEYURL }}'\n");
   // lint cannot know what a hook hands over (a warning); here the hook fails to, so every CREATE fails
   const broken = writeWorkshop(
     workshops,
@@ -91,6 +92,10 @@ test('a registration ends, without any hand, with a running personalised Jupyter
   expect(fs.readFileSync(path.join(home, 'WKSHP-Life', 'data.sh'), 'utf8')).toBe('for student1: hello\n');
   expect(fs.readFileSync(path.join(home, 'WKSHP-Life', 'notes.txt'), 'utf8')).toBe('copied as it is: {{ STUDENT }}\n');
   expect(fs.readFileSync(path.join(home, 'WKSHP-Life', 'token.py'), 'utf8')).toBe('token t-1\n');
+  // SURVEYURL, with no workshops.surveyUrl set: the participant's own status page, at its survey
+  const survey = fs.readFileSync(path.join(home, 'WKSHP-Life', 'survey.py'), 'utf8').match(/^SURVEY = '(\S+)#feedback'\n$/)![1];
+  expect(survey.startsWith(`${hub.url}/services/wod/status/`)).toBe(true);
+  expect((await fetch(survey)).status).toBe(200);
   for (const hidden of ['wod.yml', 'vars.yml', 'create']) expect(fs.existsSync(path.join(home, 'WKSHP-Life', hidden))).toBe(false);
   expect(fs.existsSync(path.join(home, '.jupyter', 'lab', 'workspaces', 'default-37a8.jupyterlab-workspace'))).toBe(true);
   expect(fs.statSync(home).mode & 0o777).toBe(0o700);
