@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import nodemailer from 'nodemailer';
 import { ApiDb, renewalTime } from '../../hub-service/src/lifecycle/api-db';
 import { type RunningHub, startHub } from '../support/hub';
-import { OriginalApiDb } from '../support/original-api-db';
+import { apiDbEnv, OriginalApiDb } from '../support/original-api-db';
 import { outboxMails } from '../support/outbox';
 import { query, until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -92,9 +92,7 @@ describe('through a real hub', () => {
     hub = await startHub({
       env: {
         WOD_WORKSHOPS_DIR: workshops,
-        WOD_API_DB_URL: url,
-        WOD_API_DB_BASE_STDID: '100',
-        WOD_API_DB_PASSWORD: 'api-db-secret',
+        ...apiDbEnv(url),
         WOD_LIFECYCLE_MAX_ATTEMPTS: '6',
       },
     });

@@ -8,7 +8,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type RunningHub, startHub } from '../support/hub';
-import { canMakeOtherHost, makeOtherHost, OriginalApiDb, type OtherHost, type PostfixEmail } from '../support/original-api-db';
+import { apiDbEnv, canMakeOtherHost, makeOtherHost, OriginalApiDb, type OtherHost, type PostfixEmail } from '../support/original-api-db';
 import { outboxMails, waitForMail } from '../support/outbox';
 import { query, until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -31,9 +31,7 @@ beforeAll(async () => {
   hub = await startHub({
     env: {
       WOD_WORKSHOPS_DIR: workshops,
-      WOD_API_DB_URL: url,
-      WOD_API_DB_BASE_STDID: '100',
-      WOD_API_DB_PASSWORD: 'api-db-secret',
+      ...apiDbEnv(url),
       WOD_MAIL_API_HOST: other.hostAddress,
       WOD_MAIL_API_NETWORKS: `127.0.0.0/8,::1/128,${other.network}`,
       WOD_MAIL_API_TRUSTED_NETWORKS: other.network,

@@ -102,6 +102,13 @@ export function writeAtOnce(
 
 // --- the REST API ----------------------------------------------------------------------------
 
+/** A hub's environment for external api-db mode against the api-db at `url`: its students start at 101 there. */
+export const apiDbEnv = (url: string): Record<string, string> => ({
+  WOD_API_DB_URL: url,
+  WOD_API_DB_BASE_STDID: '100',
+  WOD_API_DB_PASSWORD: 'api-db-secret',
+});
+
 export interface ApiDbCall {
   method: string;
   path: string;
