@@ -150,6 +150,9 @@ function main(): void {
     } catch (e) {
       log.warn(`LDAP directory: ${(e as Error).message}`);
     }
+    if (config.ldap.url!.startsWith('ldap://') && !config.ldap.startTls) {
+      log.warn("LDAP directory: ldap:// without ldap.startTls sends the bind password and the students' passwords in clear on the network; use ldaps:// or set ldap.startTls");
+    }
   }
   if (config.lifecycle.paused) log.warn('lifecycle paused (lifecycle.paused): jobs are queued, not run');
   else engine.start();
