@@ -165,9 +165,18 @@ elif wod["students"]["mode"] == "local":
     c.UnprivilegedLocalSpawner.home_dir_template = home_template
     c.UnprivilegedLocalSpawner.run_as = wod["students"]["localAccount"]
 else:
-    # Real Linux accounts studentN, homes under students.homeRoot, one uid each.
-    c.JupyterHub.spawner_class = "localprocess"
+    # Real Linux accounts studentN, homes under students.homeRoot, one uid each; each server (and
+    # all it starts) in the student's cgroup, with its memory, CPU and process limits.
+    from wod_spawner import LimitedLocalProcessSpawner
+
+    c.JupyterHub.spawner_class = LimitedLocalProcessSpawner
     c.LocalProcessSpawner.notebook_dir = "~"
+    limits = prepared.get("limits")
+    if limits:
+        c.LimitedLocalProcessSpawner.cgroup_dirs = limits["dirs"]
+        c.LimitedLocalProcessSpawner.cgroup_site_writes = limits["siteWrites"]
+    else:
+        print("wod: per-student limits: no cgroup controller here, students' processes are not limited", file=sys.stderr)
 
     def students_only(spawner):
         # Another hub user's server would run as the Linux account of that name (root, for one).

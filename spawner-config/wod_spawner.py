@@ -1,14 +1,20 @@
-"""The spawner of `local` mode when wod runs as root: no participant process may run as root.
+"""wod's spawners.
 
-Every student's server runs as one unprivileged account that wod made (no login shell), in the
-student's own home under students.homeRoot, which the service prepares and gives to that account.
+`UnprivilegedLocalSpawner`, for `local` mode when wod runs as root: no participant process may run
+as root. Every student's server runs as one unprivileged account that wod made (no login shell), in
+the student's own home under students.homeRoot, which the service prepares and gives to that account.
+
+`LimitedLocalProcessSpawner`, for `system-users` mode: each student's server joins the student's
+cgroup (made by the service's CREATE step `limits`, hub-service/src/isolation/limits.ts) before it
+drops root, so that the server and everything it starts (kernels, terminals) share the student's
+memory, CPU and process limits.
 """
 
 import os
 import pwd
 
-from jupyterhub.spawner import SimpleLocalProcessSpawner
-from traitlets import Unicode
+from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
+from traitlets import Dict, List, Unicode
 
 
 class UnprivilegedLocalSpawner(SimpleLocalProcessSpawner):
@@ -29,5 +35,59 @@ class UnprivilegedLocalSpawner(SimpleLocalProcessSpawner):
             os.setgroups([])
             os.setuid(account.pw_uid)
             os.chdir(home)
+
+        return preexec
+
+
+def ensure_cgroups(dirs, site_writes):
+    """A student's group is made by CREATE with the workshop's limits; when it is missing (the host
+    rebooted since), it is made again here with the site's, from the writes the service computed."""
+    if all(os.path.isdir(d) for d in dirs):
+        return
+    for write in site_writes:
+        os.makedirs(os.path.dirname(write["path"]), exist_ok=True)
+        try:
+            with open(write["path"], "w") as f:
+                f.write(write["value"])
+        except FileNotFoundError:
+            if not write["path"].endswith("memory.swap.max"):
+                raise
+
+
+class LimitedLocalProcessSpawner(LocalProcessSpawner):
+    cgroup_dirs = List(
+        Unicode(),
+        config=True,
+        help="The folders of a student's cgroup ({username} for the student): the server joins each before dropping root.",
+    )
+    cgroup_site_writes = List(Dict(), config=True, help="Files and values that make a missing group with the site's limits.")
+
+    def _student_cgroups(self):
+        name = self.user.name
+        return (
+            [d.replace("{username}", name) for d in self.cgroup_dirs],
+            [{"path": w["path"].replace("{username}", name), "value": w["value"]} for w in self.cgroup_site_writes],
+        )
+
+    async def start(self):
+        # In the hub, before forking: a failure here is a spawn error with its reason in the hub log.
+        dirs, writes = self._student_cgroups()
+        try:
+            ensure_cgroups(dirs, writes)
+        except OSError as e:
+            raise RuntimeError(f"{self.user.name}: cannot prepare the student's cgroup ({e}): the server is not started unlimited") from e
+        return await super().start()
+
+    def make_preexec_fn(self, name):
+        drop_root = super().make_preexec_fn(name)
+        dirs, _ = self._student_cgroups()
+
+        def preexec():
+            # still root: join the student's group in every controller, then become the student
+            pid = str(os.getpid())
+            for d in dirs:
+                with open(os.path.join(d, "cgroup.procs"), "w") as f:
+                    f.write(pid)
+            drop_root()
 
         return preexec

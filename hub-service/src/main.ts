@@ -24,6 +24,8 @@ import { ApiDb } from './lifecycle/api-db.js';
 import { ensureLocalAccount, studentsRunAs } from './isolation/student-side.js';
 import { isDirectoryConfigured, LdapDirectory, readLdapBindPassword } from './lifecycle/directory.js';
 import { LocalHost, SystemUsersHost } from './lifecycle/host.js';
+import { studentLimits } from './isolation/limits.js';
+import { restoreLimits } from './lifecycle/limits.js';
 import { ServerReconciler } from './lifecycle/reconcile.js';
 import { isTransient, lifecycle } from './lifecycle/verbs.js';
 import { readMailApiPassword } from './mail-in/access.js';
@@ -46,6 +48,7 @@ import { createApp } from './web/app.js';
 import { healthRouter } from './web/health.js';
 import { internalRouter } from './web/internal.js';
 import { TrustedProxies } from './network/addresses.js';
+import { Watchdog } from './watchdog/watchdog.js';
 
 function main(): void {
   const config = loadConfig();
@@ -76,8 +79,11 @@ function main(): void {
     config.students.mode === 'local'
       ? new LocalHost(config.students.homeRoot, hubEnv.apiUrl, runAs.kind === 'account' ? ensureLocalAccount(runAs.name) : null)
       : new SystemUsersHost(config.students.homeRoot, config.students.uidBase);
+  // system-users mode: each student's processes in a cgroup of their own (isolation/limits.ts)
+  const limits = config.students.mode === 'system-users' ? studentLimits(config) : undefined;
   const jobs = new JobStore(db);
   const verbs = lifecycle({
+    limits,
     db,
     config,
     hub,
@@ -154,6 +160,17 @@ function main(): void {
       log.warn("LDAP directory: ldap:// without ldap.startTls sends the bind password and the students' passwords in clear on the network; use ldaps:// or set ldap.startTls");
     }
   }
+  if (limits?.unavailable) log.warn(`per-student limits: ${limits.unavailable}`);
+  else if (limits) {
+    log.info(`per-student limits: ${limits.describe()}`);
+    // before the reconciler starts a seated student's server again: their group, with their workshop's limits
+    try {
+      const restored = restoreLimits(db, limits);
+      if (restored) log.info(`per-student limits: the groups of ${restored} seated student(s) made again`);
+    } catch (e) {
+      log.warn(`per-student limits: the seated students' groups could not be made again: ${(e as Error).message}`);
+    }
+  } else log.info('per-student limits: none in local mode (every student is one account): use students.mode system-users');
   if (config.lifecycle.paused) log.warn('lifecycle paused (lifecycle.paused): jobs are queued, not run');
   else engine.start();
   // The clock is the service's: reminders, deadlines (CLEANUP) and the deployment watchdog.
@@ -182,6 +199,9 @@ function main(): void {
   reconcile();
   const reconciling = setInterval(reconcile, config.timers.reconcileSeconds * 1000);
   mailer.start();
+  // Miners, CPU burners and kernels older than their workshop are stopped (watchdog/watchdog.ts).
+  const watchdog = new Watchdog({ db, config, hubApiUrl: hubEnv.apiUrl, mailer, log: log.child('watchdog') });
+  if (config.watchdog.enabled) watchdog.start();
 
   const mailApi = config.mailApi.enabled
     ? createMailApi({
@@ -214,6 +234,7 @@ function main(): void {
     log.info('shutting down', { signal });
     clearInterval(deadlines);
     clearInterval(reconciling);
+    watchdog.stop();
     mailer.stop();
     mailApi?.close();
     server.close(() => {

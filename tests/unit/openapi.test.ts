@@ -220,10 +220,17 @@ describe('response schemas', () => {
       'get',
       200,
       () =>
-        presentPool({ range: [1, 2], free: 1, allocated: 1, cleanup: 0 }, [
-          { id: 1, name: 'student1', state: 'allocated', registrationId: 4, updatedAt: view.createdAt, problem: 'CLEANUP gave up' },
-          { id: 2, name: 'student2', state: 'free', registrationId: null, updatedAt: view.createdAt, problem: null },
-        ]),
+        presentPool(
+          { range: [1, 2], free: 1, allocated: 1, cleanup: 0, stuck: 1 },
+          {
+            items: [
+              { id: 1, name: 'student1', state: 'allocated', registrationId: 4, updatedAt: view.createdAt, problem: 'CLEANUP gave up' },
+              { id: 2, name: 'student2', state: 'free', registrationId: null, updatedAt: view.createdAt, problem: null },
+            ],
+            total: 2,
+          },
+          { limit: 500, offset: 0 },
+        ),
     ],
   ])('what the presenter builds for %s conforms to the document', (_what, p, method, status, present) => {
     expect(checker.problems(p, method, status, JSON.parse(JSON.stringify(present())))).toEqual([]);

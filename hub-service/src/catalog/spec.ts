@@ -6,6 +6,7 @@
  */
 import YAML, { LineCounter, isMap, isScalar, type Node, type Pair } from 'yaml';
 import { cleanText } from '../clean-text.js';
+import { parseWorkshopLimits, type WorkshopLimits } from '../isolation/limit-rules.js';
 import type { Problem } from './problems.js';
 
 export interface WorkshopSpec {
@@ -37,6 +38,8 @@ export interface WorkshopSpec {
   multiAppliance: boolean;
   /** the notebook that asks for the survey, as a pattern (`*Conclusion*` when not set) */
   conclusion: string | null;
+  /** system-users mode: this workshop's per-student limits over the site's (students.limits), key by key */
+  limits: WorkshopLimits | null;
 }
 
 /** `varpass` or `ldap`: the student's password is in the content (PASSSTU), so it must exist when the content is made. */
@@ -55,7 +58,7 @@ const URL_MAX = 2048;
  * of items), so that no field is left unbounded; `text` is the one kind that may have several lines.
  */
 type Field = { key: keyof Omit<WorkshopSpec, 'folder'>; required?: boolean; default?: unknown } & (
-  { kind: 'bool' | 'int' | 'number' | 'range' } | { kind: 'string' | 'text' | 'url'; max: number } | { kind: 'list'; max: number; maxItems: number }
+  { kind: 'bool' | 'int' | 'number' | 'range' | 'limits' } | { kind: 'string' | 'text' | 'url'; max: number } | { kind: 'list'; max: number; maxItems: number }
 );
 
 const FIELDS: Field[] = [
@@ -84,6 +87,7 @@ const FIELDS: Field[] = [
   { key: 'monoAppliance', kind: 'bool', default: false },
   { key: 'multiAppliance', kind: 'bool', default: false },
   { key: 'conclusion', kind: 'string', max: 255, default: null },
+  { key: 'limits', kind: 'limits', default: null },
 ];
 const BY_LOWER = new Map(FIELDS.map((f) => [f.key.toLowerCase(), f]));
 
@@ -150,6 +154,12 @@ function coerce(field: Field, value: unknown): unknown {
     }
     case 'range':
       return parseRange(text);
+    case 'limits':
+      try {
+        return parseWorkshopLimits(text);
+      } catch (e) {
+        throw new Invalid((e as Error).message, 'write e.g. limits: { memory: 2GiB, cpu: 1, pids: 512 }');
+      }
   }
 }
 

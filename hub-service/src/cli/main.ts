@@ -19,6 +19,7 @@ import { USER_NAME } from '../config/schema.js';
 import { SERVICE_NAME, SERVICE_PREFIX } from '../config/urls.js';
 import { readMailApiPassword } from '../mail-in/access.js';
 import { prepare } from '../prepare.js';
+import { spawnerLimits, studentLimits } from '../isolation/limits.js';
 import { openDatabase } from '../store/db.js';
 import { VERSION } from '../version.js';
 import type { Verb } from '../jobs/store.js';
@@ -43,7 +44,9 @@ program
     const config = loadConfig();
     const created = await prepare(config);
     if (opts.json) {
-      process.stdout.write(JSON.stringify({ config, paths: dataPaths(config), service: { name: SERVICE_NAME, prefix: SERVICE_PREFIX }, created }) + '\n');
+      process.stdout.write(
+        JSON.stringify({ config, paths: dataPaths(config), service: { name: SERVICE_NAME, prefix: SERVICE_PREFIX }, limits: spawnerLimits(config), created }) + '\n',
+      );
       return;
     }
     console.log(`data folder ready: ${config.dataDir}`);
@@ -60,6 +63,17 @@ program
       return;
     }
     console.log(JSON.stringify(loadConfig(), null, 2));
+  });
+
+program
+  .command('limits')
+  .description("what limits each student's processes in system-users mode (cgroups), or why nothing does")
+  .action(() => {
+    const config = loadConfig();
+    if (config.students.mode !== 'system-users') return void console.log('per-student limits: none in local mode (every student is one account): use students.mode system-users');
+    const limits = studentLimits(config);
+    console.log(`per-student limits: ${limits.describe()}`);
+    if (limits.unavailable) process.exitCode = 1;
   });
 
 const workshops = program.command('workshops').description('the workshop folders');

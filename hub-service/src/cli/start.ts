@@ -10,6 +10,7 @@ import { dataPaths } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
 import { portalUrl, SERVICE_PREFIX } from '../config/urls.js';
 import { studentsRunAs } from '../isolation/student-side.js';
+import { pruneGroups, studentLimits } from '../isolation/limits.js';
 import { prepare } from '../prepare.js';
 import { findProcesses, killAll } from '../lifecycle/processes.js';
 
@@ -57,6 +58,8 @@ export async function start(config: WodConfig, opts: { waitSeconds: number }): P
       if (left.length) say(`wod: stopping ${left.length} process(es) the hub left behind`);
       // The hub's process group (proxy) and anything started for it in a session of its own.
       await killAll([-hub.pid!, ...left]);
+      // the students' cgroups, now empty (isolation/limits.ts); the service makes them again at start
+      if (config.students.mode === 'system-users') pruneGroups(studentLimits(config));
       say('wod: stopped');
       return code;
     })();

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { parseSize } from '../isolation/limit-rules.js';
 import { LOOPBACK_REASON } from '../mail-in/access.js';
 import { CIDR, isCidr, isInsideAny, parseNetwork, touchesLoopback } from '../network/addresses.js';
 
@@ -10,6 +11,15 @@ import { CIDR, isCidr, isInsideAny, parseNetwork, touchesLoopback } from '../net
 const port = z.coerce.number().int().min(1).max(65535);
 /** Hub user names wod creates or accepts for accounts. */
 export const USER_NAME = /^[a-z][a-z0-9._-]{0,63}$/;
+/** A size in bytes, written as a number or with a unit (512MiB, 2GiB, 500MB). */
+const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
+  try {
+    return parseSize(v);
+  } catch (e) {
+    ctx.addIssue({ code: 'custom', message: (e as Error).message });
+    return z.NEVER;
+  }
+});
 const names = z.array(z.string().regex(USER_NAME, 'a user name: lower-case letters, digits, . _ -')).default([]);
 
 export const configSchema = z
@@ -49,6 +59,28 @@ export const configSchema = z
          * student's server runs as, since no participant process may run as root
          */
         localAccount: z.string().regex(USER_NAME, 'a user name: lower-case letters, digits, . _ -').default('wod-student'),
+        /**
+         * system-users mode: what one student's processes (server, kernels, terminals) may take
+         * together, through cgroups (v1 or v2); a workshop's `limits:` in wod.yml overrides these
+         * key by key, never above the max* keys. 0: no limit (no maximum)
+         */
+        limits: z
+          .object({
+            /** memory (RAM), e.g. 2GiB or 512MiB: past it the kernel kills the student's largest process */
+            memory: size.prefault('2GiB'),
+            /** swap on top of memory (where the kernel accounts swap): 0, none */
+            swap: size.prefault(0),
+            /** cores' time: 1 is one core, 0.5 half of one */
+            cpu: z.coerce.number().min(0).max(1024).default(1),
+            /** processes and threads at once: a fork bomb stops there */
+            pids: z.coerce.number().int().min(0).max(4_194_304).default(512),
+            /** the most a workshop's `limits:` may ask for */
+            maxMemory: size.prefault(0),
+            maxCpu: z.coerce.number().min(0).max(1024).default(0),
+            maxPids: z.coerce.number().int().min(0).max(4_194_304).default(0),
+          })
+          .strict()
+          .prefault({}),
       })
       .strict()
       .prefault({}),
@@ -127,6 +159,45 @@ export const configSchema = z
         maxAttempts: z.coerce.number().int().min(1).default(10),
         /** seconds to wait for a student's server to be ready */
         serverTimeout: z.coerce.number().int().min(5).default(120),
+      })
+      .strict()
+      .prefault({}),
+    watchdog: z
+      .object({
+        /** stop students' processes that mine, burn a CPU core for too long, or outlive their workshop (watchdog/rules.ts) */
+        enabled: z.union([z.boolean(), z.stringbool()]).default(true),
+        /** seconds between two scans of the students' processes */
+        intervalSeconds: z.coerce.number().int().min(1).max(3600).default(30),
+        /** a process using at least this share of one core (%) ... */
+        cpuPercent: z.coerce.number().min(1).max(10_000).default(98),
+        /** ... scan after scan for this long (minutes, fractions allowed) is stopped, unless allowed */
+        cpuMinutes: z.coerce.number().positive().max(10_080).default(5),
+        /** seconds between SIGTERM and SIGKILL */
+        graceSeconds: z.coerce.number().int().min(0).max(300).default(5),
+        /** process names stopped on sight (a name, or a name followed by - _ . or a digit) */
+        miners: z
+          .array(z.string().min(2))
+          .default([
+            'xmrig',
+            'ethminer',
+            'packetcrypt',
+            'minerd',
+            'cpuminer',
+            't-rex',
+            'nbminer',
+            'lolminer',
+            'phoenixminer',
+            'nanominer',
+            'teamredminer',
+            'gminer',
+            'ccminer',
+            'bfgminer',
+            'cgminer',
+            'srbminer',
+            'xmr-stak',
+          ]),
+        /** process names never stopped for their CPU use (the student's own server; kernels are not here: see the README) */
+        allowed: z.array(z.string().min(1)).default(['jupyterhub-singleuser', 'jupyter-labhub', 'jupyter-lab', 'jupyter-server']),
       })
       .strict()
       .prefault({}),

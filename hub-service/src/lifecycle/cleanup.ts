@@ -1,5 +1,5 @@
 /**
- * CLEANUP: directory (`ldap: true`: a new password nobody knows), completion, cleanup hook, server, processes, lock, home, release (then reported to the
+ * CLEANUP: directory (`ldap: true`: a new password nobody knows), completion, cleanup hook, server, processes, limits, lock, home, release (then reported to the
  * api-db that ordered it). A workshop with `reset: true` keeps the student and its home until RESET.
  *
  * Retried: a passing failure (the hub down or busy) up to lifecycle.maxAttempts, from 2 s doubling
@@ -10,6 +10,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { completion } from '../content/completion.js';
 import { directoryLockStep } from './directory.js';
+import { limitsRemovedStep } from './limits.js';
 import type { Kit, VerbPlan } from './steps.js';
 
 export function cleanupPlan(kit: Kit): VerbPlan {
@@ -33,6 +34,7 @@ export function cleanupPlan(kit: Kit): VerbPlan {
     step('cleanup-hook', async (s, ctx) => void (s.workshop && (await kit.hooks('cleanup', s, ctx)))),
     kit.stopServer,
     kit.kill,
+    limitsRemovedStep(kit),
     kit.lock,
     step('home-wiped', async (s, ctx) => {
       if (s.workshop?.reset) return void ctx.log('home kept until RESET (reset: true)\n');

@@ -1,7 +1,7 @@
 /**
  * CREATE: password, directory (`ldap: true`: the password set in the site's LDAP), account,
  * leftovers, home, content (create hook, templates, workspace), compiled (`compile`: shc binaries),
- * post-copy, server, credentials (then ready: the clock starts when they are sent).
+ * post-copy, limits (the student's cgroup), server, credentials (then ready: the clock starts when they are sent).
  *
  * The student's password exists in clear only in this process's memory, from the step that makes
  * it to the credentials step that hands it on; the database keeps its hash.
@@ -20,6 +20,7 @@ import { RestartFrom } from '../jobs/engine.js';
 import { enqueueJob, type Job } from '../jobs/store.js';
 import { DEPLOYING, moveRegistration } from '../registrations/states.js';
 import { setDirectoryPassword } from './directory.js';
+import { limitsStep } from './limits.js';
 import type { Kit, Subject, VerbPlan } from './steps.js';
 
 export function createPlan(kit: Kit): VerbPlan {
@@ -87,6 +88,7 @@ export function createPlan(kit: Kit): VerbPlan {
       await hooks('post-copy', s, ctx, passwords.get(ctx.job.id));
       kit.dropHandOver(s); // the original's step 11: the student's secrets file is removed once deployed
     }),
+    limitsStep(kit),
     step('server', async (s, ctx) => {
       const server = await hub.getServer(s.student);
       if (!server?.ready) {

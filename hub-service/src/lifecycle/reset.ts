@@ -1,5 +1,5 @@
 /**
- * RESET: directory (`ldap: true`: a new password nobody knows), reset hook, server, processes, lock, home, release (then reported to the api-db that
+ * RESET: directory (`ldap: true`: a new password nobody knows), reset hook, server, processes, limits, lock, home, release (then reported to the api-db that
  * ordered it): frees a student kept by a `reset: true` workshop, or makes any student clean.
  *
  * Retried: a passing failure (the hub down or busy) up to lifecycle.maxAttempts, from 2 s doubling
@@ -7,6 +7,7 @@
  * admin retries (pool/pool.ts).
  */
 import { directoryLockStep } from './directory.js';
+import { limitsRemovedStep } from './limits.js';
 import type { Kit, VerbPlan } from './steps.js';
 
 export function resetPlan(kit: Kit): VerbPlan {
@@ -16,6 +17,7 @@ export function resetPlan(kit: Kit): VerbPlan {
     kit.step('reset-hook', async (s, ctx) => void (s.workshop && (await kit.hooks('reset', s, ctx)))),
     kit.stopServer,
     kit.kill,
+    limitsRemovedStep(kit),
     kit.lock,
     kit.wipe,
     kit.release('cleaned'),

@@ -24,6 +24,7 @@ import { type WorkshopFolders, workshopFolders } from '../catalog/folders.js';
 import { asEnvironment, challengeName, deploymentFiles, passDir, passFile, resolveVariables, siteBase, studentValues } from '../content/site-variables.js';
 import { type Mode, modeOf } from '../registrations/registrations.js';
 import type { StudentHost } from './host.js';
+import type { StudentLimits } from '../isolation/limits.js';
 
 export interface Credentials {
   /** the CREATE job: one credentials mail per job, however often its step runs */
@@ -60,6 +61,8 @@ export interface LifecycleDeps {
   onJob?: () => void;
   /** the site's LDAP directory, for workshops with `ldap: true` (none: their CREATE fails, saying so) */
   directory?: Directory;
+  /** system-users mode: the students' cgroups (isolation/limits.ts); none in local mode */
+  limits?: StudentLimits;
 }
 
 /** A verb: its steps, how often a passing failure is retried, and what happens when the engine gives up on it. */

@@ -9,7 +9,7 @@ import type { ImportReport } from '../catalog/sync.js';
 import type { JobView, StepView } from '../jobs/queries.js';
 import { JOB_SOURCES, JOB_STATES, VERBS } from '../jobs/store.js';
 import type { MailView } from '../mail-out/queries.js';
-import type { PoolStudent, RangeState } from '../pool/pool.js';
+import type { PoolCounts, PoolStudent, PoolSummary, RangeState } from '../pool/pool.js';
 import type { SurveyRow, SurveySummary } from '../registrations/survey.js';
 import { surveyAnswer, surveyAnswerSchema, timestamp } from './views.js';
 
@@ -113,32 +113,72 @@ export function presentMailDetail(m: MailView & { text: string | null; html: str
   return { ...presentMail(m), text: m.text, html: m.html };
 }
 
+const poolCounts = {
+  free: count,
+  allocated: count,
+  cleanup: count,
+  stuck: count.meta({ description: 'of those, how many are stuck: a CLEANUP, RESET or PURGE gave up; each keeps its state until an admin retries' }),
+};
+const span = z.tuple([z.number().int(), z.number().int()]);
+
+export const poolStudentSchema = z.object({
+  id: z.number().int(),
+  name: z.string(),
+  state: z.enum(['free', 'allocated', 'cleanup']),
+  registrationId: z.number().int().nullable(),
+  updatedAt: timestamp,
+  problem: z.string().nullable().meta({ description: 'why its last CLEANUP, RESET or PURGE gave up: the student is stuck until retried (null: fine)' }),
+});
+
 export const poolStateSchema = z
   .object({
-    range: z.tuple([z.number().int(), z.number().int()]),
-    free: count,
-    allocated: count,
-    cleanup: count,
-    students: z.array(
-      z.object({
-        id: z.number().int(),
-        name: z.string(),
-        state: z.enum(['free', 'allocated', 'cleanup']),
-        registrationId: z.number().int().nullable(),
-        updatedAt: timestamp,
-        problem: z.string().nullable().meta({ description: 'why its last CLEANUP, RESET or PURGE gave up: the student is stuck until retried (null: fine)' }),
-      }),
-    ),
+    range: span,
+    ...poolCounts,
+    students: z.array(poolStudentSchema).meta({ description: 'a page of the students of the range (of `state` when given): the stuck first, then by number' }),
+    total: count.meta({ description: 'how many students of the range match `state` (all of them without it)' }),
+    limit: z.number().int().min(1),
+    offset: count,
   })
-  .meta({ description: 'the student pool over a range: counts and each student' });
+  .meta({ description: 'the student pool over a range: its counts, and a page of its students (`limit` 500 unless given; page with `offset`)' });
 
-export function presentPool(state: RangeState, students: PoolStudent[]): z.output<typeof poolStateSchema> {
+export function presentPool(state: RangeState, page: { items: PoolStudent[]; total: number }, paging: { limit: number; offset: number }): z.output<typeof poolStateSchema> {
   return {
     range: state.range,
     free: state.free,
     allocated: state.allocated,
     cleanup: state.cleanup,
-    students: students.map((s) => ({ id: s.id, name: s.name, state: s.state, registrationId: s.registrationId, updatedAt: s.updatedAt, problem: s.problem })),
+    stuck: state.stuck,
+    students: page.items.map((s) => ({ id: s.id, name: s.name, state: s.state, registrationId: s.registrationId, updatedAt: s.updatedAt, problem: s.problem })),
+    total: page.total,
+    limit: paging.limit,
+    offset: paging.offset,
+  };
+}
+
+export const poolSummarySchema = z
+  .object({
+    count: count.meta({ description: 'the pool is student1 to student`count`' }),
+    ...poolCounts,
+    workshops: z.array(
+      z.object({
+        folder: z.string(),
+        name: z.string(),
+        active: z.boolean(),
+        range: span,
+        ...poolCounts,
+      }),
+    ),
+    outside: z.object({ spans: z.array(span), size: count, ...poolCounts }).meta({ description: "the students of no workshop's range (some may still hold an old registration)" }),
+  })
+  .meta({ description: 'the pool at a glance: its counts, per workshop range and outside every range' });
+
+export function presentPoolSummary(s: PoolSummary): z.output<typeof poolSummarySchema> {
+  const counts = (c: PoolCounts) => ({ free: c.free, allocated: c.allocated, cleanup: c.cleanup, stuck: c.stuck });
+  return {
+    count: s.count,
+    ...counts(s.total),
+    workshops: s.workshops.map((w) => ({ folder: w.folder, name: w.name, active: w.active, range: w.range, ...counts(w) })),
+    outside: { spans: s.outside.spans, size: s.outside.size, ...counts(s.outside) },
   };
 }
 

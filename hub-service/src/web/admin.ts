@@ -15,7 +15,7 @@ import { serverHealth, serversDown } from '../lifecycle/reconcile.js';
 import { placeAction } from '../registrations/order-desk.js';
 import { OrderError } from '../mail-in/orders.js';
 import { getMail, listMails } from '../mail-out/queries.js';
-import { listStudents, NotStuck, rangeState, retryStuck, stuckStudents } from '../pool/pool.js';
+import { NotStuck, rangeState, retryStuck, stuckStudents } from '../pool/pool.js';
 import { registrationFigures } from '../registrations/queries.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import { listSurveys, surveySummary } from '../registrations/survey.js';
@@ -23,7 +23,9 @@ import { VERSION } from '../version.js';
 import { actionInput, extendInput, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
 import type { WebDeps } from './deps.js';
 import { adminServer } from './views.js';
+import { parsePoolPageQuery, poolPage } from './admin-pool.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
+import { recentStops } from '../watchdog/watchdog.js';
 
 export function adminRouter(deps: WebDeps): express.Router {
   const { db, config, registrations } = deps;
@@ -70,6 +72,7 @@ export function adminRouter(deps: WebDeps): express.Router {
         return { folder: w.folder, name: w.name, running: w.running, seats: w.seats, participants: w.participants, finished: f?.n ?? 0, completion: f?.completion ?? null };
       }),
       serversDown: down,
+      watchdog: { enabled: config.watchdog.enabled, stops: recentStops(db, 20) },
       facts: {
         'wod version': VERSION,
         'JupyterHub version': hubVersion ?? 'not answering',
@@ -266,47 +269,11 @@ export function adminRouter(deps: WebDeps): express.Router {
   });
 
   router.get('/pool', (req, res) => {
-    const workshops = listWorkshops(db, { includeInactive: true })
-      .filter((w) => !w.removed)
-      .sort((a, b) => Number(b.active) - Number(a.active));
-    const covered = new Set(workshops.flatMap((w) => Array.from({ length: w.range[1] - w.range[0] + 1 }, (_, i) => w.range[0] + i)));
-    const outside = Array.from({ length: config.students.count }, (_, i) => i + 1).filter((n) => !covered.has(n));
-    render(req, res, 'pool', 'Student pool', {
-      count: config.students.count,
-      stuck: stuckStudents(db),
-      retried: positiveId(req.query.retried),
-      groups: [
-        ...workshops.map((w) => ({
-          id: w.folder,
-          title: `${w.name}${w.active ? '' : ' (inactive)'}`,
-          ...rangeState(db, ...w.range),
-          span: `${w.range[0]}–${w.range[1]}`,
-          students: listStudents(db, ...w.range),
-        })),
-        ...(outside.length ? [{ id: 'outside', title: 'In no workshop range', ...countStates(outside), span: spans(outside), students: null }] : []),
-      ],
-    });
+    const query = parsePoolPageQuery(req.query);
+    const page = poolPage(db, config.students.count, query);
+    if (!page) return void notFound(res, `workshop ${query.workshop}`);
+    render(req, res, 'pool', 'Student pool', { ...page, retried: positiveId(req.query.retried) });
   });
-  /** 1,2,3,7,8 → "1–3, 7–8" */
-  const spans = (ids: number[]) =>
-    ids
-      .reduce<[number, number][]>((acc, n) => {
-        const last = acc[acc.length - 1];
-        if (last && last[1] === n - 1) last[1] = n;
-        else acc.push([n, n]);
-        return acc;
-      }, [])
-      .map(([a, b]) => (a === b ? `${a}` : `${a}–${b}`))
-      .join(', ');
-  const countStates = (ids: number[]) => {
-    const set = new Set(ids);
-    const all = listStudents(db, 1, config.students.count).filter((s) => set.has(s.id));
-    return {
-      free: all.filter((s) => s.state === 'free').length,
-      allocated: all.filter((s) => s.state === 'allocated').length,
-      cleanup: all.filter((s) => s.state === 'cleanup').length,
-    };
-  };
 
   router.get('/jobs', (req, res) => {
     const query = { state: (req.query.state as string) || undefined, verb: (req.query.verb as string) || undefined };

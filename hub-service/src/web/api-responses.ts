@@ -7,7 +7,17 @@
 import { z } from 'zod';
 import type { RegistrationError } from '../registrations/registrations.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
-import { importReportSchema, jobDetailSchema, jobSchema, mailDetailSchema, mailSchema, poolStateSchema, surveyRowSchema, surveySummarySchema } from './admin-views.js';
+import {
+  importReportSchema,
+  jobDetailSchema,
+  jobSchema,
+  mailDetailSchema,
+  mailSchema,
+  poolStateSchema,
+  poolSummarySchema,
+  surveyRowSchema,
+  surveySummarySchema,
+} from './admin-views.js';
 import { meSchema } from './me.js';
 import { adminWorkshopSchema, registrationSchema, statusSchema, surveyAnswerSchema, timestamp, workshopSchema } from './views.js';
 
@@ -92,6 +102,7 @@ export const RESPONSE_SCHEMAS = {
   ActionQueued: actionQueuedSchema,
   ImportReport: importReportSchema,
   PoolState: poolStateSchema,
+  PoolSummary: poolSummarySchema,
 } as const;
 export type ResponseName = keyof typeof RESPONSE_SCHEMAS;
 

@@ -1,6 +1,7 @@
 /** Request schemas of the admin API, shared by the routes and the OpenAPI document. */
 import { z } from 'zod';
 import { JOB_STATES, VERBS } from '../jobs/store.js';
+import { STUDENT_FILTERS } from '../pool/pool.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
 
 export const workshopPatch = z
@@ -21,10 +22,25 @@ export const registrationQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
-export const poolQuery = z.union([
-  z.object({ workshop: z.string().min(1) }).strict(),
-  z.object({ first: z.coerce.number().int().min(1), last: z.coerce.number().int().min(1) }).strict(),
-]);
+/**
+ * The pool over a workshop's range or first..last, a page of its students: `limit` 500 unless given
+ * (a workshop of the original WoD fits in one page), up to 5 000.
+ */
+export const poolQuery = z
+  .object({
+    workshop: z.string().min(1).optional(),
+    first: z.coerce.number().int().min(1).optional(),
+    last: z.coerce.number().int().min(1).optional(),
+    state: z.enum(STUDENT_FILTERS).optional().meta({ description: 'only the students of this state, or the stuck ones' }),
+    limit: z.coerce.number().int().min(1).max(5000).default(500),
+    offset: z.coerce.number().int().min(0).default(0),
+  })
+  .strict()
+  .refine((q) => (q.workshop === undefined) === (q.first !== undefined && q.last !== undefined) && (q.first === undefined) === (q.last === undefined), {
+    message: 'give workshop, or first and last',
+    path: ['workshop'],
+  })
+  .refine((q) => q.first === undefined || q.last === undefined || q.last >= q.first, { message: 'must not be below first', path: ['last'] });
 
 export const jobQuery = z.object({
   state: z.enum(JOB_STATES).optional(),

@@ -14,13 +14,24 @@ import { OrderError } from '../mail-in/orders.js';
 import { fieldErrors } from '../registrations/input.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
 import { listSurveys, saveSurvey, surveyInput } from '../registrations/survey.js';
-import { listStudents, NotStuck, rangeState, retryStuck } from '../pool/pool.js';
+import { NotStuck, poolSummary, rangeState, retryStuck, studentPage } from '../pool/pool.js';
 import type { DeskOutcome } from '../registrations/desk.js';
 import type { WebDeps } from './deps.js';
 import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
 import { meRouter } from './me.js';
+import { poolWorkshops } from './admin-pool.js';
 import { openApiDocument } from './openapi.js';
-import { presentImport, presentJob, presentJobDetail, presentMail, presentMailDetail, presentPool, presentSurveyRow, presentSurveySummary } from './admin-views.js';
+import {
+  presentImport,
+  presentJob,
+  presentJobDetail,
+  presentMail,
+  presentMailDetail,
+  presentPool,
+  presentPoolSummary,
+  presentSurveyRow,
+  presentSurveySummary,
+} from './admin-views.js';
 import type { registeredSchema } from './api-responses.js';
 import { adminRegistration, adminWorkshop, participantStatus, publicWorkshop, surveyAnswer } from './views.js';
 
@@ -211,16 +222,18 @@ export function apiRouter(deps: WebDeps): express.Router {
     const q = poolQuery.safeParse(req.query);
     if (!q.success) return invalid(res, q.error);
     let range: [number, number];
-    if ('workshop' in q.data) {
+    if (q.data.workshop !== undefined) {
       const w = getWorkshop(db, q.data.workshop);
       if (!w) return void res.status(404).json({ status: 404, message: `there is no workshop ${q.data.workshop}` });
       range = w.range;
     } else {
-      if (q.data.last < q.data.first)
-        return void res.status(422).json({ status: 422, message: 'invalid request', errors: [{ field: 'last', message: 'must not be below first' }] });
-      range = [q.data.first, q.data.last];
+      range = [q.data.first!, q.data.last!];
     }
-    res.json(presentPool(rangeState(db, ...range), listStudents(db, ...range)));
+    const { state, limit, offset } = q.data;
+    res.json(presentPool(rangeState(db, ...range), studentPage(db, { first: range[0], last: range[1], state, limit, offset }), { limit, offset }));
+  });
+  admin.get('/pool/summary', (_req, res) => {
+    res.json(presentPoolSummary(poolSummary(db, poolWorkshops(db), config.students.count)));
   });
 
   admin.post('/pool/:id/retry', (req, res) => {

@@ -10,7 +10,7 @@ import { registrationInput } from '../registrations/input.js';
 import { surveyInput } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
 import { responseComponents, type ResponseName } from './api-responses.js';
-import { actionInput, extendInput, jobQuery, mailQuery, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
 import { progressInput } from './me.js';
 
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -32,6 +32,7 @@ const pathParameter = (name: string, type: 'string' | 'integer') => ({ name, in:
 interface Operation {
   operationId: string;
   summary: string;
+  description?: string;
   parameters?: object[];
   requestBody?: object;
   responses: Record<number, object>;
@@ -288,13 +289,20 @@ export function openApiDocument(config: WodConfig) {
       '/admin/pool': {
         get: admin({
           operationId: 'adminPoolState',
-          summary: "The student pool over a workshop's range or first..last",
-          parameters: [
-            { name: 'workshop', in: 'query', schema: { type: 'string' } },
-            { name: 'first', in: 'query', schema: { type: 'integer' } },
-            { name: 'last', in: 'query', schema: { type: 'integer' } },
-          ],
-          responses: { 200: body('counts and students', 'PoolState'), 404: error('no such workshop'), 422: error('give workshop, or first and last') },
+          summary: "The student pool over a workshop's range or first..last: its counts and a page of its students",
+          description:
+            'Students come a page at a time, the stuck first, then by number: `limit` (500 unless given, at most 5 000) and `offset`, ' +
+            'optionally only those of one `state` (or `stuck`). Compatibility: the fields `stuck`, `total`, `limit`, `offset` and the `state` filter were added; ' +
+            'a range of more than 500 students, once listed whole, now needs a larger `limit` or several pages (`total` says how many).',
+          parameters: queryParameters(poolQuery),
+          responses: { 200: body('counts and a page of students', 'PoolState'), 404: error('no such workshop'), 422: error('give workshop, or first and last') },
+        }),
+      },
+      '/admin/pool/summary': {
+        get: admin({
+          operationId: 'adminPoolSummary',
+          summary: 'The pool at a glance: free, allocated, cleanup and stuck per workshop range and outside every range',
+          responses: { 200: body('the counts', 'PoolSummary') },
         }),
       },
       '/admin/pool/{id}/retry': {
