@@ -28,6 +28,7 @@ import { studentLimits } from './isolation/limits.js';
 import { restoreLimits } from './lifecycle/limits.js';
 import { ServerReconciler } from './lifecycle/reconcile.js';
 import { isTransient, lifecycle } from './lifecycle/verbs.js';
+import { refillWarm } from './lifecycle/warm.js';
 import { readMailApiPassword } from './mail-in/access.js';
 import { createMailApi } from './mail-in/server.js';
 import { Letters } from './journey/letters.js';
@@ -49,6 +50,10 @@ import { healthRouter } from './web/health.js';
 import { internalRouter } from './web/internal.js';
 import { TrustedProxies } from './network/addresses.js';
 import { Watchdog } from './watchdog/watchdog.js';
+import { CapacityMeter } from './capacity/meter.js';
+
+/** How often the memory of working seats is read (capacity/meter.ts): a few small /proc files per seat. */
+const CAPACITY_SAMPLE_SECONDS = 60;
 
 function main(): void {
   const config = loadConfig();
@@ -97,6 +102,15 @@ function main(): void {
     onJob: () => engine?.kick(),
     directory: isDirectoryConfigured(config.ldap) ? new LdapDirectory(config.ldap, () => readLdapBindPassword(paths.ldapBindPassword, process.env)) : undefined,
   });
+  // Warm seats kept at their workshops' targets (lifecycle/warm.ts): after every job, and with the timers.
+  const refill = () => {
+    if (config.lifecycle.paused) return;
+    try {
+      if (refillWarm(db, config).length) engine?.kick();
+    } catch (e) {
+      log.error('warm seats refill failed', { error: (e as Error).message });
+    }
+  };
   engine = new JobEngine({
     store: jobs,
     plans: verbs.plans,
@@ -105,6 +119,7 @@ function main(): void {
     isTransient,
     retryPolicy: verbs.retryPolicy,
     onFailed: verbs.gaveUp,
+    onDone: refill,
   });
 
   syncPool(db, config.students.count);
@@ -115,6 +130,24 @@ function main(): void {
     return report;
   };
   importNow('system');
+  // What a working seat costs here (capacity/meter.ts): sampled once a minute, cheaply, from /proc.
+  const capacity = new CapacityMeter({
+    db,
+    file: paths.capacity,
+    source:
+      config.students.mode === 'system-users'
+        ? { mode: 'system-users', uidBase: config.students.uidBase, count: config.students.count }
+        : { mode: 'local', hubApiUrl: hubEnv.apiUrl, count: config.students.count },
+  });
+  const measure = () => {
+    try {
+      capacity.sample();
+    } catch (e) {
+      log.warn('capacity sample failed', { error: (e as Error).message });
+    }
+  };
+  measure();
+  const measuring = setInterval(measure, CAPACITY_SAMPLE_SECONDS * 1000);
   const deps: WebDeps = {
     config,
     db,
@@ -128,6 +161,7 @@ function main(): void {
     mailer,
     letters,
     log,
+    capacity,
   };
 
   // One rule for the client address, for the hub's logins and the service's own rate limits.
@@ -181,6 +215,7 @@ function main(): void {
     } catch (e) {
       log.error('timers sweep failed', { error: (e as Error).message });
     }
+    refill();
   };
   sweep();
   const deadlines = setInterval(sweep, 5_000);
@@ -234,6 +269,7 @@ function main(): void {
     log.info('shutting down', { signal });
     clearInterval(deadlines);
     clearInterval(reconciling);
+    clearInterval(measuring);
     watchdog.stop();
     mailer.stop();
     mailApi?.close();

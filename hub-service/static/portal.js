@@ -43,6 +43,21 @@
     });
   });
 
+  // A status page being prepared reloads itself, unless the reader has started on one of its forms.
+  var refreshing = document.querySelector('[data-refresh-seconds]');
+  if (refreshing) {
+    var touched = false;
+    refreshing.addEventListener('input', function () {
+      touched = true;
+    });
+    setTimeout(
+      function () {
+        if (!touched) window.location.reload();
+      },
+      Number(refreshing.getAttribute('data-refresh-seconds')) * 1000,
+    );
+  }
+
   // Deadlines are written in UTC; show them in the reader's own time zone as well.
   document.querySelectorAll('time[data-local][datetime]').forEach(function (t) {
     var d = new Date(t.getAttribute('datetime'));

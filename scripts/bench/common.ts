@@ -8,12 +8,17 @@ export function percentile(sorted: number[], p: number): number {
 }
 
 /**
- * Starts wod with `WKSHP-Bench` of `seats` students (`notebook` as its first notebook when given);
- * `done` stops it and cleans up.
+ * Starts wod with `WKSHP-Bench` of `seats` students (`notebook` as its first notebook when given,
+ * more wod.yml `fields`, e.g. warm); `done` stops it and cleans up.
  */
-export async function benchHub(seats: number, env: Record<string, string> = {}, notebook?: string): Promise<{ hub: RunningHub; done: () => Promise<void> }> {
+export async function benchHub(
+  seats: number,
+  env: Record<string, string> = {},
+  notebook?: string,
+  fields: Record<string, unknown> = {},
+): Promise<{ hub: RunningHub; done: () => Promise<void> }> {
   const workshops = tempWorkshops();
-  writeWorkshop(workshops, 'WKSHP-Bench', { range: [1, seats], capacity: seats }, { notebook });
+  writeWorkshop(workshops, 'WKSHP-Bench', { range: [1, seats], capacity: seats, ...fields }, { notebook });
   console.log(`bench: starting wod (JupyterHub, proxy, service) with a pool of ${seats} students…`);
   const hub = await startHub({
     env: { WOD_WORKSHOPS_DIR: workshops, WOD_STUDENTS_COUNT: String(seats), WOD_REGISTRATION_PER_IP_PER_MINUTE: '10000000', WOD_LOG_LEVEL: 'warn', ...env },

@@ -126,6 +126,8 @@ describe('response schemas', () => {
     active: true,
     capacity: 10,
     priority: 1,
+    warm: 0,
+    warmReady: 0,
     range: [1, 10],
     durationMinutes: 120,
     seats: 3,

@@ -15,6 +15,10 @@ export interface CatalogEntry extends Pick<WorkshopSpec, SpecFields> {
   active: boolean;
   capacity: number;
   priority: number;
+  /** seats to keep warm (wod.yml warm:, or an admin's) */
+  warm: number;
+  /** warm seats ready now */
+  warmReady: number;
   range: [number, number];
   durationMinutes: number;
   /** seats a registration could take now: min(capacity − running, free students in range) */
@@ -35,6 +39,7 @@ export interface CatalogEntry extends Pick<WorkshopSpec, SpecFields> {
 
 interface Row extends WorkshopRow {
   running: number;
+  warm_ready: number;
   free_students: number;
   participants: number;
 }
@@ -44,6 +49,7 @@ const SELECT = `
   SELECT w.*,
     (SELECT COUNT(*) FROM registrations r WHERE r.workshop_id = w.id AND r.state IN (${RUNNING_SQL})) AS running,
     (SELECT COUNT(*) FROM students s WHERE s.state = 'free' AND s.id BETWEEN w.range_min AND w.range_max) AS free_students,
+    (SELECT COUNT(*) FROM students s WHERE s.state = 'free' AND s.warm_workshop_id = w.id) AS warm_ready,
     (SELECT COUNT(DISTINCT r.participant_id) FROM registrations r WHERE r.workshop_id = w.id) AS participants
   FROM workshops w`;
 
@@ -59,6 +65,8 @@ function toEntry(r: Row, popular: Set<string>): CatalogEntry {
     active: !!r.active && !r.removed_at,
     capacity: r.capacity,
     priority: r.priority,
+    warm: r.warm,
+    warmReady: r.warm_ready,
     range: [r.range_min, r.range_max],
     durationMinutes: r.duration_minutes,
     category: spec.category,
@@ -149,7 +157,7 @@ export function catalogTabs(entries: CatalogEntry[]): Tab[] {
 
 export class WorkshopUpdateError extends Error {}
 
-/** An admin's change to active, capacity or priority; the fields set are pinned against imports. */
+/** An admin's change to active, capacity, priority or warm; the fields set are pinned against imports. */
 export function updateWorkshop(db: Db, folder: string, patch: Partial<Record<Pinnable, number | boolean>>, actor: Actor): CatalogEntry | null {
   return db
     .transaction(() => {
@@ -158,6 +166,9 @@ export function updateWorkshop(db: Db, folder: string, patch: Partial<Record<Pin
       const size = current.range[1] - current.range[0] + 1;
       if (typeof patch.capacity === 'number' && patch.capacity > size) {
         throw new WorkshopUpdateError(`capacity ${patch.capacity} is more than the ${size} students of range [${current.range.join(', ')}]`);
+      }
+      if (typeof patch.warm === 'number' && patch.warm > size) {
+        throw new WorkshopUpdateError(`warm ${patch.warm} is more than the ${size} students of range [${current.range.join(', ')}]`);
       }
       const fields = Object.keys(patch) as Pinnable[];
       if (!fields.length) return current;

@@ -37,6 +37,15 @@ export function checkAgainstPool(c: Candidate, poolSize: number): Problem[] {
       fix: `lower capacity to ${size} or widen the range`,
     });
   }
+  const seatsAtOnce = Math.min(spec.capacity, size);
+  if (spec.warm > seatsAtOnce) {
+    problems.push({
+      severity: 'warning',
+      ...where(c, 'warm'),
+      message: `warm ${spec.warm} is more than the ${seatsAtOnce} seats it can have at once: at most ${seatsAtOnce} are kept warm`,
+      fix: `lower warm to ${seatsAtOnce}`,
+    });
+  }
   return problems;
 }
 

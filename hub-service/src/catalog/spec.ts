@@ -36,6 +36,8 @@ export interface WorkshopSpec {
   avatar: string | null;
   monoAppliance: boolean;
   multiAppliance: boolean;
+  /** seats kept warm (home ready, server running) before anyone registers; an admin may change it live */
+  warm: number;
   /** the notebook that asks for the survey, as a pattern (`*Conclusion*` when not set) */
   conclusion: string | null;
   /** system-users mode: this workshop's per-student limits over the site's (students.limits), key by key */
@@ -87,6 +89,7 @@ const FIELDS: Field[] = [
   { key: 'monoAppliance', kind: 'bool', default: false },
   { key: 'multiAppliance', kind: 'bool', default: false },
   { key: 'conclusion', kind: 'string', max: 255, default: null },
+  { key: 'warm', kind: 'int', default: 0 },
   { key: 'limits', kind: 'limits', default: null },
 ];
 const BY_LOWER = new Map(FIELDS.map((f) => [f.key.toLowerCase(), f]));

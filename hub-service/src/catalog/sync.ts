@@ -17,7 +17,7 @@ export interface ImportReport {
 }
 
 /** Fields an admin may set from the panel; an import leaves a pinned one alone. */
-export const PINNABLE = ['active', 'capacity', 'priority'] as const;
+export const PINNABLE = ['active', 'capacity', 'priority', 'warm'] as const;
 export type Pinnable = (typeof PINNABLE)[number];
 
 /** A row of the workshops table. */
@@ -30,6 +30,7 @@ export interface WorkshopRow {
   active: number;
   capacity: number;
   priority: number;
+  warm: number;
   range_min: number;
   range_max: number;
   duration_minutes: number;
@@ -45,10 +46,10 @@ export function importWorkshops(db: Db, scan: CatalogScan, actor: Actor): Import
   const report: ImportReport = { inserted: [], updated: [], deactivated: [], unchanged: [], problems: [...scan.problems] };
   const byFolder = db.prepare('SELECT * FROM workshops WHERE folder = ?');
   const insert = db.prepare(`INSERT INTO workshops
-    (folder, source, path, name, active, capacity, priority, range_min, range_max, duration_minutes, spec)
-    VALUES (@folder, @source, @path, @name, @active, @capacity, @priority, @range_min, @range_max, @duration_minutes, @spec)`);
+    (folder, source, path, name, active, capacity, priority, warm, range_min, range_max, duration_minutes, spec)
+    VALUES (@folder, @source, @path, @name, @active, @capacity, @priority, @warm, @range_min, @range_max, @duration_minutes, @spec)`);
   const update = db.prepare(`UPDATE workshops SET source = @source, path = @path, name = @name, active = @active,
-    capacity = @capacity, priority = @priority, range_min = @range_min, range_max = @range_max,
+    capacity = @capacity, priority = @priority, warm = @warm, range_min = @range_min, range_max = @range_max,
     duration_minutes = @duration_minutes, spec = @spec, removed_at = NULL,
     updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = @id`);
 
@@ -63,6 +64,7 @@ export function importWorkshops(db: Db, scan: CatalogScan, actor: Actor): Import
         active: s.active ? 1 : 0,
         capacity: s.capacity,
         priority: s.priority,
+        warm: s.warm ?? 0,
         range_min: s.range[0],
         range_max: s.range[1],
         duration_minutes: Math.round(s.duration * 60),

@@ -22,6 +22,8 @@ import { prepare } from '../prepare.js';
 import { spawnerLimits, studentLimits } from '../isolation/limits.js';
 import { openDatabase } from '../store/db.js';
 import { VERSION } from '../version.js';
+import { capacityFigures, memAvailable, readSeatCost } from '../capacity/meter.js';
+import { capacityLines, presentCapacity } from '../web/capacity-view.js';
 import type { Verb } from '../jobs/store.js';
 import { action } from './action.js';
 import { start } from './start.js';
@@ -74,6 +76,19 @@ program
     const limits = studentLimits(config);
     console.log(`per-student limits: ${limits.describe()}`);
     if (limits.unavailable) process.exitCode = 1;
+  });
+
+program
+  .command('capacity')
+  .description('what a working seat costs on this host (as the running service measured it) and how many more seats the memory available now can hold')
+  .option('--json', 'print the figures as JSON (the shape of GET /api/v1/admin/capacity)')
+  .action((opts: { json?: boolean }) => {
+    // The service's own figures, from the data folder: no token needed, and the same numbers as the dashboard.
+    const cost = readSeatCost(dataPaths(loadConfig()).capacity) ?? { measuredAt: null, perSeatBytes: null, samples: 0, byWorkshop: [] };
+    const figures = capacityFigures(cost, memAvailable());
+    if (opts.json) return void process.stdout.write(JSON.stringify(presentCapacity(figures)) + '\n');
+    for (const [k, v] of capacityLines(figures)) console.log(`${k}: ${v}`);
+    if (cost.measuredAt) console.log(`measured at: ${cost.measuredAt}`);
   });
 
 const workshops = program.command('workshops').description('the workshop folders');

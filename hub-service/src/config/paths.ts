@@ -18,6 +18,8 @@ export function dataPaths(config: Pick<WodConfig, 'dataDir' | 'projectRoot'>) {
     ldapBindPassword: path.join(secrets, 'ldap-bind-password'),
     hubCookieSecret: path.join(secrets, 'jupyterhub_cookie_secret'),
     proxyPid: path.join(config.dataDir, 'jupyterhub-proxy.pid'),
+    /** What a working seat costs, as the service last measured it (`wod capacity` reads it). */
+    capacity: path.join(config.dataDir, 'capacity.json'),
     venv: path.join(config.projectRoot, '.venv'),
     hubConfig: path.join(config.projectRoot, 'spawner-config', 'jupyterhub_config.py'),
   };

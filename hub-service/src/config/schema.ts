@@ -155,6 +155,8 @@ export const configSchema = z
         paused: z.union([z.boolean(), z.stringbool()]).default(false),
         /** jobs (CREATE, CLEANUP, RESET, PURGE) run at once */
         concurrency: z.coerce.number().int().min(1).max(64).default(4),
+        /** warm seats (all workshops' `warm` targets together) this host keeps at most */
+        warmSeatsMax: z.coerce.number().int().min(0).max(10_000).default(20),
         /** attempts of a job failing for a passing reason (hub busy, timeouts) */
         maxAttempts: z.coerce.number().int().min(1).default(10),
         /** seconds to wait for a student's server to be ready */

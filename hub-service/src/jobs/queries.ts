@@ -97,3 +97,55 @@ export function finishedSteps(db: Db, jobIds: number[]): FinishedStep[] {
     .all(...jobIds) as (Omit<FinishedStep, 'ok'> & { ok: number | null })[];
   return rows.map((s) => ({ ...s, ok: !!s.ok }));
 }
+
+/** Where a registration's CREATE stands in the one queue all workshops share (../registrations/queue.ts reads it). */
+export interface CreateQueueFacts {
+  jobId: number;
+  state: 'queued' | 'running';
+  /** CREATE jobs queued or running that were created before this one, any workshop */
+  ahead: number;
+  /** the step running now (a job_steps line not finished yet), else null */
+  step: string | null;
+  /** the last step finished (jobs.last_step) */
+  lastStep: string | null;
+  startedAt: string | null;
+  /** started_at → finished_at of the latest done CREATE jobs (by id: walked backwards, no sort), in seconds */
+  recentSeconds: number[];
+}
+
+/**
+ * The open CREATE of a registration and the queue in front of it, in three indexed reads; null when
+ * it has none queued or running (done, failed, or not queued yet).
+ */
+export function createQueueFacts(db: Db, registrationId: number, samples = 20): CreateQueueFacts | null {
+  const job = db
+    .prepare(
+      `SELECT id, state, last_step AS lastStep, started_at AS startedAt, created_at AS createdAt FROM jobs
+       WHERE registration_id = ? AND verb = 'CREATE' AND state IN ('queued', 'running') ORDER BY id LIMIT 1`,
+    )
+    .get(registrationId) as { id: number; state: 'queued' | 'running'; lastStep: string | null; startedAt: string | null; createdAt: string } | undefined;
+  if (!job) return null;
+  const { ahead } = db
+    .prepare(
+      `SELECT COUNT(*) AS ahead FROM jobs WHERE verb = 'CREATE' AND state IN ('queued', 'running')
+       AND (created_at < ? OR (created_at = ? AND id < ?))`,
+    )
+    .get(job.createdAt, job.createdAt, job.id) as { ahead: number };
+  const open = db.prepare('SELECT step FROM job_steps WHERE job_id = ? AND finished_at IS NULL ORDER BY id DESC LIMIT 1').get(job.id) as { step: string } | undefined;
+  const recent = db
+    .prepare(
+      `SELECT (julianday(finished_at) - julianday(started_at)) * 86400.0 AS seconds FROM jobs
+       WHERE verb = 'CREATE' AND state = 'done' AND started_at IS NOT NULL AND finished_at IS NOT NULL
+       ORDER BY id DESC LIMIT ?`,
+    )
+    .all(samples) as { seconds: number }[];
+  return {
+    jobId: job.id,
+    state: job.state,
+    ahead,
+    step: open?.step ?? null,
+    lastStep: job.lastStep,
+    startedAt: job.startedAt,
+    recentSeconds: recent.map((r) => r.seconds),
+  };
+}

@@ -22,6 +22,12 @@ import { DEPLOYING, moveRegistration } from '../registrations/states.js';
 import { setDirectoryPassword } from './directory.js';
 import { limitsStep } from './limits.js';
 import type { Kit, Subject, VerbPlan } from './steps.js';
+import { isWarmFor, isWarmJob, markWarm } from './warm.js';
+
+/** What a warm seat's preparation runs of CREATE (then marks the seat). */
+const WARM_PREPARATION = new Set(['account', 'server-stopped', 'processes-stopped', 'home', 'limits', 'server']);
+/** What a registration on a warm seat finds done. */
+const DONE_WHEN_WARM = new Set(['account', 'server-stopped', 'processes-stopped', 'home']);
 
 export function createPlan(kit: Kit): VerbPlan {
   const { db, config, hub, host, deps, step, needWorkshop, folders, variables, hooks } = kit;
@@ -37,7 +43,7 @@ export function createPlan(kit: Kit): VerbPlan {
     return password;
   };
 
-  const steps = () => [
+  const all = () => [
     step('deploying', async (s, ctx) => {
       if (s.registration) moveRegistration(db, s.registration.id, { to: 'deploying', actor: 'system', onlyFrom: ['registered'], details: { job: ctx.job.id } });
     }),
@@ -137,6 +143,16 @@ export function createPlan(kit: Kit): VerbPlan {
       }
     }),
   ];
+
+  // A warm seat's preparation does what needs no participant; a registration on a warm seat skips it.
+  const markedWarm = step('warm', async (s, ctx) => {
+    markWarm(db, s.n, ctx.job.workshop_id!);
+    ctx.log(`${s.student} is a warm seat of ${needWorkshop(s).folder}\n`);
+  });
+  const steps = (job: Job) => {
+    if (isWarmJob(job)) return [...all().filter((x) => WARM_PREPARATION.has(x.name)), markedWarm];
+    return isWarmFor(db, job) ? all().filter((x) => !DONE_WHEN_WARM.has(x.name)) : all();
+  };
 
   /** The failure path: the seat is purged and freed, with an apology. */
   const gaveUp = (job: Job, error: Error) => {

@@ -24,6 +24,7 @@ import { type WorkshopFolders, workshopFolders } from '../catalog/folders.js';
 import { asEnvironment, challengeName, deploymentFiles, passDir, passFile, resolveVariables, siteBase, studentValues } from '../content/site-variables.js';
 import { type Mode, modeOf } from '../registrations/registrations.js';
 import type { StudentHost } from './host.js';
+import { clearWarm } from './warm.js';
 import type { StudentLimits } from '../isolation/limits.js';
 
 export interface Credentials {
@@ -240,6 +241,7 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
   const wipe = step('home-wiped', async (s) => {
     await host.resetHome(s.student);
     dropHandOver(s);
+    clearWarm(db, s.n); // a warm seat's home is gone with it
   });
   const release = (final: 'cleaned' | 'failed') =>
     step('released', async (s, ctx) => {

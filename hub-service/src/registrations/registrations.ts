@@ -222,8 +222,15 @@ export class Registrations {
         }
 
         const { n: taken } = db.prepare(`SELECT COUNT(*) AS n FROM registrations WHERE workshop_id = ? AND state IN (${RUNNING_SQL})`).get(w.id) as { n: number };
-        const student = db.prepare(`SELECT id FROM students WHERE state = 'free' AND id BETWEEN ? AND ? ORDER BY id LIMIT 1`).get(w.range_min, w.range_max) as
-          { id: number } | undefined;
+        // A warm seat of this workshop first, then a cold one, then one warm for another workshop;
+        // never a student a CLEANUP, RESET or PURGE is about to work on.
+        const student = db
+          .prepare(
+            `SELECT id FROM students s WHERE state = 'free' AND id BETWEEN ? AND ?
+               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.student_id = s.id AND j.state IN ('queued', 'running') AND j.verb <> 'CREATE')
+             ORDER BY (warm_workshop_id IS ?) DESC, (warm_workshop_id IS NULL) DESC, id LIMIT 1`,
+          )
+          .get(w.range_min, w.range_max, w.id) as { id: number } | undefined;
         if (taken >= w.capacity || !student) {
           throw new RegistrationError(409, 'full', `${w.name} is full at the moment; please try again later`);
         }

@@ -229,4 +229,15 @@ export const migrations: Migration[] = [
       ALTER TABLE students ADD COLUMN problem_job_id INTEGER REFERENCES jobs (id);
     `,
   },
+  {
+    version: 9,
+    name: 'warm seats',
+    sql: `
+      -- A free student whose home is reset and whose server runs, ready for a registration of this
+      -- workshop (lifecycle/warm.ts); cleared when the home is wiped.
+      ALTER TABLE students ADD COLUMN warm_workshop_id INTEGER REFERENCES workshops (id);
+      -- How many seats of the workshop are kept warm (wod.yml warm:, or an admin's pin).
+      ALTER TABLE workshops ADD COLUMN warm INTEGER NOT NULL DEFAULT 0 CHECK (warm >= 0);
+    `,
+  },
 ];

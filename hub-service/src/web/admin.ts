@@ -26,6 +26,7 @@ import { adminServer } from './views.js';
 import { parsePoolPageQuery, poolPage } from './admin-pool.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
 import { recentStops } from '../watchdog/watchdog.js';
+import { capacityLines } from './capacity-view.js';
 
 export function adminRouter(deps: WebDeps): express.Router {
   const { db, config, registrations } = deps;
@@ -73,6 +74,7 @@ export function adminRouter(deps: WebDeps): express.Router {
       }),
       serversDown: down,
       watchdog: { enabled: config.watchdog.enabled, stops: recentStops(db, 20) },
+      capacity: capacityLines(deps.capacity.figures()),
       facts: {
         'wod version': VERSION,
         'JupyterHub version': hubVersion ?? 'not answering',
@@ -83,7 +85,7 @@ export function adminRouter(deps: WebDeps): express.Router {
     });
   });
 
-  type WorkshopForm = { active: boolean; capacity: string; priority: string };
+  type WorkshopForm = { active: boolean; capacity: string; priority: string; warm: string };
   const workshopsPage = (
     req: Request,
     res: Response,
@@ -119,15 +121,15 @@ export function adminRouter(deps: WebDeps): express.Router {
     if (!current) return void notFound(res, `workshop ${folder}`);
     const body = req.body as Record<string, unknown>;
     const text = (v: unknown) => (typeof v === 'string' ? v.trim() : '');
-    const typed: WorkshopForm = { active: body.active === 'on', capacity: text(body.capacity), priority: text(body.priority) };
+    const typed: WorkshopForm = { active: body.active === 'on', capacity: text(body.capacity), priority: text(body.priority), warm: text(body.warm ?? String(current.warm)) };
     const problems: string[] = [];
     const size = current.range[1] - current.range[0] + 1;
-    const whole = (field: 'capacity' | 'priority', min = -1e9) => {
+    const whole = (field: 'capacity' | 'priority' | 'warm', min = -1e9) => {
       if (/^-?\d{1,9}$/.test(typed[field]) && Number(typed[field]) >= min) return Number(typed[field]);
-      problems.push(field === 'capacity' ? `capacity: give a whole number from 0 to ${size}` : `${field}: give a whole number`);
+      problems.push(field === 'priority' ? `${field}: give a whole number` : `${field}: give a whole number from 0 to ${size}`);
       return current[field];
     };
-    const form = { active: typed.active, capacity: whole('capacity', 0), priority: whole('priority') };
+    const form = { active: typed.active, capacity: whole('capacity', 0), priority: whole('priority'), warm: whole('warm', 0) };
     // Only what changed: an unchanged field must not become pinned.
     const changed = Object.fromEntries(PINNABLE.filter((k) => form[k] !== current[k]).map((k) => [k, form[k]]));
     const refuse = (message: string) => {

@@ -18,6 +18,7 @@ import {
   surveyRowSchema,
   surveySummarySchema,
 } from './admin-views.js';
+import { capacitySchema } from './capacity-view.js';
 import { meSchema } from './me.js';
 import { adminWorkshopSchema, registrationSchema, statusSchema, surveyAnswerSchema, timestamp, workshopSchema } from './views.js';
 
@@ -103,6 +104,7 @@ export const RESPONSE_SCHEMAS = {
   ImportReport: importReportSchema,
   PoolState: poolStateSchema,
   PoolSummary: poolSummarySchema,
+  Capacity: capacitySchema,
 } as const;
 export type ResponseName = keyof typeof RESPONSE_SCHEMAS;
 

@@ -9,10 +9,11 @@ export const workshopPatch = z
     active: z.boolean(),
     capacity: z.number().int().min(0),
     priority: z.number().int(),
+    warm: z.number().int().min(0),
   })
   .partial()
   .strict()
-  .refine((p) => Object.keys(p).length > 0, 'give at least one of active, capacity, priority');
+  .refine((p) => Object.keys(p).length > 0, 'give at least one of active, capacity, priority, warm');
 
 export const registrationQuery = z.object({
   q: z.string().trim().max(200).optional(),

@@ -12,12 +12,14 @@ import { getMail, listMails } from '../mail-out/queries.js';
 import { placeAction } from '../registrations/order-desk.js';
 import { OrderError } from '../mail-in/orders.js';
 import { fieldErrors } from '../registrations/input.js';
+import { queueProgress } from '../registrations/queue.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
 import { listSurveys, saveSurvey, surveyInput } from '../registrations/survey.js';
 import { NotStuck, poolSummary, rangeState, retryStuck, studentPage } from '../pool/pool.js';
 import type { DeskOutcome } from '../registrations/desk.js';
 import type { WebDeps } from './deps.js';
 import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
+import { presentCapacity } from './capacity-view.js';
 import { meRouter } from './me.js';
 import { poolWorkshops } from './admin-pool.js';
 import { openApiDocument } from './openapi.js';
@@ -100,7 +102,7 @@ export function apiRouter(deps: WebDeps): express.Router {
   };
   router.get('/status/:token', (req, res) => {
     const r = byToken(req, res);
-    if (r) res.json(participantStatus(r, config.publicUrl));
+    if (r) res.json(participantStatus(r, config.publicUrl, Date.now(), queueProgress(db, r.id, config.lifecycle)));
   });
   router.put('/status/:token/feedback', (req, res) => {
     const r = byToken(req, res);
@@ -234,6 +236,10 @@ export function apiRouter(deps: WebDeps): express.Router {
   });
   admin.get('/pool/summary', (_req, res) => {
     res.json(presentPoolSummary(poolSummary(db, poolWorkshops(db), config.students.count)));
+  });
+
+  admin.get('/capacity', (_req, res) => {
+    res.json(presentCapacity(deps.capacity.figures()));
   });
 
   admin.post('/pool/:id/retry', (req, res) => {

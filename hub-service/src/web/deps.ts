@@ -1,6 +1,7 @@
 import type { Actor } from '../audit/audit.js';
 import type { HubAuth } from '../auth/oauth.js';
 import type { Sealer } from '../auth/seal.js';
+import type { CapacityMeter } from '../capacity/meter.js';
 import type { ImportReport } from '../catalog/sync.js';
 import type { WodConfig } from '../config/schema.js';
 import type { HubClient } from '../hub/client.js';
@@ -27,4 +28,6 @@ export interface WebDeps {
   mailer: Mailer;
   letters: Letters;
   log: Logger;
+  /** what a working seat costs here, and how many more fit (../capacity/meter.ts) */
+  capacity: CapacityMeter;
 }

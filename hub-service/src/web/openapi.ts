@@ -305,6 +305,13 @@ export function openApiDocument(config: WodConfig) {
           responses: { 200: body('the counts', 'PoolSummary') },
         }),
       },
+      '/admin/capacity': {
+        get: admin({
+          operationId: 'adminCapacity',
+          summary: 'What a working seat costs on this host (median RSS, measured once a minute), the memory available now, and how many more seats fit',
+          responses: { 200: body('the figures', 'Capacity') },
+        }),
+      },
       '/admin/pool/{id}/retry': {
         post: admin({
           operationId: 'adminRetryStuck',

@@ -11,6 +11,7 @@ import { drawnBadgeUrl, imageFile, MAX_DEPTH } from '../catalog/images.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
 import { MILESTONES } from '../mail-out/content.js';
 import { RegistrationError } from '../registrations/registrations.js';
+import { describeQueue, queueProgress } from '../registrations/queue.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import type { WebDeps } from './deps.js';
@@ -96,6 +97,12 @@ const STATES: Record<string, { label: string; text: string }> = {
   cleaned: { label: 'Finished', text: 'Your workshop is finished. Thank you for taking part!' },
   failed: { label: 'Failed', text: 'We could not prepare your workshop, sorry. Your seat is free again: please register again.' },
 };
+
+/**
+ * How often a status page that is being prepared reloads itself (static/portal.js, unless the person
+ * has started filling in a form): each time costs three indexed reads of the jobs table.
+ */
+const REFRESH_SECONDS = 5;
 
 /** A ticket for the "check your mail" page: it shows the address, and opens nothing else. */
 const ticketFor = (sealer: Sealer, id: number) => `${id}.${sealer.mac(`registered:${id}`)}`;
@@ -239,8 +246,10 @@ export function portalRouter(deps: WebDeps): express.Router {
     const r = participant(req);
     if (!r) return void badStatusLink(req, res);
     const prefix = req.app.locals.prefix as string;
-    const st = participantStatus(r, config.publicUrl);
+    const queue = queueProgress(db, r.id, config.lifecycle);
+    const st = participantStatus(r, config.publicUrl, Date.now(), queue);
     const entry = st.state === 'cleaned' ? getWorkshop(db, st.workshop.folder) : null;
+    const preparing = st.state === 'registered' || st.state === 'deploying';
     res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }).render('portal/status', {
       title: st.workshop.name,
       st,
@@ -248,7 +257,9 @@ export function portalRouter(deps: WebDeps): express.Router {
       state: STATES[st.state] ?? { label: st.state, text: st.state },
       timeLeft: st.secondsLeft === null ? null : timeLeft(st.secondsLeft),
       deadline: st.deadlineAt ? DEADLINE.format(new Date(st.deadlineAt)) : null,
-      preparing: st.state === 'registered' || st.state === 'deploying',
+      preparing,
+      queue: queue && describeQueue(queue),
+      refreshSeconds: preparing && req.method === 'GET' ? REFRESH_SECONDS : null,
       askSurvey: [...CLOCK_RUNNING, 'ended', 'cleaned'].includes(st.state),
       survey: readSurvey(db, r.id),
       badge: entry ? { page: `${prefix}badges/workshop/${encodeURIComponent(entry.folder)}`, image: publicWorkshop(prefix, entry, assetsDir).badgeImg } : null,

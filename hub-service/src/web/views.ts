@@ -9,6 +9,7 @@ import type { CatalogEntry } from '../catalog/catalog.js';
 import { workshopImageUrls } from '../catalog/images.js';
 import { PINNABLE } from '../catalog/sync.js';
 import type { ServerHealth } from '../lifecycle/reconcile.js';
+import type { QueueProgress } from '../registrations/queue.js';
 import type { RegistrationView } from '../registrations/registrations.js';
 import { CLOCK_RUNNING, HOLDS_SEAT, REGISTRATION_STATES } from '../registrations/states.js';
 
@@ -70,6 +71,8 @@ export const adminWorkshopSchema = workshopSchema
     active: z.boolean(),
     capacity: count,
     priority: z.number().int(),
+    warm: count.meta({ description: 'seats kept warm (home ready, server running) ahead of registrations' }),
+    warmReady: count.meta({ description: 'warm seats ready now' }),
     range: z.tuple([z.number().int(), z.number().int()]).meta({ description: 'first and last student number' }),
     running: count.meta({ description: 'registrations holding a seat now' }),
     participants: count.meta({ description: 'distinct participants ever' }),
@@ -88,6 +91,8 @@ export function adminWorkshop(prefix: string, e: CatalogEntry, assetsDir: string
     active: e.active,
     capacity: e.capacity,
     priority: e.priority,
+    warm: e.warm,
+    warmReady: e.warmReady,
     range: e.range,
     running: e.running,
     participants: e.participants,
@@ -113,6 +118,21 @@ export const surveyAnswerSchema = z
   })
   .meta({ description: "a participant's survey answer, with when they gave it" });
 
+export const queueSchema = z
+  .object({
+    state: z.enum(['queued', 'running']).meta({ description: 'the CREATE job waits for a slot, or runs' }),
+    ahead: count.meta({ description: 'CREATE jobs queued or running that were created before this one, any workshop (they share the engine)' }),
+    step: z.string().nullable().meta({ description: 'the step running now (as in the admin job log), null while queued' }),
+    stepLabel: z.string().nullable().meta({ description: 'the same step in words for the participant' }),
+    estimateSeconds: count.nullable().meta({
+      description:
+        'seconds until ready, about: the median of the latest finished CREATE jobs × (ahead ÷ lifecycle.concurrency + 1); null with fewer than 3 of them or while paused',
+    }),
+    samples: count.meta({ description: 'how many finished CREATE jobs the estimate comes from (at most 20)' }),
+    paused: z.boolean().meta({ description: 'the lifecycle is paused by the operators: the job waits, its place is kept' }),
+  })
+  .meta({ description: 'where the deployment of a registration stands, while it is registered or deploying' });
+
 export const statusSchema = z
   .object({
     id: z.number().int(),
@@ -129,12 +149,16 @@ export const statusSchema = z
     endedAt: timestamp.nullable(),
     completion: z.number().min(0).max(1).nullable().meta({ description: 'at CLEANUP, executed code cells over code cells (0 to 1)' }),
     jupyterUrl: z.string().nullable().meta({ description: 'set once the JupyterLab is ready' }),
+    queue: queueSchema.nullable().meta({ description: 'while its CREATE is queued or running; null otherwise' }),
   })
   .meta({ description: "a participant's registration, as their status page shows it: never the password, never other people" });
 export type ParticipantStatus = z.output<typeof statusSchema>;
 
-/** What the participant's status page and API show: never the password, never other people. */
-export function participantStatus(r: RegistrationView, publicUrl: string, now = Date.now()): ParticipantStatus {
+/**
+ * What the participant's status page and API show: never the password, never other people (of the
+ * queue, only how many are ahead). `queue` is ../registrations/queue.ts's `queueProgress`.
+ */
+export function participantStatus(r: RegistrationView, publicUrl: string, now = Date.now(), queue: QueueProgress | null = null): ParticipantStatus {
   const running = (HOLDS_SEAT as readonly string[]).includes(r.state);
   const secondsLeft = r.deadlineAt ? Math.max(0, Math.round((Date.parse(r.deadlineAt) - now) / 1000)) : null;
   return {
@@ -152,6 +176,15 @@ export function participantStatus(r: RegistrationView, publicUrl: string, now = 
     endedAt: r.endedAt,
     completion: r.completion,
     jupyterUrl: running && r.readyAt && r.student ? `${publicUrl}/user/${r.student}/lab` : null,
+    queue: queue && {
+      state: queue.state,
+      ahead: queue.ahead,
+      step: queue.step,
+      stepLabel: queue.stepLabel,
+      estimateSeconds: queue.estimateSeconds,
+      samples: queue.samples,
+      paused: queue.paused,
+    },
   };
 }
 

@@ -1,0 +1,97 @@
+/**
+ * Honest progress for a registration waiting for its CREATE: how many registrations are ahead of it
+ * in the one queue every workshop shares (they share the engine), the step its job is at, and an
+ * estimate only when recent CREATE jobs give enough samples to make one. The status page and the
+ * status API both show `queueProgress`; nothing is ever refused for the queue.
+ */
+import { median } from '../capacity/capacity.js';
+import { type CreateQueueFacts, createQueueFacts } from '../jobs/queries.js';
+import type { Db } from '../store/db.js';
+
+/** Below this many finished CREATE jobs there is no estimate: "about X s" from one or two runs would be a guess. */
+export const MIN_SAMPLES = 3;
+/** How many of the latest finished CREATE jobs the median is taken over. */
+export const SAMPLES = 20;
+
+export interface QueueProgress {
+  /** the CREATE job waits (queued) or runs (running) */
+  state: 'queued' | 'running';
+  /** CREATE jobs queued or running that were created before this one */
+  ahead: number;
+  /** the step running now, null while queued or between steps */
+  step: string | null;
+  /** the same step as a participant reads it ("starting your JupyterLab") */
+  stepLabel: string | null;
+  /** seconds until ready, about; null when there are too few samples or the lifecycle is paused */
+  estimateSeconds: number | null;
+  /** how many finished CREATE jobs the estimate comes from */
+  samples: number;
+  /** the lifecycle is paused (lifecycle.paused): jobs wait until an operator resumes it */
+  paused: boolean;
+}
+
+/** The steps of a CREATE (../lifecycle/create.ts) as a participant reads them; unknown steps show their name. */
+const STEP_LABELS: Record<string, string> = {
+  deploying: 'starting',
+  password: 'making your password',
+  directory: 'adding you to the directory',
+  account: 'creating your account',
+  home: 'preparing your home folder',
+  content: "copying the workshop's notebooks",
+  compiled: 'preparing the notebooks',
+  'post-copy': 'finishing the content',
+  server: 'starting your JupyterLab',
+  credentials: 'mailing your login',
+};
+
+/**
+ * Seconds until a CREATE is done, about, from the median of recent CREATE durations: a queued job
+ * starts once the `ahead` before it have gone through `concurrency` slots, then takes one median; a
+ * running one has the rest of its median left (at least a second: it is not done yet). Null below
+ * `minSamples` durations.
+ */
+export function estimateSeconds(
+  facts: Pick<CreateQueueFacts, 'state' | 'ahead' | 'startedAt' | 'recentSeconds'>,
+  concurrency: number,
+  now: number,
+  minSamples = MIN_SAMPLES,
+): number | null {
+  if (facts.recentSeconds.length < minSamples) return null;
+  const m = median(facts.recentSeconds)!;
+  if (facts.state === 'running') {
+    const elapsed = facts.startedAt ? (now - Date.parse(facts.startedAt)) / 1000 : 0;
+    return Math.max(1, Math.round(m - elapsed));
+  }
+  return Math.max(1, Math.round(m * (facts.ahead / Math.max(1, concurrency) + 1)));
+}
+
+/** The progress of a registration's CREATE, null when it has none queued or running. */
+export function queueProgress(db: Db, registrationId: number, lifecycle: { concurrency: number; paused: boolean }, now = Date.now()): QueueProgress | null {
+  const facts = createQueueFacts(db, registrationId, SAMPLES);
+  if (!facts) return null;
+  return {
+    state: facts.state,
+    ahead: facts.ahead,
+    step: facts.step,
+    stepLabel: facts.step === null ? null : (STEP_LABELS[facts.step] ?? facts.step),
+    estimateSeconds: lifecycle.paused ? null : estimateSeconds(facts, lifecycle.concurrency, now),
+    samples: facts.recentSeconds.length,
+    paused: lifecycle.paused,
+  };
+}
+
+/** "about 40 s", "about 3 min": an estimate as the page says it. */
+export function about(seconds: number): string {
+  return seconds < 90 ? `about ${seconds} s` : `about ${Math.round(seconds / 60)} min`;
+}
+
+/** The sentence the status page shows: "2 registrations ahead of you; about 12 s." */
+export function describeQueue(p: QueueProgress): string {
+  const parts: string[] = [];
+  if (p.state === 'running') parts.push(p.stepLabel ? `Your lab is being prepared: ${p.stepLabel}` : 'Your lab is being prepared');
+  else if (p.ahead === 0) parts.push('You are next in the queue');
+  else parts.push(`${p.ahead} registration${p.ahead === 1 ? '' : 's'} ahead of you`);
+  if (p.paused) parts.push('preparation is paused by the operators for now; your place is kept');
+  else if (p.estimateSeconds !== null) parts.push(`ready in ${about(p.estimateSeconds)}`);
+  return `${parts.join('; ')}.`;
+}

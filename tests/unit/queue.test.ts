@@ -1,0 +1,106 @@
+/** The queue a registration waits in for its CREATE, on real SQLite rows: position, step, estimate. */
+import path from 'node:path';
+import { scanWorkshops } from '../../hub-service/src/catalog/loader';
+import { importWorkshops } from '../../hub-service/src/catalog/sync';
+import { createQueueFacts } from '../../hub-service/src/jobs/queries';
+import { enqueueJob, JobStore } from '../../hub-service/src/jobs/store';
+import { syncPool } from '../../hub-service/src/pool/pool';
+import { about, describeQueue, estimateSeconds, queueProgress } from '../../hub-service/src/registrations/queue';
+import { Registrations } from '../../hub-service/src/registrations/registrations';
+import { openDatabase } from '../../hub-service/src/store/db';
+import { tempWorkshops, writeWorkshop } from '../support/workshops';
+
+/** A minute from now: jobs queued by the tests (run_at: SQLite's now) are due by then. */
+const NOW = Date.now() + 60_000;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+function setup() {
+  const root = tempWorkshops();
+  writeWorkshop(root, 'WKSHP-A', { range: [1, 3], capacity: 3 });
+  writeWorkshop(root, 'WKSHP-B', { range: [4, 6], capacity: 3 });
+  const db = openDatabase(path.join(root, 'wod.sqlite'));
+  syncPool(db, 10);
+  importWorkshops(db, scanWorkshops({ dir: root }, 10), 'test');
+  const registrations = new Registrations(db);
+  const register = (n: number, workshop: string) =>
+    registrations.register({ email: `p${n}@example.com`, name: `P ${n}`, company: 'ACME', workshop, acceptTerms: true }, { source: 'api' }).id;
+  /** A CREATE that ran for `seconds` and is done (on a student no registration uses). */
+  const finished = (student: number, seconds: number) => {
+    const id = enqueueJob(db, { verb: 'CREATE', studentId: student, source: 'cli' });
+    db.prepare(`UPDATE jobs SET state = 'done', started_at = ?, finished_at = ? WHERE id = ?`).run(iso(NOW - 600_000), iso(NOW - 600_000 + seconds * 1000), id);
+  };
+  return { db, register, finished };
+}
+const createOf = (db: ReturnType<typeof setup>['db'], registrationId: number) =>
+  (db.prepare(`SELECT id FROM jobs WHERE registration_id = ? AND verb = 'CREATE'`).get(registrationId) as { id: number }).id;
+
+test('N ahead counts the CREATE jobs queued or running before this one, any workshop; no estimate without samples', () => {
+  const { db, register } = setup();
+  const first = register(1, 'WKSHP-A');
+  const second = register(2, 'WKSHP-B');
+  const third = register(3, 'WKSHP-A');
+  const lifecycle = { concurrency: 2, paused: false };
+  expect(queueProgress(db, first, lifecycle, NOW)).toMatchObject({ state: 'queued', ahead: 0, step: null, estimateSeconds: null, samples: 0 });
+  expect(queueProgress(db, second, lifecycle, NOW)).toMatchObject({ ahead: 1 });
+  const p = queueProgress(db, third, lifecycle, NOW)!;
+  expect(p).toEqual({ state: 'queued', ahead: 2, step: null, stepLabel: null, estimateSeconds: null, samples: 0, paused: false });
+  expect(describeQueue(p)).toBe('2 registrations ahead of you.');
+  expect(describeQueue({ ...p, ahead: 1 })).toBe('1 registration ahead of you.');
+  expect(describeQueue({ ...p, ahead: 0 })).toBe('You are next in the queue.');
+  // a failed CREATE in front is no longer ahead
+  db.prepare(`UPDATE jobs SET state = 'failed' WHERE id = ?`).run(createOf(db, first));
+  expect(queueProgress(db, third, lifecycle, NOW)!.ahead).toBe(1);
+});
+
+test('the estimate: median of recent CREATE durations × (ahead ÷ concurrency + 1), only from 3 samples, none while paused', () => {
+  const { db, register, finished } = setup();
+  register(1, 'WKSHP-A');
+  register(2, 'WKSHP-B');
+  const third = register(3, 'WKSHP-A');
+  finished(7, 10);
+  finished(8, 30);
+  expect(queueProgress(db, third, { concurrency: 2, paused: false }, NOW)).toMatchObject({ estimateSeconds: null, samples: 2 });
+  finished(9, 20);
+  const p = queueProgress(db, third, { concurrency: 2, paused: false }, NOW)!;
+  expect(p).toMatchObject({ ahead: 2, estimateSeconds: 40, samples: 3 }); // 20 s × (2/2 + 1)
+  expect(describeQueue(p)).toBe('2 registrations ahead of you; ready in about 40 s.');
+  expect(queueProgress(db, third, { concurrency: 1, paused: false }, NOW)!.estimateSeconds).toBe(60);
+  const paused = queueProgress(db, third, { concurrency: 2, paused: true }, NOW)!;
+  expect(paused).toMatchObject({ estimateSeconds: null, paused: true });
+  expect(describeQueue(paused)).toBe('2 registrations ahead of you; preparation is paused by the operators for now; your place is kept.');
+});
+
+test('a running CREATE shows its step and what is left of the median; a done one has no queue', () => {
+  const { db, register, finished } = setup();
+  const first = register(1, 'WKSHP-A');
+  for (const [n, s] of [
+    [7, 12],
+    [8, 12],
+    [9, 12],
+  ])
+    finished(n, s);
+  const store = new JobStore(db, () => NOW);
+  const job = store.claim()!;
+  expect(job.id).toBe(createOf(db, first));
+  store.stepDone(job, 'content');
+  store.beginStep(job, 'server');
+  const later = NOW + 5_000;
+  const p = queueProgress(db, first, { concurrency: 4, paused: false }, later)!;
+  expect(p).toEqual({ state: 'running', ahead: 0, step: 'server', stepLabel: 'starting your JupyterLab', estimateSeconds: 7, samples: 3, paused: false });
+  expect(describeQueue(p)).toBe('Your lab is being prepared: starting your JupyterLab; ready in about 7 s.');
+  expect(createQueueFacts(db, first)).toMatchObject({ lastStep: 'content', step: 'server' });
+  // past the median it still says a second, never "0 s" or less
+  expect(queueProgress(db, first, { concurrency: 4, paused: false }, NOW + 60_000)!.estimateSeconds).toBe(1);
+  store.done(job);
+  expect(queueProgress(db, first, { concurrency: 4, paused: false }, later)).toBeNull();
+});
+
+test('estimateSeconds and about, table-driven', () => {
+  const facts = (state: 'queued' | 'running', ahead: number, recentSeconds: number[], startedAt: string | null = null) => ({ state, ahead, recentSeconds, startedAt });
+  expect(estimateSeconds(facts('queued', 0, [4, 2, 3]), 4, NOW)).toBe(3);
+  expect(estimateSeconds(facts('queued', 8, [4, 2, 3]), 4, NOW)).toBe(9);
+  expect(estimateSeconds(facts('queued', 8, [4, 2, 3, 5]), 4, NOW)).toBe(11); // median 3.5 × 3 = 10.5
+  expect(estimateSeconds(facts('queued', 8, [4, 2]), 4, NOW)).toBeNull();
+  expect(estimateSeconds(facts('running', 3, [10, 10, 10], iso(NOW - 4_000)), 4, NOW)).toBe(6);
+  expect([about(5), about(89), about(90), about(600)]).toEqual(['about 5 s', 'about 89 s', 'about 2 min', 'about 10 min']);
+});
