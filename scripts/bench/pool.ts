@@ -6,8 +6,10 @@
  * catalog listing, and how many users the hub holds then (none of the students: they are created
  * when first allocated). Then, at --count with students in every state (allocated, cleanup, stuck),
  * the size and median time of the admin pool page, of the REST `/admin/pool` page of one workshop
- * and of `/admin/pool/summary`. Target on a
- * 2-core machine: `pool 2000: ready in X s` ≤ 60 s and close to the baseline.
+ * and of `/admin/pool/summary`. Last, --warm seats kept warm (lifecycle/warm.ts): the resident
+ * memory of each one's server and its children, as the capacity meter reads it. Targets on a
+ * 2-core machine: `pool 2000: ready in X s` ≤ 60 s and close to the baseline; `memory per warm
+ * seat: X MiB` ≤ 150 MiB.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -16,6 +18,8 @@ import Database from 'better-sqlite3';
 import { adminToken, type RunningHub, startHub } from '../../tests/support/hub';
 import { Browser } from '../../tests/support/browser';
 import { tempWorkshops, writeWorkshop } from '../../tests/support/workshops';
+import { totalRss } from '../../hub-service/src/capacity/meter';
+import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { percentile } from './common';
 
 const { values } = parseArgs({
@@ -23,16 +27,18 @@ const { values } = parseArgs({
     count: { type: 'string', default: '2000' },
     baseline: { type: 'string', default: '20' },
     pages: { type: 'string', default: '10' },
+    warm: { type: 'string', default: '10' },
     help: { type: 'boolean', default: false },
   },
 });
 if (values.help) {
-  console.log('usage: npm run bench:pool -- [--count N] [--baseline N] [--pages N]');
+  console.log('usage: npm run bench:pool -- [--count N] [--baseline N] [--pages N] [--warm N]');
   process.exit(0);
 }
 const count = Number(values.count);
 const baseline = Number(values.baseline);
 const pages = Number(values.pages);
+const warm = Number(values.warm);
 const WORKSHOPS = 4;
 
 /** Starts wod with `students` students split over four workshops; times it until ready and the catalog answers. */
@@ -144,6 +150,32 @@ async function main(): Promise<void> {
     console.log(`pool summary API ${count}: ${summary.kib.toFixed(1)} KiB in ${summary.ms.toFixed(0)} ms`);
   } finally {
     await large.done();
+  }
+  if (warm) await warmSeatMemory();
+}
+
+/** A wod with `warm` seats kept warm: once they are, the median RSS of a seat's processes. */
+async function warmSeatMemory(): Promise<void> {
+  const workshops = tempWorkshops();
+  writeWorkshop(workshops, 'WKSHP-Warm', { range: [1, warm], capacity: warm, warm });
+  const hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_STUDENTS_COUNT: String(warm), WOD_LIFECYCLE_WARM_SEATS_MAX: String(warm), WOD_LOG_LEVEL: 'warn' } });
+  try {
+    const db = new Database(path.join(hub.dataDir, 'wod.sqlite'), { readonly: true });
+    const deadline = Date.now() + 600_000;
+    const ready = () => (db.prepare(`SELECT COUNT(*) AS n FROM students WHERE warm_workshop_id IS NOT NULL`).get() as { n: number }).n;
+    while (ready() < warm) {
+      if (Date.now() > deadline) throw new Error(`only ${ready()} of ${warm} warm seats after 600 s`);
+      await new Promise((r) => setTimeout(r, 500));
+    }
+    db.close();
+    // settled: a server just started is still loading
+    await new Promise((r) => setTimeout(r, 5_000));
+    const perSeat = Array.from({ length: warm }, (_, i) => totalRss(findProcesses(hub.hubApiUrl, `JUPYTERHUB_USER=student${i + 1}`))).sort((a, b) => a - b);
+    const mib = (b: number) => (b / 1024 / 1024).toFixed(0);
+    console.log(`memory per warm seat: ${mib(percentile(perSeat, 50))} MiB (median of ${warm}; max ${mib(perSeat[perSeat.length - 1])} MiB; RSS of the server and its children)`);
+  } finally {
+    await hub.stop();
+    fs.rmSync(workshops, { recursive: true, force: true });
   }
 }
 

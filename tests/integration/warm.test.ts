@@ -82,3 +82,22 @@ test('lowering the target live releases the surplus: its server stops, its mark 
   );
   expect(query(hub.dataDir, `SELECT state FROM students WHERE id = 3`)).toEqual([{ state: 'free' }]);
 });
+
+test('an event adds seats for its time, through the admin API; cancelled, they go again', async () => {
+  const now = Date.now();
+  const body = (o: object) =>
+    JSON.stringify({ workshop: 'WKSHP-Warm', seats: 2, startsAt: new Date(now - 60_000).toISOString(), endsAt: new Date(now + 600_000).toISOString(), ...o });
+  expect((await api('/admin/warm/events', { method: 'POST', body: body({ seats: 99 }) })).status).toBe(422); // more than the workshop can have at once
+  expect((await api('/admin/warm/events', { method: 'POST', body: body({ endsAt: new Date(now - 1000).toISOString() }) })).status).toBe(422);
+  const res = await api('/admin/warm/events', { method: 'POST', body: body({ note: 'the 9 o’clock class' }) });
+  expect(res.status).toBe(201);
+  const event = (await res.json()) as { id: number; active: boolean };
+  expect(event.active).toBe(true);
+  const state = async () => (await (await api('/admin/warm')).json()) as { workshops: { folder: string; target: number }[]; events: { id: number }[] };
+  expect((await state()).workshops.find((w) => w.folder === 'WKSHP-Warm')?.target).toBe(3);
+  expect((await state()).events.map((e) => e.id)).toEqual([event.id]);
+  expect(await until(warmSeats, (ids) => ids.length === 3, 'the event’s seats warm', 90_000)).toHaveLength(3);
+  expect((await api(`/admin/warm/events/${event.id}`, { method: 'DELETE' })).status).toBe(204);
+  expect((await api(`/admin/warm/events/${event.id}`, { method: 'DELETE' })).status).toBe(404);
+  expect(await until(warmSeats, (ids) => ids.length === 1, 'back to one warm seat', 60_000)).toHaveLength(1);
+});

@@ -8,7 +8,7 @@ import path from 'node:path';
 import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { importWorkshops } from '../../hub-service/src/catalog/sync';
 import { enqueueJob } from '../../hub-service/src/jobs/store';
-import { markWarm, refillWarm, warmTargets } from '../../hub-service/src/lifecycle/warm';
+import { cancelWarm, listWarmEvents, markWarm, refillWarm, scheduleWarm, warmTargets } from '../../hub-service/src/lifecycle/warm';
 import { syncPool } from '../../hub-service/src/pool/pool';
 import { Registrations } from '../../hub-service/src/registrations/registrations';
 import { openDatabase } from '../../hub-service/src/store/db';
@@ -80,4 +80,21 @@ test('a registration takes a warm seat of its workshop first, and never a studen
   const register = (email: string) => registrations.register({ email, name: 'N', company: 'C', workshop: 'WKSHP-A', acceptTerms: true }, { ip: '127.0.0.1', source: 'portal' });
   expect(register('a@example.com').student).toBe('student3'); // warm
   expect(register('b@example.com').student).toBe('student2'); // cold, and not student1: its PURGE comes first
+});
+
+test('events: seats added while they run, checked when scheduled, gone when cancelled', () => {
+  const { db } = setup();
+  const at = (min: number) => new Date(Date.UTC(2030, 0, 1, 9, min));
+  const e = scheduleWarm(db, { workshop: 'WKSHP-B', seats: 5, startsAt: at(0), endsAt: at(60) }, 'admin', at(-30));
+  const target = (when: Date) => warmTargets(db, when).find((t) => t.folder === 'WKSHP-B')!.target;
+  expect([target(at(-1)), target(at(0)), target(at(59)), target(at(60))]).toEqual([4, 9, 9, 4]); // 4 + 5, at most its 10 students
+  expect(listWarmEvents(db, at(30)).map((x) => [x.id, x.active])).toEqual([[e.id, true]]);
+  expect(listWarmEvents(db, at(61))).toEqual([]);
+  expect(() => scheduleWarm(db, { workshop: 'WKSHP-B', seats: 11, startsAt: at(0), endsAt: at(60) }, 'admin', at(-30))).toThrow('WKSHP-B can have 10 seats at once, not 11');
+  expect(() => scheduleWarm(db, { workshop: 'WKSHP-B', seats: 1, startsAt: at(60), endsAt: at(0) }, 'admin', at(-30))).toThrow('the event must end after it starts');
+  expect(() => scheduleWarm(db, { workshop: 'WKSHP-B', seats: 1, startsAt: at(0), endsAt: at(10) }, 'admin', at(20))).toThrow('the event is over already');
+  expect(() => scheduleWarm(db, { workshop: 'WKSHP-Nope', seats: 1, startsAt: at(0), endsAt: at(10) }, 'admin', at(-30))).toThrow('there is no workshop WKSHP-Nope');
+  expect(cancelWarm(db, e.id, 'admin')).toBe(true);
+  expect(cancelWarm(db, e.id, 'admin')).toBe(false);
+  expect(target(at(30))).toBe(4);
 });

@@ -155,7 +155,14 @@ export function catalogTabs(entries: CatalogEntry[]): Tab[] {
   ];
 }
 
-export class WorkshopUpdateError extends Error {}
+export class WorkshopUpdateError extends Error {
+  constructor(
+    readonly field: 'capacity' | 'warm',
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
 /** An admin's change to active, capacity, priority or warm; the fields set are pinned against imports. */
 export function updateWorkshop(db: Db, folder: string, patch: Partial<Record<Pinnable, number | boolean>>, actor: Actor): CatalogEntry | null {
@@ -165,10 +172,10 @@ export function updateWorkshop(db: Db, folder: string, patch: Partial<Record<Pin
       if (!current) return null;
       const size = current.range[1] - current.range[0] + 1;
       if (typeof patch.capacity === 'number' && patch.capacity > size) {
-        throw new WorkshopUpdateError(`capacity ${patch.capacity} is more than the ${size} students of range [${current.range.join(', ')}]`);
+        throw new WorkshopUpdateError('capacity', `capacity ${patch.capacity} is more than the ${size} students of range [${current.range.join(', ')}]`);
       }
       if (typeof patch.warm === 'number' && patch.warm > size) {
-        throw new WorkshopUpdateError(`warm ${patch.warm} is more than the ${size} students of range [${current.range.join(', ')}]`);
+        throw new WorkshopUpdateError('warm', `warm ${patch.warm} is more than the ${size} students of range [${current.range.join(', ')}]`);
       }
       const fields = Object.keys(patch) as Pinnable[];
       if (!fields.length) return current;

@@ -8,8 +8,10 @@
  * students.warm_workshop_id, cleared when the home is wiped. `refillWarm` keeps each active
  * workshop at its `warm` target (wod.yml, or an admin's), within `lifecycle.warmSeatsMax` in all and
  * a few preparations at a time, so that registrations always find a free job slot; a seat above the
- * target is released by a PURGE.
+ * target is released by a PURGE. Events add seats for a time ("30 seats of X warm from 08:45 to
+ * 10:00"): a workshop's target is its own plus its running events'.
  */
+import { type Actor, audit } from '../audit/audit.js';
 import type { WodConfig } from '../config/schema.js';
 import { enqueueJob, type Job } from '../jobs/store.js';
 import type { Db } from '../store/db.js';
@@ -46,16 +48,74 @@ export interface WarmTarget {
   preparing: number;
 }
 
-/** Each workshop's target (never more than the seats it can have at once) and where it stands: active workshops keep theirs, others none. */
-export function warmTargets(db: Db): WarmTarget[] {
+/**
+ * Each workshop's target (its own plus its running events', never more than the seats it can have
+ * at once) and where it stands: active workshops keep theirs, others none.
+ */
+export function warmTargets(db: Db, now = new Date()): WarmTarget[] {
   return db
     .prepare(
-      `SELECT w.id AS workshopId, w.folder, CASE WHEN w.active = 1 AND w.removed_at IS NULL THEN MIN(w.warm, w.capacity, w.range_max - w.range_min + 1) ELSE 0 END AS target,
+      `SELECT w.id AS workshopId, w.folder,
+              CASE WHEN w.active = 1 AND w.removed_at IS NULL
+                   THEN MIN(w.warm + (SELECT COALESCE(SUM(e.seats), 0) FROM warm_events e WHERE e.workshop_id = w.id AND e.starts_at <= @now AND e.ends_at > @now),
+                            w.capacity, w.range_max - w.range_min + 1)
+                   ELSE 0 END AS target,
               (SELECT COUNT(*) FROM students s WHERE s.state = 'free' AND s.warm_workshop_id = w.id) AS ready,
               (SELECT COUNT(*) FROM jobs j WHERE j.workshop_id = w.id AND j.state IN ('queued', 'running') AND j.idempotency_key LIKE '${WARM_KEY}%') AS preparing
          FROM workshops w ORDER BY w.priority, w.id`,
     )
-    .all() as WarmTarget[];
+    .all({ now: now.toISOString() }) as WarmTarget[];
+}
+
+export class WarmEventError extends Error {}
+
+export interface WarmEvent {
+  id: number;
+  workshop: string;
+  seats: number;
+  startsAt: string;
+  endsAt: string;
+  note: string;
+  createdBy: string;
+  createdAt: string;
+  /** running now */
+  active: boolean;
+}
+
+/** Events not over yet, soonest first. */
+export function listWarmEvents(db: Db, now = new Date()): WarmEvent[] {
+  const rows = db
+    .prepare(
+      `SELECT e.id, w.folder AS workshop, e.seats, e.starts_at AS startsAt, e.ends_at AS endsAt, e.note, e.created_by AS createdBy, e.created_at AS createdAt
+         FROM warm_events e JOIN workshops w ON w.id = e.workshop_id WHERE e.ends_at > ? ORDER BY e.starts_at, e.id`,
+    )
+    .all(now.toISOString()) as Omit<WarmEvent, 'active'>[];
+  return rows.map((r) => ({ ...r, active: r.startsAt <= now.toISOString() }));
+}
+
+/** An admin's event: checked (a known workshop, a window not over, ending after it starts), stored, audited. */
+export function scheduleWarm(db: Db, e: { workshop: string; seats: number; startsAt: Date; endsAt: Date; note?: string }, actor: Actor, now = new Date()): WarmEvent {
+  const w = db.prepare('SELECT id, range_min AS first, range_max AS last, capacity FROM workshops WHERE folder = ? AND removed_at IS NULL').get(e.workshop) as
+    { id: number; first: number; last: number; capacity: number } | undefined;
+  if (!w) throw new WarmEventError(`there is no workshop ${e.workshop}`);
+  if (!(e.endsAt > e.startsAt)) throw new WarmEventError('the event must end after it starts');
+  if (e.endsAt <= now) throw new WarmEventError('the event is over already');
+  const room = Math.min(w.capacity, w.last - w.first + 1);
+  if (e.seats > room) throw new WarmEventError(`${e.workshop} can have ${room} seats at once, not ${e.seats}`);
+  const id = Number(
+    db
+      .prepare('INSERT INTO warm_events (workshop_id, seats, starts_at, ends_at, note, created_by) VALUES (?, ?, ?, ?, ?, ?)')
+      .run(w.id, e.seats, e.startsAt.toISOString(), e.endsAt.toISOString(), e.note ?? '', actor).lastInsertRowid,
+  );
+  audit(db, actor, 'warm.scheduled', { type: 'workshop', id: e.workshop }, { event: id, seats: e.seats, startsAt: e.startsAt.toISOString(), endsAt: e.endsAt.toISOString() });
+  return listWarmEvents(db, now).find((x) => x.id === id)!;
+}
+
+/** Cancels an event; false when there is none of that id. */
+export function cancelWarm(db: Db, id: number, actor: Actor): boolean {
+  const gone = db.prepare('DELETE FROM warm_events WHERE id = ?').run(id).changes > 0;
+  if (gone) audit(db, actor, 'warm.cancelled', { type: 'warm-event', id }, {});
+  return gone;
 }
 
 /** A job is waiting or working on the student: it is not to be prepared or released now. */

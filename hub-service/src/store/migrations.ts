@@ -238,6 +238,18 @@ export const migrations: Migration[] = [
       ALTER TABLE students ADD COLUMN warm_workshop_id INTEGER REFERENCES workshops (id);
       -- How many seats of the workshop are kept warm (wod.yml warm:, or an admin's pin).
       ALTER TABLE workshops ADD COLUMN warm INTEGER NOT NULL DEFAULT 0 CHECK (warm >= 0);
+      -- An event: so many more seats of a workshop warm from a time to a time (a class at nine).
+      CREATE TABLE warm_events (
+        id          INTEGER PRIMARY KEY,
+        workshop_id INTEGER NOT NULL REFERENCES workshops (id),
+        seats       INTEGER NOT NULL CHECK (seats > 0),
+        starts_at   TEXT NOT NULL,
+        ends_at     TEXT NOT NULL CHECK (ends_at > starts_at),
+        note        TEXT NOT NULL DEFAULT '',
+        created_by  TEXT NOT NULL,
+        created_at  TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      ) STRICT;
+      CREATE INDEX warm_events_ends ON warm_events (ends_at);
     `,
   },
 ];

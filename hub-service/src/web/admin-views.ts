@@ -237,3 +237,31 @@ export function presentSurveyRow(r: SurveyRow): z.output<typeof surveyRowSchema>
 export function presentSurveySummary(s: SurveySummary): z.output<typeof surveySummarySchema> {
   return { answers: s.answers, meanRating: s.meanRating, recommend: s.recommend };
 }
+
+export const warmEventSchema = z
+  .object({
+    id: z.number().int(),
+    workshop: z.string().meta({ description: 'the folder' }),
+    seats: z.number().int().min(1),
+    startsAt: timestamp,
+    endsAt: timestamp,
+    note: z.string(),
+    createdBy: z.string(),
+    createdAt: timestamp,
+    active: z.boolean().meta({ description: 'running now' }),
+  })
+  .meta({ description: 'seats of a workshop kept warm from a time to a time' });
+
+export const warmStateSchema = z
+  .object({
+    workshops: z.array(
+      z.object({
+        folder: z.string(),
+        target: z.number().int().min(0).meta({ description: 'seats to keep warm now: its own warm plus its running events, at most the seats it can have at once' }),
+        ready: z.number().int().min(0).meta({ description: 'warm seats ready' }),
+        preparing: z.number().int().min(0).meta({ description: 'being prepared' }),
+      }),
+    ),
+    events: z.array(warmEventSchema).meta({ description: 'events not over yet, soonest first' }),
+  })
+  .meta({ description: 'warm seats: where each workshop stands, and the events' });

@@ -20,7 +20,8 @@ import { registrationFigures } from '../registrations/queries.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import { listSurveys, surveySummary } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
-import { actionInput, extendInput, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, registrationQuery, surveyQuery, warmEventInput, workshopPatch } from './api-schemas.js';
+import { cancelWarm, listWarmEvents, scheduleWarm, WarmEventError, warmTargets } from '../lifecycle/warm.js';
 import type { WebDeps } from './deps.js';
 import { adminServer } from './views.js';
 import { parsePoolPageQuery, poolPage } from './admin-pool.js';
@@ -42,7 +43,24 @@ export function adminRouter(deps: WebDeps): express.Router {
   const invalidSearch = (res: Response, error: z.ZodError) =>
     res.status(422).render('message', { title: 'Invalid search', message: error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
 
-  router.get('/', async (req, res) => {
+  /** Warm seats on the dashboard, with a warning when the targets need more seats than this host can hold now. */
+  const warmView = () => {
+    const workshops = warmTargets(db);
+    const seatsMore = deps.capacity.figures().seatsMore;
+    const toPrepare = workshops.reduce((n, w) => n + Math.max(0, w.target - w.ready - w.preparing), 0);
+    const warning =
+      seatsMore !== null && toPrepare > seatsMore
+        ? `The warm targets need ${toPrepare} more seat${toPrepare === 1 ? '' : 's'}; this host can hold ${seatsMore} more now (see Capacity): lower a target or an event.`
+        : null;
+    return { workshops, events: listWarmEvents(db), warning };
+  };
+  const WARM_NOTICES: Record<string, { text: string; kind: string }> = {
+    scheduled: { text: 'Event scheduled.', kind: 'ok' },
+    cancelled: { text: 'Event cancelled.', kind: 'ok' },
+    unknown: { text: 'There is no such event.', kind: 'error' },
+  };
+
+  const dashboard = async (req: Request, res: Response, notice: { text: string; kind: string } | null) => {
     const hubVersion = await deps.hubProbe.info().then(
       (i) => i.version,
       () => null,
@@ -75,6 +93,8 @@ export function adminRouter(deps: WebDeps): express.Router {
       serversDown: down,
       watchdog: { enabled: config.watchdog.enabled, stops: recentStops(db, 20) },
       capacity: capacityLines(deps.capacity.figures()),
+      warm: warmView(),
+      notice,
       facts: {
         'wod version': VERSION,
         'JupyterHub version': hubVersion ?? 'not answering',
@@ -83,7 +103,7 @@ export function adminRouter(deps: WebDeps): express.Router {
         'public URL': config.publicUrl,
       },
     });
-  });
+  };
 
   type WorkshopForm = { active: boolean; capacity: string; priority: string; warm: string };
   const workshopsPage = (
@@ -251,6 +271,35 @@ export function adminRouter(deps: WebDeps): express.Router {
     const m = id === null ? null : getMail(db, id);
     if (!m) return void notFound(res, `mail ${req.params.id}`);
     render(req, res, 'mail', 'Outbox', { m, notice: req.query.resent ? { text: `Queued again as mail ${req.query.resent}.`, kind: 'ok' } : null });
+  });
+  router.get('/', (req, res) => dashboard(req, res, WARM_NOTICES[String(req.query.warm)] ?? null));
+  router.post('/warm/events', async (req, res) => {
+    const body = req.body as Record<string, string | undefined>;
+    // the form's datetime-local fields are UTC, as the page says
+    const at = (v: string | undefined) => (v && /^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}$/.test(v) ? `${v}:00Z` : (v ?? ''));
+    const input = warmEventInput.safeParse({
+      workshop: body.workshop,
+      seats: Number(body.seats),
+      startsAt: at(body.startsAt),
+      endsAt: at(body.endsAt),
+      note: body.note || undefined,
+    });
+    const refused = (message: string) => {
+      res.status(422);
+      return dashboard(req, res, { text: `Not scheduled: ${message}`, kind: 'error' });
+    };
+    if (!input.success) return refused(input.error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; '));
+    try {
+      scheduleWarm(db, { ...input.data, startsAt: new Date(input.data.startsAt), endsAt: new Date(input.data.endsAt) }, actor(req));
+    } catch (e) {
+      if (!(e instanceof WarmEventError)) throw e;
+      return refused(e.message);
+    }
+    res.redirect(303, `${req.app.locals.prefix}admin/?warm=scheduled#warm-events`);
+  });
+  router.post('/warm/events/:id/cancel', (req, res) => {
+    const gone = cancelWarm(db, Number(req.params.id), actor(req));
+    res.redirect(303, `${req.app.locals.prefix}admin/?warm=${gone ? 'cancelled' : 'unknown'}#warm-events`);
   });
   router.post('/pool/:id/retry', (req, res) => {
     const id = positiveId(req.params.id);

@@ -17,6 +17,8 @@ import {
   poolSummarySchema,
   surveyRowSchema,
   surveySummarySchema,
+  warmEventSchema,
+  warmStateSchema,
 } from './admin-views.js';
 import { capacitySchema } from './capacity-view.js';
 import { meSchema } from './me.js';
@@ -105,6 +107,8 @@ export const RESPONSE_SCHEMAS = {
   PoolState: poolStateSchema,
   PoolSummary: poolSummarySchema,
   Capacity: capacitySchema,
+  WarmState: warmStateSchema,
+  WarmEvent: warmEventSchema,
 } as const;
 export type ResponseName = keyof typeof RESPONSE_SCHEMAS;
 

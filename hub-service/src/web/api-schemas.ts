@@ -81,3 +81,14 @@ export const surveyQuery = z.object({
   limit: z.coerce.number().int().min(1).max(500).default(50),
   offset: z.coerce.number().int().min(0).default(0),
 });
+
+/** An event: seats of a workshop kept warm from a time to a time (lifecycle/warm.ts). */
+export const warmEventInput = z
+  .object({
+    workshop: z.string().min(1).max(100),
+    seats: z.number().int().min(1).max(10_000),
+    startsAt: z.iso.datetime({ offset: true }).meta({ description: 'when the seats must be warm (ISO 8601)' }),
+    endsAt: z.iso.datetime({ offset: true }).meta({ description: 'when they are released (ISO 8601)' }),
+    note: z.string().max(200).optional(),
+  })
+  .strict();

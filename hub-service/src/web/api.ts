@@ -18,7 +18,8 @@ import { listSurveys, saveSurvey, surveyInput } from '../registrations/survey.js
 import { NotStuck, poolSummary, rangeState, retryStuck, studentPage } from '../pool/pool.js';
 import type { DeskOutcome } from '../registrations/desk.js';
 import type { WebDeps } from './deps.js';
-import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, warmEventInput, workshopPatch } from './api-schemas.js';
+import { cancelWarm, listWarmEvents, scheduleWarm, WarmEventError, warmTargets } from '../lifecycle/warm.js';
 import { presentCapacity } from './capacity-view.js';
 import { meRouter } from './me.js';
 import { poolWorkshops } from './admin-pool.js';
@@ -138,11 +139,30 @@ export function apiRouter(deps: WebDeps): express.Router {
       res.json(adminWorkshop(req.app.locals.prefix, updated, config.workshops.assetsDir));
     } catch (e) {
       if (!(e instanceof WorkshopUpdateError)) throw e;
-      res.status(422).json({ status: 422, message: e.message, errors: [{ field: 'capacity', message: e.message }] });
+      res.status(422).json({ status: 422, message: e.message, errors: [{ field: e.field, message: e.message }] });
     }
   });
   admin.post('/workshops/import', (req, res) => {
     res.json(presentImport(deps.importCatalog(actor(req))));
+  });
+
+  admin.get('/warm', (_req, res) => {
+    res.json({ workshops: warmTargets(db).map(({ folder, target, ready, preparing }) => ({ folder, target, ready, preparing })), events: listWarmEvents(db) });
+  });
+  admin.post('/warm/events', (req, res) => {
+    const input = warmEventInput.safeParse(req.body);
+    if (!input.success) return invalid(res, input.error);
+    try {
+      const e = input.data;
+      res.status(201).json(scheduleWarm(db, { ...e, startsAt: new Date(e.startsAt), endsAt: new Date(e.endsAt) }, actor(req)));
+    } catch (e) {
+      if (!(e instanceof WarmEventError)) throw e;
+      res.status(422).json({ status: 422, message: e.message, errors: [{ field: 'event', message: e.message }] });
+    }
+  });
+  admin.delete('/warm/events/:id', (req, res) => {
+    if (!cancelWarm(db, Number(req.params.id), actor(req))) return void res.status(404).json({ status: 404, message: `there is no event ${req.params.id}` });
+    res.status(204).end();
   });
 
   admin.get('/registrations', (req, res) => {

@@ -10,7 +10,7 @@ import { registrationInput } from '../registrations/input.js';
 import { surveyInput } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
 import { responseComponents, type ResponseName } from './api-responses.js';
-import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, warmEventInput, workshopPatch } from './api-schemas.js';
 import { progressInput } from './me.js';
 
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -60,6 +60,7 @@ const REQUESTS = {
   SurveyInput: surveyInput,
   ProgressInput: progressInput,
   ExtendInput: extendInput,
+  WarmEventInput: warmEventInput,
 } as const;
 type RequestName = keyof typeof REQUESTS;
 
@@ -176,10 +177,33 @@ export function openApiDocument(config: WodConfig) {
       '/admin/workshops/{folder}': {
         patch: admin({
           operationId: 'adminUpdateWorkshop',
-          summary: 'Set active, capacity or priority (pinned against imports)',
+          summary: 'Set active, capacity, priority or warm (pinned against imports)',
           parameters: [pathParameter('folder', 'string')],
           requestBody: { required: true, ...json(ref('WorkshopPatch')) },
           responses: { 200: body('updated', 'AdminWorkshop'), 404: error('no such workshop'), 422: error('invalid values') },
+        }),
+      },
+      '/admin/warm': {
+        get: admin({
+          operationId: 'adminWarm',
+          summary: "Warm seats: each workshop's target, ready and preparing, and the events",
+          responses: { 200: body('warm seats', 'WarmState') },
+        }),
+      },
+      '/admin/warm/events': {
+        post: admin({
+          operationId: 'adminScheduleWarm',
+          summary: 'Keep seats of a workshop warm from a time to a time (an event)',
+          requestBody: { required: true, ...json(ref('WarmEventInput')) },
+          responses: { 201: body('scheduled', 'WarmEvent'), 422: error('invalid event') },
+        }),
+      },
+      '/admin/warm/events/{id}': {
+        delete: admin({
+          operationId: 'adminCancelWarm',
+          summary: 'Cancel an event',
+          parameters: [pathParameter('id', 'integer')],
+          responses: { 204: { description: 'cancelled' }, 404: error('no such event') },
         }),
       },
       '/admin/workshops/import': {
