@@ -111,7 +111,8 @@ async function call(method: string, template: string, c: Call): Promise<unknown>
   const body: unknown = text ? JSON.parse(text) : null;
   problems.push(...(checker?.problems(template, method, res.status, body) ?? []));
   checked.add(`${method} ${template} ${res.status}`);
-  return res.status === 201 ? (body as { registration: { id: number } }).registration.id : body;
+  const registered = (body as { registration?: { id: number } } | null)?.registration;
+  return res.status === 201 && registered ? registered.id : body;
 }
 
 /** The GET operations of the document that take no path parameter need nothing more; the pool needs a range. */
@@ -175,6 +176,13 @@ test('the cheap changes answer what the document says, for success and refusal',
   await call('PATCH', '/admin/workshops/{folder}', { body: {}, expect: 422 });
   await call('PATCH', '/admin/workshops/{folder}', { params: { folder: 'WKSHP-Nope' }, body: { priority: 2 }, expect: 404 });
   await call('POST', '/admin/workshops/import', { expect: 200 });
+  // an event later today (no seat warmed by it during this test), then cancelled
+  const [later, after] = [1, 2].map((h) => new Date(Date.now() + h * 3_600_000).toISOString());
+  const event = (await call('POST', '/admin/warm/events', { body: { workshop: FOLDER, seats: 1, startsAt: later, endsAt: after }, expect: 201 })) as { id: number };
+  await call('POST', '/admin/warm/events', { body: { workshop: FOLDER, seats: 1, startsAt: after, endsAt: later }, expect: 422 });
+  await call('GET', '/admin/warm', { expect: 200 });
+  await call('DELETE', '/admin/warm/events/{id}', { params: { id: String(event.id) }, expect: 204 });
+  await call('DELETE', '/admin/warm/events/{id}', { params: { id: '99999' }, expect: 404 });
   await call('POST', '/admin/registrations/{id}/extend', { body: { minutes: 5 }, expect: 200 });
   await call('POST', '/admin/registrations/{id}/extend', { body: { minutes: 0 }, expect: 422 });
   await call('POST', '/admin/mails/{id}/resend', { expect: 202 });

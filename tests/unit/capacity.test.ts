@@ -40,7 +40,7 @@ test('seatsThatFit: whole seats in what is available beyond the reserve; null wh
   expect(seatsThatFit(4096 * MiB, 150 * MiB)).toBe(25); // the default reserve is 256 MiB
 });
 
-test('parsers, on this host\'s own /proc files; the rolling median forgets old readings', () => {
+test("parsers, on this host's own /proc files; the rolling median forgets old readings", () => {
   const available = parseMemAvailable(fs.readFileSync('/proc/meminfo', 'utf8'));
   expect(available).toBeGreaterThan(0);
   expect(memAvailable()).toBeGreaterThan(0);
@@ -101,7 +101,7 @@ test("a working seat's memory is its server's and its children's RSS; wod capaci
   expect(readSeatCost(file)).toEqual(meter.cost());
 
   // another student's processes, or this hub's processes of no student, are not this seat's
-  const other = await startSeat({ JUPYTERHUB_API_URL: `${hubApiUrl}-other`, JUPYTERHUB_USER: reg.student! }, 200, 1);
+  await startSeat({ JUPYTERHUB_API_URL: `${hubApiUrl}-other`, JUPYTERHUB_USER: reg.student! }, 200, 1);
   meter.sample();
   expect(meter.cost().perSeatBytes!).toBeLessThan(both + 8 * MiB);
   db.close();

@@ -144,9 +144,7 @@ export class CapacityMeter {
       measuredAt: this.measuredAt,
       perSeatBytes: roundOrNull(this.overall.median()),
       samples: this.overall.count,
-      byWorkshop: [...this.workshops]
-        .map(([folder, m]) => ({ folder, perSeatBytes: Math.round(m.median()!), samples: m.count }))
-        .sort((a, b) => a.folder.localeCompare(b.folder)),
+      byWorkshop: [...this.workshops].map(([folder, m]) => ({ folder, perSeatBytes: Math.round(m.median()!), samples: m.count })).sort((a, b) => a.folder.localeCompare(b.folder)),
     };
   }
 
