@@ -121,7 +121,7 @@ export const surveyAnswerSchema = z
 export const queueSchema = z
   .object({
     state: z.enum(['queued', 'running']).meta({ description: 'the CREATE job waits for a slot, or runs' }),
-    ahead: count.meta({ description: 'CREATE jobs queued or running that were created before this one, any workshop (they share the engine)' }),
+    ahead: count.meta({ description: 'CREATE jobs queued or running that were created before this one, any workshop, warm-seat preparations included (they share the engine)' }),
     step: z.string().nullable().meta({ description: 'the step running now (as in the admin job log), null while queued' }),
     stepLabel: z.string().nullable().meta({ description: 'the same step in words for the participant' }),
     estimateSeconds: count.nullable().meta({
