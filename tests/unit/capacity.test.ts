@@ -104,6 +104,14 @@ test("a working seat's memory is its server's and its children's RSS; wod capaci
   await startSeat({ JUPYTERHUB_API_URL: `${hubApiUrl}-other`, JUPYTERHUB_USER: reg.student! }, 200, 1);
   meter.sample();
   expect(meter.cost().perSeatBytes!).toBeLessThan(both + 8 * MiB);
+
+  // a warm seat (free, its server waiting) is measured apart from the working ones
+  db.prepare(`UPDATE students SET warm_workshop_id = (SELECT id FROM workshops WHERE folder = 'WKSHP-Mem') WHERE name = 'student3'`).run();
+  const waiting = await startSeat({ JUPYTERHUB_API_URL: hubApiUrl, JUPYTERHUB_USER: 'student3' }, 30, 1);
+  expect(meter.sample()).toBe(2);
+  const warmBytes = totalRss([waiting.server.pid!, waiting.childPid]);
+  expect(Math.abs(meter.cost().perWarmSeatBytes! - warmBytes)).toBeLessThan(8 * MiB);
+  expect(meter.cost()).toMatchObject({ warmSamples: 1, samples: 3 });
   db.close();
 
   const wod = (dir: string, ...args: string[]) =>
@@ -111,11 +119,12 @@ test("a working seat's memory is its server's and its children's RSS; wod capaci
   const json = wod(dataDir, '--json');
   expect(json.status).toBe(0);
   const said = JSON.parse(json.stdout) as Record<string, unknown>;
-  expect(said).toMatchObject({ perSeatBytes: readSeatCost(file)!.perSeatBytes, samples: 2, reserveBytes: 256 * MiB });
+  expect(said).toMatchObject({ perSeatBytes: readSeatCost(file)!.perSeatBytes, samples: 3, warmSamples: 1, reserveBytes: 256 * MiB });
   expect(said.availableBytes).toBeGreaterThan(0);
   const text = wod(dataDir);
-  expect(text.stdout).toMatch(/^memory per working seat: \d+ MiB \(median of 2 readings, RSS of the server and its children\)$/m);
-  expect(text.stdout).toMatch(/^ {2}WKSHP-Mem: \d+ MiB \(2\)$/m);
+  expect(text.stdout).toMatch(/^memory per working seat: \d+ MiB \(median of 3 readings, RSS of the server and its children\)$/m);
+  expect(text.stdout).toMatch(/^ {2}WKSHP-Mem: \d+ MiB \(3\)$/m);
+  expect(text.stdout).toMatch(/^memory per warm seat: \d+ MiB \(median of 1\)$/m);
   expect(text.stdout).toMatch(/^memory available: [\d.]+ [MG]iB \(256 MiB kept in reserve\)$/m);
   expect(text.stdout).toMatch(/^seats more: \d+$/m);
   const empty = wod(path.join(root, 'nothing-yet'));

@@ -52,6 +52,9 @@ export interface SeatCost {
   /** seat readings the median is over */
   samples: number;
   byWorkshop: { folder: string; perSeatBytes: number; samples: number }[];
+  /** median resident memory of a warm seat (its server waiting for a participant), bytes; null before one was measured */
+  perWarmSeatBytes: number | null;
+  warmSamples: number;
 }
 
 /** The seat cost with what this host has available now. */
@@ -67,11 +70,14 @@ export function capacityFigures(cost: SeatCost, availableBytes: number | null, r
   return { ...cost, availableBytes, reserveBytes, seatsMore: availableBytes === null ? null : seatsThatFit(availableBytes, cost.perSeatBytes, reserveBytes) };
 }
 
+/** Nothing measured yet. */
+export const NOTHING_MEASURED: SeatCost = { measuredAt: null, perSeatBytes: null, samples: 0, byWorkshop: [], perWarmSeatBytes: null, warmSamples: 0 };
+
 /** The figures a service wrote in the data folder, or null when none are there yet (or unreadable). */
 export function readSeatCost(file: string): SeatCost | null {
   try {
     const cost = JSON.parse(fs.readFileSync(file, 'utf8')) as SeatCost;
-    return typeof cost.samples === 'number' && Array.isArray(cost.byWorkshop) ? cost : null;
+    return typeof cost.samples === 'number' && Array.isArray(cost.byWorkshop) ? { ...NOTHING_MEASURED, ...cost } : null;
   } catch {
     return null;
   }
@@ -95,15 +101,17 @@ export interface MeterDeps {
 export class CapacityMeter {
   private readonly overall = new RollingMedian(OVERALL_WINDOW);
   private readonly workshops = new Map<string, RollingMedian>();
+  private readonly warm = new RollingMedian(OVERALL_WINDOW);
   private measuredAt: string | null = null;
 
   constructor(private readonly deps: MeterDeps) {}
 
-  /** One sample: every working seat whose processes are found adds its resident memory. Returns how many seats. */
+  /** One sample: every working seat and every warm seat whose processes are found adds its resident memory. Returns how many seats. */
   sample(): number {
+    const { db } = this.deps;
     const seats = new Map(
       (
-        this.deps.db
+        db
           .prepare(
             `SELECT s.name AS student, w.folder FROM registrations r JOIN students s ON s.id = r.student_id JOIN workshops w ON w.id = r.workshop_id
              WHERE r.state IN (${sqlList(CLOCK_RUNNING)})`,
@@ -111,21 +119,26 @@ export class CapacityMeter {
           .all() as { student: string; folder: string }[]
       ).map((x) => [x.student, x.folder]),
     );
-    if (!seats.size) return 0;
+    const warm = new Set((db.prepare(`SELECT name FROM students WHERE state = 'free' AND warm_workshop_id IS NOT NULL`).all() as { name: string }[]).map((x) => x.name));
+    if (!seats.size && !warm.size) return 0;
     const pids = new Map<string, number[]>();
     for (const p of (this.deps.list ?? (() => studentProcesses(this.deps.source)))()) {
-      if (!seats.has(p.student)) continue;
+      if (!seats.has(p.student) && !warm.has(p.student)) continue;
       pids.set(p.student, [...(pids.get(p.student) ?? []), p.pid]);
     }
     let measured = 0;
     for (const [student, list] of pids) {
       const bytes = totalRss(list, this.deps.rss);
       if (bytes <= 0) continue;
+      measured++;
+      if (warm.has(student)) {
+        this.warm.add(bytes);
+        continue;
+      }
       const folder = seats.get(student)!;
       this.overall.add(bytes);
       if (!this.workshops.has(folder)) this.workshops.set(folder, new RollingMedian(WORKSHOP_WINDOW));
       this.workshops.get(folder)!.add(bytes);
-      measured++;
     }
     if (measured) {
       this.measuredAt = new Date((this.deps.now ?? Date.now)()).toISOString();
@@ -145,6 +158,8 @@ export class CapacityMeter {
       perSeatBytes: roundOrNull(this.overall.median()),
       samples: this.overall.count,
       byWorkshop: [...this.workshops].map(([folder, m]) => ({ folder, perSeatBytes: Math.round(m.median()!), samples: m.count })).sort((a, b) => a.folder.localeCompare(b.folder)),
+      perWarmSeatBytes: roundOrNull(this.warm.median()),
+      warmSamples: this.warm.count,
     };
   }
 

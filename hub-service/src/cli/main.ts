@@ -22,7 +22,7 @@ import { prepare } from '../prepare.js';
 import { spawnerLimits, studentLimits } from '../isolation/limits.js';
 import { openDatabase } from '../store/db.js';
 import { VERSION } from '../version.js';
-import { capacityFigures, memAvailable, readSeatCost } from '../capacity/meter.js';
+import { capacityFigures, memAvailable, NOTHING_MEASURED, readSeatCost } from '../capacity/meter.js';
 import { capacityLines, presentCapacity } from '../web/capacity-view.js';
 import type { Verb } from '../jobs/store.js';
 import { action } from './action.js';
@@ -84,7 +84,7 @@ program
   .option('--json', 'print the figures as JSON (the shape of GET /api/v1/admin/capacity)')
   .action((opts: { json?: boolean }) => {
     // The service's own figures, from the data folder: no token needed, and the same numbers as the dashboard.
-    const cost = readSeatCost(dataPaths(loadConfig()).capacity) ?? { measuredAt: null, perSeatBytes: null, samples: 0, byWorkshop: [] };
+    const cost = readSeatCost(dataPaths(loadConfig()).capacity) ?? NOTHING_MEASURED;
     const figures = capacityFigures(cost, memAvailable());
     if (opts.json) return void process.stdout.write(JSON.stringify(presentCapacity(figures)) + '\n');
     for (const [k, v] of capacityLines(figures)) console.log(`${k}: ${v}`);

@@ -28,6 +28,7 @@ import { parsePoolPageQuery, poolPage } from './admin-pool.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
 import { recentStops } from '../watchdog/watchdog.js';
 import { capacityLines } from './capacity-view.js';
+import { seatsThatFit } from '../capacity/capacity.js';
 
 export function adminRouter(deps: WebDeps): express.Router {
   const { db, config, registrations } = deps;
@@ -46,7 +47,9 @@ export function adminRouter(deps: WebDeps): express.Router {
   /** Warm seats on the dashboard, with a warning when the targets need more seats than this host can hold now. */
   const warmView = () => {
     const workshops = warmTargets(db);
-    const seatsMore = deps.capacity.figures().seatsMore;
+    // a warm seat costs what was measured of warm seats, else what a working one does
+    const f = deps.capacity.figures();
+    const seatsMore = f.availableBytes === null ? null : seatsThatFit(f.availableBytes, f.perWarmSeatBytes ?? f.perSeatBytes, f.reserveBytes);
     const toPrepare = workshops.reduce((n, w) => n + Math.max(0, w.target - w.ready - w.preparing), 0);
     const warning =
       seatsMore !== null && toPrepare > seatsMore

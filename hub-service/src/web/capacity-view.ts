@@ -18,6 +18,8 @@ export const capacitySchema = z
     }),
     samples: z.number().int().min(0).meta({ description: 'seat readings the median is over (one per working seat a minute)' }),
     byWorkshop: z.array(z.object({ folder: z.string(), perSeatBytes: bytes, samples: z.number().int().min(0) })).meta({ description: 'the same, per workshop' }),
+    perWarmSeatBytes: bytes.nullable().meta({ description: 'median resident memory of a warm seat (a server waiting for a participant); null until measured' }),
+    warmSamples: z.number().int().min(0).meta({ description: 'warm seat readings that median is over' }),
     availableBytes: bytes.nullable().meta({ description: 'MemAvailable of /proc/meminfo now' }),
     reserveBytes: bytes.meta({ description: 'kept for the system, the hub and wod, never counted as room for seats' }),
     seatsMore: z
@@ -36,6 +38,8 @@ export function presentCapacity(f: CapacityFigures): CapacityView {
     perSeatBytes: f.perSeatBytes,
     samples: f.samples,
     byWorkshop: f.byWorkshop.map((w) => ({ folder: w.folder, perSeatBytes: w.perSeatBytes, samples: w.samples })),
+    perWarmSeatBytes: f.perWarmSeatBytes,
+    warmSamples: f.warmSamples,
     availableBytes: f.availableBytes,
     reserveBytes: f.reserveBytes,
     seatsMore: f.seatsMore,
@@ -52,6 +56,7 @@ export function capacityLines(f: CapacityFigures): [string, string][] {
         : `${formatBytes(f.perSeatBytes)} (median of ${f.samples} reading${f.samples === 1 ? '' : 's'}, RSS of the server and its children)`,
     ],
     ...f.byWorkshop.map((w): [string, string] => [`  ${w.folder}`, `${formatBytes(w.perSeatBytes)} (${w.samples})`]),
+    ['memory per warm seat', f.perWarmSeatBytes === null ? 'not measured yet' : `${formatBytes(f.perWarmSeatBytes)} (median of ${f.warmSamples})`],
     [
       'memory available',
       f.availableBytes === null ? 'unknown (no MemAvailable in /proc/meminfo)' : `${formatBytes(f.availableBytes)} (${formatBytes(f.reserveBytes)} kept in reserve)`,
