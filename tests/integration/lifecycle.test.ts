@@ -10,7 +10,7 @@ import nodemailer from 'nodemailer';
 import path from 'node:path';
 import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { Browser, labConfig } from '../support/browser';
-import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { adminToken, restApi, type RunningHub, startHub } from '../support/hub';
 import { credentialsIn, outboxMails, waitForMail } from '../support/outbox';
 import { jobsSettled, query, until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -57,8 +57,7 @@ afterAll(async () => {
   fs.rmSync(workshops, { recursive: true, force: true });
 });
 
-const api = (p: string, init: RequestInit = {}) =>
-  fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+const api = (p: string, init: RequestInit = {}) => restApi(hub, token, p, init);
 
 async function register(email: string, workshop: string): Promise<number> {
   const res = await api('/registrations', { method: 'POST', body: JSON.stringify({ email, name: 'Test Person', company: 'ACME', workshop, acceptTerms: true }) });

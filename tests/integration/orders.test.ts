@@ -7,7 +7,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import nodemailer from 'nodemailer';
 import { Browser } from '../support/browser';
-import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { adminToken, restApi, type RunningHub, startHub } from '../support/hub';
 import { query, until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
@@ -35,8 +35,7 @@ afterAll(async () => {
   fs.rmSync(workshops, { recursive: true, force: true });
 });
 
-const api = (p: string, init: RequestInit = {}) =>
-  fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+const api = (p: string, init: RequestInit = {}) => restApi(hub, token, p, init);
 const students = (first: number, last: number) =>
   query<{ id: number; state: string; problem: string | null }>(hub.dataDir, 'SELECT id, state, problem FROM students WHERE id BETWEEN ? AND ? ORDER BY id', first, last);
 

@@ -7,7 +7,7 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { Browser } from '../support/browser';
-import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { adminToken, restApi, type RunningHub, startHub } from '../support/hub';
 import { credentialsIn, waitForMail } from '../support/outbox';
 import { query, until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -27,8 +27,7 @@ afterAll(async () => {
   fs.rmSync(workshops, { recursive: true, force: true });
 });
 
-const api = (p: string, init: RequestInit = {}) =>
-  fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+const api = (p: string, init: RequestInit = {}) => restApi(hub, token, p, init);
 const warmSeats = () => query<{ id: number }>(hub.dataDir, `SELECT id FROM students WHERE state = 'free' AND warm_workshop_id IS NOT NULL ORDER BY id`).map((r) => r.id);
 const serverReady = async (student: string) => {
   const res = await fetch(`${hub.hubApiUrl}/users/${student}`, { headers: { Authorization: `token ${token}` } });

@@ -9,7 +9,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { ensureLocalAccount } from '../../hub-service/src/isolation/student-side';
-import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { adminToken, restApi, type RunningHub, startHub } from '../support/hub';
 import { credentialsIn, waitForMail } from '../support/outbox';
 import { startSlapd, type TestDirectory } from '../support/slapd';
 import { until } from '../support/wait';
@@ -49,8 +49,7 @@ afterAll(async () => {
   fs.rmSync(dataDir, { recursive: true, force: true });
 });
 
-const api = (p: string, init: RequestInit = {}) =>
-  fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+const api = (p: string, init: RequestInit = {}) => restApi(hub, token, p, init);
 
 const stateOf = async (id: number) => ((await (await api(`/admin/registrations/${id}`)).json()) as { state: string }).state;
 

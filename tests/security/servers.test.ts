@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { attack } from '../support/attacks';
 import { Browser } from '../support/browser';
-import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { adminToken, restApi, type RunningHub, startHub } from '../support/hub';
 import { credentialsIn, waitForMail } from '../support/outbox';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
@@ -40,8 +40,7 @@ afterAll(async () => {
   fs.rmSync(workshops, { recursive: true, force: true });
 });
 
-const api = (p: string, init: RequestInit = {}) =>
-  fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+const api = (p: string, init: RequestInit = {}) => restApi(hub, token, p, init);
 const hubApi = (p: string, init: RequestInit = {}) => fetch(`${hub.hubApiUrl}${p}`, { ...init, headers: { Authorization: `token ${token}`, ...init.headers } });
 
 /** Polls `check` until it returns something, or fails with `what` after `timeoutMs`. */

@@ -136,6 +136,11 @@ function parseCredentials(output: string): { name: string; password: string } | 
 }
 
 /** A hub API token of the hub's admin, made through the real login form. */
+/** A request to the hub's REST API v1 (`/services/wod/api/v1`) with a token, JSON in and out. */
+export function restApi(hub: RunningHub, token: string, p: string, init: RequestInit = {}): Promise<Response> {
+  return fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json', ...init.headers } });
+}
+
 export async function adminToken(hub: RunningHub): Promise<string> {
   const browser = new Browser(hub.url);
   await browser.hubLogin(hub.admin.name, hub.admin.password);
