@@ -43,18 +43,22 @@ export function passFile(config: Pick<WodConfig, 'dataDir' | 'workshops'>, works
 
 /**
  * The password of the site's Ansible Vault: `workshops.vaultPasswordFile`, else the original's
- * `vault_secret` in the variables folder; read only when a vaulted value is met, and only from a
- * file no other account can read (participants share this host).
+ * `vault_secret` in the variables folder; read only when a vaulted value is met (once per getter:
+ * one deployment or lint run), and only from a file no other account can read (participants share
+ * this host).
  */
 export function vaultPassword(config: Pick<WodConfig, 'workshops'>): () => string {
-  return () => {
-    const file = config.workshops.vaultPasswordFile ?? (config.workshops.variablesDir && path.join(config.workshops.variablesDir, 'vault_secret'));
-    const stat = file ? fs.statSync(file, { throwIfNoEntry: false }) : undefined;
-    if (!file || !stat)
-      throw new VariablesError(file || 'workshops.vaultPasswordFile', 'holds no vault password: values encrypted with Ansible Vault need it (workshops.vaultPasswordFile)');
-    if (stat.mode & 0o077) throw new VariablesError(file, 'the vault password must not be readable by other accounts (chmod 600 it)');
-    return fs.readFileSync(file, 'utf8').trim();
-  };
+  let password: string | undefined;
+  return () => (password ??= readVaultPassword(config));
+}
+
+function readVaultPassword(config: Pick<WodConfig, 'workshops'>): string {
+  const file = config.workshops.vaultPasswordFile ?? (config.workshops.variablesDir && path.join(config.workshops.variablesDir, 'vault_secret'));
+  const stat = file ? fs.statSync(file, { throwIfNoEntry: false }) : undefined;
+  if (!file || !stat)
+    throw new VariablesError(file || 'workshops.vaultPasswordFile', 'holds no vault password: values encrypted with Ansible Vault need it (workshops.vaultPasswordFile)');
+  if (stat.mode & 0o077) throw new VariablesError(file, 'the vault password must not be readable by other accounts (chmod 600 it)');
+  return fs.readFileSync(file, 'utf8').trim();
 }
 
 /** A YAML file of variables (null when absent), with its Ansible Vault values (or the whole file) opened. */

@@ -41,6 +41,9 @@ export function clearWarm(db: Db, studentId: number): void {
 export interface WarmTarget {
   workshopId: number;
   folder: string;
+  /** the workshop's range */
+  first: number;
+  last: number;
   target: number;
   /** warm seats ready */
   ready: number;
@@ -55,7 +58,7 @@ export interface WarmTarget {
 export function warmTargets(db: Db, now = new Date()): WarmTarget[] {
   return db
     .prepare(
-      `SELECT w.id AS workshopId, w.folder,
+      `SELECT w.id AS workshopId, w.folder, w.range_min AS first, w.range_max AS last,
               CASE WHEN w.active = 1 AND w.removed_at IS NULL
                    THEN MIN(w.warm + (SELECT COALESCE(SUM(e.seats), 0) FROM warm_events e WHERE e.workshop_id = w.id AND e.starts_at <= @now AND e.ends_at > @now),
                             w.capacity, w.range_max - w.range_min + 1)
@@ -150,10 +153,9 @@ export function refillWarm(db: Db, config: Pick<WodConfig, 'lifecycle'>): number
         }
         const want = Math.min(t.target - have, config.lifecycle.warmSeatsMax - inAll, pace - inFlight);
         if (want <= 0) continue;
-        const range = db.prepare('SELECT range_min AS first, range_max AS last FROM workshops WHERE id = ?').get(t.workshopId) as { first: number; last: number };
         const idle = db
           .prepare(`SELECT s.id FROM students s WHERE s.state = 'free' AND s.warm_workshop_id IS NULL AND s.id BETWEEN ? AND ? AND ${IDLE} ORDER BY s.id LIMIT ?`)
-          .all(range.first, range.last, want) as { id: number }[];
+          .all(t.first, t.last, want) as { id: number }[];
         for (const { id } of idle) {
           jobs.push(enqueueJob(db, { verb: 'CREATE', studentId: id, registrationId: null, workshopId: t.workshopId, source: 'timer', key: `${WARM_KEY}${id}:${stamp}` }));
           inAll++;

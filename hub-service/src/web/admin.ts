@@ -29,6 +29,7 @@ import { REGISTRATION_STATES } from '../registrations/states.js';
 import { recentStops } from '../watchdog/watchdog.js';
 import { capacityLines } from './capacity-view.js';
 import { seatsThatFit } from '../capacity/capacity.js';
+import type { CapacityFigures } from '../capacity/meter.js';
 
 export function adminRouter(deps: WebDeps): express.Router {
   const { db, config, registrations } = deps;
@@ -45,10 +46,9 @@ export function adminRouter(deps: WebDeps): express.Router {
     res.status(422).render('message', { title: 'Invalid search', message: error.issues.map((i) => `${i.path.join('.')}: ${i.message}`).join('; ') });
 
   /** Warm seats on the dashboard, with a warning when the targets need more seats than this host can hold now. */
-  const warmView = () => {
+  const warmView = (f: CapacityFigures) => {
     const workshops = warmTargets(db);
     // a warm seat costs what was measured of warm seats, else what a working one does
-    const f = deps.capacity.figures();
     const seatsMore = f.availableBytes === null ? null : seatsThatFit(f.availableBytes, f.perWarmSeatBytes ?? f.perSeatBytes, f.reserveBytes);
     const toPrepare = workshops.reduce((n, w) => n + Math.max(0, w.target - w.ready - w.preparing), 0);
     const warning =
@@ -73,6 +73,8 @@ export function adminRouter(deps: WebDeps): express.Router {
     const survey = surveySummary(db);
     const figures = registrationFigures(db, new Date().toISOString().slice(0, 10));
     const down = serversDown(db);
+    // read once: the capacity block and the warm seats' warning say the same figures
+    const capacity = deps.capacity.figures();
     render(req, res, 'index', 'Dashboard', {
       stats: {
         'active workshops': workshops.filter((w) => w.active).length,
@@ -95,8 +97,8 @@ export function adminRouter(deps: WebDeps): express.Router {
       }),
       serversDown: down,
       watchdog: { enabled: config.watchdog.enabled, stops: recentStops(db, 20) },
-      capacity: capacityLines(deps.capacity.figures()),
-      warm: warmView(),
+      capacity: capacityLines(capacity),
+      warm: warmView(capacity),
       notice,
       facts: {
         'wod version': VERSION,
