@@ -1,8 +1,13 @@
 /**
  * A small levelled logger writing one line per event to stderr, which JupyterHub passes through to
- * its own output. Callers never hand it secrets; `scrubUrl` is for request URLs.
+ * its own output: readable text, or JSON lines (`log.format: json`) for a log shipper. Callers never
+ * hand it secrets; still, a field named like one is redacted in both formats, and `scrubUrl` is for
+ * request URLs.
  */
-export type Level = 'debug' | 'info' | 'warn' | 'error';
+export const LEVELS = ['debug', 'info', 'warn', 'error'] as const;
+export type Level = (typeof LEVELS)[number];
+export const LOG_FORMATS = ['text', 'json'] as const;
+export type LogFormat = (typeof LOG_FORMATS)[number];
 const ORDER: Record<Level, number> = { debug: 10, info: 20, warn: 30, error: 40 };
 
 export interface Logger {
@@ -13,24 +18,39 @@ export interface Logger {
   child(label: string): Logger;
 }
 
-export function createLogger(level: Level = 'info', label = 'wod', write: (line: string) => void = (l) => process.stderr.write(l + '\n')): Logger {
+/** Field names whose values are never written, at any depth. */
+const SECRET_KEY = /pass(word|phrase)?|secret|token|authori[sz]ation|cookie|api.?key|credential|private.?key/i;
+export const REDACTED = '[redacted]';
+
+export function redact(value: unknown, depth = 0): unknown {
+  if (depth > 5 || value === null || typeof value !== 'object') return value;
+  if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? REDACTED : redact(v, depth + 1)]));
+}
+
+const FORMATS: Record<LogFormat, (at: Level, label: string, msg: string, fields: Record<string, unknown>) => string> = {
+  text: (at, label, msg, fields) => {
+    const time = new Date().toISOString().replace('T', ' ').replace('Z', '');
+    const extra = Object.entries(fields)
+      .map(([k, v]) => ` ${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
+      .join('');
+    return `[${at[0].toUpperCase()} ${time} ${label}] ${msg}${extra}`;
+  },
+  // pino's field names (time, level, name, msg), the level as its word: what jq and log shippers expect
+  json: (at, label, msg, fields) => JSON.stringify({ ...fields, time: new Date().toISOString(), level: at, name: label, msg }),
+};
+
+export function createLogger(level: Level = 'info', label = 'wod', write: (line: string) => void = (l) => process.stderr.write(l + '\n'), format: LogFormat = 'text'): Logger {
   const emit = (at: Level, msg: string, fields?: Record<string, unknown>) => {
     if (ORDER[at] < ORDER[level]) return;
-    const time = new Date().toISOString().replace('T', ' ').replace('Z', '');
-    const extra = fields
-      ? ' ' +
-        Object.entries(fields)
-          .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-          .join(' ')
-      : '';
-    write(`[${at[0].toUpperCase()} ${time} ${label}] ${msg}${extra}`);
+    write(FORMATS[format](at, label, msg, redact(fields ?? {}) as Record<string, unknown>));
   };
   return {
     debug: (m, f) => emit('debug', m, f),
     info: (m, f) => emit('info', m, f),
     warn: (m, f) => emit('warn', m, f),
     error: (m, f) => emit('error', m, f),
-    child: (sub) => createLogger(level, `${label}.${sub}`, write),
+    child: (sub) => createLogger(level, `${label}.${sub}`, write, format),
   };
 }
 

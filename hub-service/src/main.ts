@@ -57,7 +57,7 @@ const CAPACITY_SAMPLE_SECONDS = 60;
 
 function main(): void {
   const config = loadConfig();
-  const log = createLogger(config.log.level);
+  const log = createLogger(config.log.level, 'wod', undefined, config.log.format);
   const hubEnv = readHubEnv(process.env);
   const paths = dataPaths(config);
   const db = openDatabase(paths.database);

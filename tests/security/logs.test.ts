@@ -18,7 +18,8 @@ const workshops = tempWorkshops();
 
 beforeAll(async () => {
   writeWorkshop(workshops, 'WKSHP-Logs', { range: [1, 3], capacity: 3 });
-  hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops } });
+  // the service logs JSON lines here (log.format): the search below covers that format too
+  hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_LOG_FORMAT: 'json' } });
 });
 afterAll(async () => {
   await hub?.stop();
@@ -102,6 +103,10 @@ test('a whole journey leaves no token and no password in any log', async () => {
   const output = hub.output().replace(banner, '');
   expect(output).toMatch(/GET \/services\/wod\/status\/\[redacted\]/);
   expect(output).toMatch(/GET \/hub\/wod-login\?token=\[secret\]/);
+  const serviceLines = output.split('\n').filter((l) => l.startsWith('{'));
+  const requests = serviceLines.map((l) => JSON.parse(l) as Record<string, unknown>).filter((e) => e.name === 'wod.http');
+  expect(requests.length).toBeGreaterThan(5);
+  expect(requests[0]).toMatchObject({ level: expect.any(String), time: expect.any(String), msg: expect.stringMatching(/^\d{3} [A-Z]+ \//), ms: expect.any(Number) });
   const files = logFiles(hub.dataDir);
   expect(files.map((f) => path.basename(f))).toContain('test-run.log');
 

@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
-import { createLogger, scrubUrl } from '../../hub-service/src/log';
+import { createLogger, REDACTED, scrubUrl } from '../../hub-service/src/log';
 
 const ROOT = path.resolve(__dirname, '..', '..');
 const PYTHON = path.join(ROOT, '.venv', 'bin', 'python');
@@ -47,4 +47,18 @@ test('levels below the threshold are dropped; lines carry level, label and field
     '/hub/login?next=/hub/wod-login%3Ftoken%3D[secret]',
     '/hub/login?next=%2Fuser%2Fstudent1%2Flab',
   ]);
+});
+
+test('json lines carry time, level, name, msg and the fields; fields named like secrets are redacted at any depth, in both formats', () => {
+  const lines: string[] = [];
+  const log = createLogger('debug', 'wod', (l) => lines.push(l), 'json');
+  log.child('mail-in').info('order accepted', { order: 'CREATE', auth: { user: 'wod', password: 'hunter2' }, apiToken: 'abc123', ms: 3 });
+  const entry = JSON.parse(lines[0]) as Record<string, unknown>;
+  expect(entry).toMatchObject({ level: 'info', name: 'wod.mail-in', msg: 'order accepted', order: 'CREATE', ms: 3, auth: { user: 'wod', password: REDACTED }, apiToken: REDACTED });
+  expect(new Date(entry.time as string).getTime()).toBeGreaterThan(Date.now() - 60_000);
+
+  const text: string[] = [];
+  createLogger('info', 'wod', (l) => text.push(l)).warn('relay login failed', { user: 'relay', secret: 's3cr3t' });
+  expect(text[0]).toContain('secret=[redacted]');
+  expect([...lines, ...text].join('\n')).not.toMatch(/hunter2|abc123|s3cr3t/);
 });

@@ -1,5 +1,6 @@
 import { z } from 'zod';
 import { parseSize } from '../isolation/limit-rules.js';
+import { LEVELS, LOG_FORMATS } from '../log.js';
 import { LOOPBACK_REASON } from '../mail-in/access.js';
 import { CIDR, isCidr, isInsideAny, parseNetwork, touchesLoopback } from '../network/addresses.js';
 
@@ -347,7 +348,9 @@ export const configSchema = z
       .prefault({}),
     log: z
       .object({
-        level: z.enum(['debug', 'info', 'warn', 'error']).default('info'),
+        level: z.enum(LEVELS).default('info'),
+        /** the service's log lines: `text` to read, `json` (one JSON object a line, pino's field names) for a log shipper */
+        format: z.enum(LOG_FORMATS).default('text'),
       })
       .strict()
       .prefault({}),
