@@ -131,6 +131,20 @@ c.JupyterHub.load_roles = [
     },
 ]
 
+# --- metrics -----------------------------------------------------------------------------------
+# A token-only service (no command, no URL) whose token reads both the hub's /hub/metrics and wod's
+# /services/wod/metrics, and nothing else: `wod metrics token` prints it for Prometheus. The token
+# is a 0600 secret of the data folder (wod prepare makes it); the hub keeps only its hash.
+c.JupyterHub.services.append({"name": "wod-metrics", "api_token": Path(paths["metricsToken"]).read_text().strip()})
+c.JupyterHub.load_roles.append(
+    {
+        "name": "wod-metrics",
+        "description": "Prometheus scrapes of /hub/metrics and /services/wod/metrics",
+        "scopes": ["read:metrics"],
+        "services": ["wod-metrics"],
+    }
+)
+
 # --- logins: the shim asks the service ---------------------------------------------------------
 c.JupyterHub.authenticator_class = WodAuthenticator
 c.WodAuthenticator.service_url = f"{service_url}{service['prefix']}".rstrip("/")

@@ -47,13 +47,19 @@ import type { WebDeps } from './web/deps.js';
 import { portalRouter } from './web/portal.js';
 import { createApp } from './web/app.js';
 import { healthRouter } from './web/health.js';
+import { WodMetrics } from './metrics/metrics.js';
+import { metricsRouter } from './metrics/route.js';
 import { internalRouter } from './web/internal.js';
 import { TrustedProxies } from './network/addresses.js';
 import { Watchdog } from './watchdog/watchdog.js';
 import { CapacityMeter } from './capacity/meter.js';
+import { eraseExpired } from './participants/retention.js';
+import { outboxDir } from './participants/erase.js';
 
 /** How often the memory of working seats is read (capacity/meter.ts): a few small /proc files per seat. */
 const CAPACITY_SAMPLE_SECONDS = 60;
+/** How often participants past their retention are looked for. */
+const RETENTION_SWEEP_MS = 3_600_000;
 
 function main(): void {
   const config = loadConfig();
@@ -61,6 +67,7 @@ function main(): void {
   const hubEnv = readHubEnv(process.env);
   const paths = dataPaths(config);
   const db = openDatabase(paths.database);
+  const metrics = new WodMetrics(db);
   const hub = new HubClient({ apiUrl: hubEnv.apiUrl, token: hubEnv.apiToken, log: log.child('hub') });
   // Health and status pages must answer fast even while the hub is down: no retries there.
   const hubProbe = new HubClient({ apiUrl: hubEnv.apiUrl, token: hubEnv.apiToken, retries: 0, timeoutMs: 2_000 });
@@ -76,7 +83,7 @@ function main(): void {
       : new OutboxTransport(path.join(config.dataDir, 'outbox'), config.mail.from);
   const links = new MailLinks(db, sealer, config.publicUrl);
   // Mails relayed for an api-db wait sealed with a key of their own, derived from the session key.
-  const mailer = new Mailer(db, transport, links, config, log.child('mail-out'), Date.now, new MailVault(sessionKey));
+  const mailer = new Mailer(db, transport, links, config, log.child('mail-out'), Date.now, new MailVault(sessionKey), metrics);
   const letters = new Letters(db, mailer, links, config);
   const registrations = new Registrations(db, { onJob: () => engine?.kick(), onCreated: (id) => letters.welcome(id) });
   const runAs = studentsRunAs(config.students);
@@ -101,6 +108,7 @@ function main(): void {
       : undefined,
     onJob: () => engine?.kick(),
     directory: isDirectoryConfigured(config.ldap) ? new LdapDirectory(config.ldap, () => readLdapBindPassword(paths.ldapBindPassword, process.env)) : undefined,
+    metrics,
   });
   // Warm seats kept at their workshops' targets (lifecycle/warm.ts): after every job, and with the timers.
   const refill = () => {
@@ -120,6 +128,7 @@ function main(): void {
     retryPolicy: verbs.retryPolicy,
     onFailed: verbs.gaveUp,
     onDone: refill,
+    metrics,
   });
 
   syncPool(db, config.students.count);
@@ -152,7 +161,7 @@ function main(): void {
     config,
     db,
     registrations,
-    desk: new RegistrationDesk(registrations, config.registration, config.registration),
+    desk: new RegistrationDesk(registrations, config.registration, config.registration, Date.now, metrics),
     sealer,
     auth,
     hubProbe,
@@ -169,13 +178,24 @@ function main(): void {
   const app = createApp({
     prefix: hubEnv.servicePrefix,
     log: log.child('http'),
+    metrics,
     proxies,
     mount: (r) => {
       r.use(healthRouter({ db, hubProbe }));
+      r.use(metricsRouter({ metrics, identities, log: log.child('http') }));
       r.use(auth.router);
       r.use(
         '/internal',
-        internalRouter({ secret: readSecretFile(paths.authSecret), accounts, db, sealer, log: log.child('login'), endGraceSeconds: config.timers.endGraceSeconds, proxies }),
+        internalRouter({
+          secret: readSecretFile(paths.authSecret),
+          accounts,
+          db,
+          sealer,
+          log: log.child('login'),
+          endGraceSeconds: config.timers.endGraceSeconds,
+          proxies,
+          metrics,
+        }),
       );
       r.use('/api/v1', apiRouter(deps));
       r.use('/admin', adminRouter(deps));
@@ -219,6 +239,17 @@ function main(): void {
   };
   sweep();
   const deadlines = setInterval(sweep, 5_000);
+  // Personal data past participants.retentionDays is erased (participants/retention.ts): hourly is soon enough for days.
+  const retain = () => {
+    try {
+      const { erased, skipped } = eraseExpired(db, { retentionDays: config.participants.retentionDays, outboxDir: outboxDir(config) });
+      if (erased || skipped) log.info('participants past their retention erased', { erased, skipped, retentionDays: config.participants.retentionDays });
+    } catch (e) {
+      log.error('participants retention sweep failed', { error: (e as Error).message });
+    }
+  };
+  retain();
+  const retaining = setInterval(retain, RETENTION_SWEEP_MS);
   // Servers that died under a running registration are started again (lifecycle/reconcile.ts).
   const reconciler = new ServerReconciler({
     db,
@@ -248,6 +279,7 @@ function main(): void {
         // the api-db's participant mails (inventory 4.1), from AUTH or trusted clients only
         relay: mailer,
         password: readMailApiPassword(paths.mailApiPassword).password,
+        metrics,
       })
     : null;
   mailApi?.on('error', (e) => log.error('mail API error', { error: e.message }));
@@ -269,6 +301,7 @@ function main(): void {
     log.info('shutting down', { signal });
     clearInterval(deadlines);
     clearInterval(reconciling);
+    clearInterval(retaining);
     clearInterval(measuring);
     watchdog.stop();
     mailer.stop();

@@ -3,7 +3,7 @@ import path from 'node:path';
 import { Accounts } from './accounts/accounts.js';
 import { dataPaths } from './config/paths.js';
 import type { WodConfig } from './config/schema.js';
-import { secureDataFolder } from './isolation/data-folder.js';
+import { dataFolderRules, secureDataFolder } from './isolation/data-folder.js';
 import { othersCanReach, probeIds, type Reach, studentsRunAs, unreachable } from './isolation/student-side.js';
 import { ensureSecretFile } from './secrets.js';
 import { openDatabase } from './store/db.js';
@@ -22,13 +22,12 @@ export interface Credentials {
  */
 export async function prepare(config: WodConfig, env: NodeJS.ProcessEnv = process.env): Promise<Credentials[]> {
   const paths = dataPaths(config);
-  const runAs = studentsRunAs(config.students);
-  const homesInside = path.dirname(config.students.homeRoot) === config.dataDir;
-  const fixed = secureDataFolder(config.dataDir, { secrets: paths.secrets, homeRoot: config.students.homeRoot, traversable: homesInside && runAs.kind !== 'self' });
+  const fixed = secureDataFolder(config.dataDir, dataFolderRules(config));
   for (const line of fixed) process.stderr.write(`wod: data folder: ${line}\n`);
   ensureSecretFile(paths.authSecret);
   ensureSecretFile(paths.sessionKey);
   ensureSecretFile(paths.mailApiPassword);
+  ensureSecretFile(paths.metricsToken);
   checkStudentSide(config);
   const db = openDatabase(paths.database);
   try {

@@ -51,6 +51,7 @@ beforeAll(async () => {
 
   const jobs = (await (await admin('/admin/jobs?limit=500')).json()) as { items: { id: number }[] };
   const mails = (await (await admin('/admin/mails?limit=500')).json()) as { items: { id: number; kind: string }[] };
+  const lab = (await (await admin(`/admin/registrations/${ids.lab}`)).json()) as { participant: { id: number } };
   Object.assign(values, {
     folder: FOLDER,
     token: statusToken(sealer, ids.lab),
@@ -58,6 +59,7 @@ beforeAll(async () => {
     'jobs/id': String(jobs.items.at(-1)!.id),
     // a mail with a stored body, so that it can be sent again
     'mails/id': String(mails.items.find((m) => m.kind === 'welcome')!.id),
+    'participants/id': String(lab.participant.id),
   });
 }, 360_000);
 
@@ -129,6 +131,7 @@ test('every GET operation answers what the document says, for success', async ()
   await call('GET', '/admin/registrations', { query: `?state=ready&workshop=${FOLDER}`, expect: 200 });
   await call('GET', '/admin/jobs', { query: `?registration=${ids.lab}`, expect: 200 });
   await call('GET', '/admin/mails', { query: `?registration=${ids.lab}`, expect: 200 });
+  await call('GET', '/admin/participants', { query: '?email=lab@example.com', expect: 200 });
   expect(problems).toEqual([]);
 });
 
@@ -144,6 +147,8 @@ test('refusals answer the documented error shape: 401, 403, 404, 422', async () 
   await call('GET', '/admin/jobs', { query: '?state=sleeping', expect: 422 });
   await call('GET', '/admin/mails', { query: '?offset=-1', expect: 422 });
   await call('GET', '/admin/surveys', { query: '?limit=9999', expect: 422 });
+  await call('GET', '/admin/participants/{id}', { params: { id: '99999' }, expect: 404 });
+  await call('GET', '/admin/participants', { query: '?limit=0', expect: 422 });
   await call('GET', '/admin/workshops', { token: null, expect: 401 });
   await call('GET', '/admin/workshops', { token: tokens.student, expect: 403 });
   await call('GET', '/me', { token: null, expect: 401 });
@@ -200,6 +205,9 @@ test('the cheap changes answer what the document says, for success and refusal',
   await call('GET', '/status/{token}', { params: { token: other }, expect: 200 });
   await call('POST', '/admin/registrations/{id}/end', { params: { id: String(ids.other) }, expect: 409 });
   await call('POST', '/admin/registrations/{id}/end', { params: { id: '99999' }, expect: 404 });
+  // erasing: refused while the workshop runs or before it is cleaned, unknown participants
+  await call('DELETE', '/admin/participants/{id}', { expect: 409 });
+  await call('DELETE', '/admin/participants/{id}', { params: { id: '99999' }, expect: 404 });
   await until(
     async () => ((await (await admin(`/admin/registrations/${ids.other}`)).json()) as { state: string }).state,
     (s) => s === 'cleaned',
@@ -208,6 +216,8 @@ test('the cheap changes answer what the document says, for success and refusal',
   );
   await call('GET', '/admin/registrations/{id}', { params: { id: String(ids.other) }, expect: 200 });
   await call('POST', '/admin/registrations/{id}/credentials', { params: { id: String(ids.other) }, expect: 409 });
+  const ended = (await (await admin(`/admin/registrations/${ids.other}`)).json()) as { participant: { id: number } };
+  await call('DELETE', '/admin/participants/{id}', { params: { id: String(ended.participant.id) }, expect: 200 });
   await call('POST', '/admin/registrations/{id}/end', { expect: 200 });
   expect(problems).toEqual([]);
 });

@@ -15,8 +15,15 @@ export interface Visitor {
   scopes: string[];
 }
 
+/** Whoever a token belongs to, a user or a service, with the scopes the hub reports for it. */
+export interface Bearer {
+  kind: 'user' | 'service';
+  name: string;
+  scopes: string[];
+}
+
 interface Cached {
-  visitor: Visitor | null;
+  bearer: Bearer | null;
   until: number;
 }
 
@@ -35,24 +42,34 @@ export class Identities {
     private readonly now = () => Date.now(),
   ) {}
 
+  /** A user whose token may use the service (one of the access scopes), or null. */
   async resolve(token: string): Promise<Visitor | null> {
+    const who = await this.bearer(token);
+    if (who?.kind !== 'user') return null;
+    if (this.accessScopes.length && !who.scopes.some((s) => this.accessScopes.includes(s))) return null;
+    return { name: who.name, scopes: who.scopes, wodAdmin: who.scopes.includes(WOD_ADMIN_SCOPE) };
+  }
+
+  /**
+   * Whoever the token belongs to, user or service, whatever it may do; null when the hub refuses it.
+   * Only for routes that judge the scopes themselves (the metrics route, a service token's); the
+   * others take `resolve`.
+   */
+  async bearer(token: string): Promise<Bearer | null> {
     const key = crypto.createHash('sha256').update(token).digest('hex');
     const hit = this.cache.get(key);
-    if (hit && hit.until > this.now()) return hit.visitor;
-    let visitor: Visitor | null = null;
+    if (hit && hit.until > this.now()) return hit.bearer;
+    let bearer: Bearer | null = null;
     try {
+      // The hub reports the token's own scopes (its roles' scopes, intersected with its owner's).
       const who = await this.hub.identify(token);
-      const allowed = this.accessScopes.length === 0 || who.scopes.some((s) => this.accessScopes.includes(s));
-      if (who.kind === 'user' && allowed) {
-        // The hub reports the token's own scopes (its roles' scopes, intersected with its owner's).
-        visitor = { name: who.name, scopes: who.scopes, wodAdmin: who.scopes.includes(WOD_ADMIN_SCOPE) };
-      }
+      if (who.kind === 'user' || who.kind === 'service') bearer = { kind: who.kind, name: who.name, scopes: who.scopes };
     } catch (e) {
       if (!(e instanceof HubApiError && (e.status === 401 || e.status === 403))) throw e;
     }
     if (this.cache.size > 10_000) this.cache.clear();
-    this.cache.set(key, { visitor, until: this.now() + this.ttlMs });
-    return visitor;
+    this.cache.set(key, { bearer, until: this.now() + this.ttlMs });
+    return bearer;
   }
 
   forget(token: string): void {
@@ -61,6 +78,6 @@ export class Identities {
 
   /** Drops what is remembered of a user's tokens: the hub has just revoked them. */
   forgetUser(name: string): void {
-    for (const [key, hit] of this.cache) if (hit.visitor?.name === name) this.cache.delete(key);
+    for (const [key, hit] of this.cache) if (hit.bearer?.kind === 'user' && hit.bearer.name === name) this.cache.delete(key);
   }
 }

@@ -27,6 +27,11 @@ import { capacityLines, presentCapacity } from '../web/capacity-view.js';
 import type { Verb } from '../jobs/store.js';
 import { action } from './action.js';
 import { start } from './start.js';
+import { registerParticipants } from './participants.js';
+import { registerMetrics } from './metrics.js';
+import { registerBackup } from './backup.js';
+import { registerDoctor } from './doctor.js';
+import { registerServiceUnit } from './service-unit.js';
 
 const program = new Command('wod').description('Workshops-on-Demand on JupyterHub').version(VERSION).showHelpAfterError();
 
@@ -219,6 +224,13 @@ accounts
       db.close();
     }
   });
+
+registerBackup(program);
+registerServiceUnit(program);
+
+registerMetrics(program);
+registerDoctor(program);
+registerParticipants(program);
 
 program.parseAsync().catch((e: Error) => {
   process.stderr.write(`wod: ${process.env.WOD_DEBUG ? (e.stack ?? e.message) : e.message}\n`);

@@ -8,7 +8,7 @@ import fs from 'node:fs';
 import path from 'node:path';
 import { dataPaths } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
-import { portalUrl, SERVICE_PREFIX } from '../config/urls.js';
+import { hubApiUrl, localProxyUrl, portalUrl, SERVICE_PREFIX } from '../config/urls.js';
 import { studentsRunAs } from '../isolation/student-side.js';
 import { pruneGroups, studentLimits } from '../isolation/limits.js';
 import { prepare } from '../prepare.js';
@@ -30,7 +30,6 @@ export async function start(config: WodConfig, opts: { waitSeconds: number }): P
       `wod: local mode: participants run as ${own ? "your own account and can read wod's data" : `the one account ${config.students.localAccount}`} and are not isolated from each other; use students.mode: system-users to face the public`,
     );
   }
-  const hubApiUrl = `http://127.0.0.1:${config.hub.apiPort}/hub/api`;
   say(`wod: starting JupyterHub on ${config.bindIp}:${config.port} (data in ${config.dataDir})`);
 
   // Its own process group, so that a terminal's Ctrl-C reaches only us and we stop it in order.
@@ -54,7 +53,7 @@ export async function start(config: WodConfig, opts: { waitSeconds: number }): P
       const timer = setTimeout(() => void killAll([-hub.pid!], 'SIGKILL'), 30_000);
       const code = await exited;
       clearTimeout(timer);
-      const left = findProcesses(hubApiUrl);
+      const left = findProcesses(hubApiUrl(config));
       if (left.length) say(`wod: stopping ${left.length} process(es) the hub left behind`);
       // The hub's process group (proxy) and anything started for it in a session of its own.
       await killAll([-hub.pid!, ...left]);
@@ -68,7 +67,7 @@ export async function start(config: WodConfig, opts: { waitSeconds: number }): P
   process.on('SIGINT', () => void stop('interrupted'));
   process.on('SIGTERM', () => void stop('terminated'));
 
-  const base = `http://${config.bindIp === '0.0.0.0' ? '127.0.0.1' : config.bindIp}:${config.port}`;
+  const base = localProxyUrl(config);
   const ready = await waitForHealth(`${base}${SERVICE_PREFIX}health`, opts.waitSeconds * 1000, exited);
   if (ready !== 'healthy') {
     process.stderr.write(

@@ -16,8 +16,12 @@ export function dataPaths(config: Pick<WodConfig, 'dataDir' | 'projectRoot'>) {
     mailApiPassword: path.join(secrets, 'mail-api-password'),
     /** The directory's bind password, written by the operator (WOD_LDAP_BIND_PASSWORD overrides it). */
     ldapBindPassword: path.join(secrets, 'ldap-bind-password'),
+    /** The api_token of the token-only hub service wod-metrics (read:metrics): scrapes /hub/metrics and /services/wod/metrics. */
+    metricsToken: path.join(secrets, 'metrics-token'),
     hubCookieSecret: path.join(secrets, 'jupyterhub_cookie_secret'),
     proxyPid: path.join(config.dataDir, 'jupyterhub-proxy.pid'),
+    /** Every mail as an .eml file, when mail.transport is outbox. */
+    outbox: path.join(config.dataDir, 'outbox'),
     /** What a working seat costs, as the service last measured it (`wod capacity` reads it). */
     capacity: path.join(config.dataDir, 'capacity.json'),
     venv: path.join(config.projectRoot, '.venv'),

@@ -325,6 +325,16 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    participants: z
+      .object({
+        /**
+         * days after a participant's last activity (registered, or a workshop ended) when their
+         * personal data is erased, anonymous statistics kept (participants/retention.ts); 0 keeps it
+         */
+        retentionDays: z.coerce.number().int().min(0).max(36_500).default(365),
+      })
+      .strict()
+      .prefault({}),
     branding: z
       .object({
         name: z.string().min(1).default('Workshops-on-Demand'),

@@ -29,8 +29,9 @@ export interface HubUser {
   servers?: Record<string, HubServer>;
 }
 
-/** `GET /user` for a token: its owner plus what the token may do. */
-export interface HubIdentity extends HubUser {
+/** `GET /user` for a token: its owner (a user, or a service for a service's token) plus what the token may do. */
+export interface HubIdentity extends Omit<HubUser, 'kind'> {
+  kind?: 'user' | 'service';
   scopes: string[];
 }
 

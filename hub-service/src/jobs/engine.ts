@@ -5,6 +5,7 @@
  * retried with backoff; anything else, or too many attempts, fails the job and calls `onFailed`.
  */
 import type { Logger } from '../log.js';
+import type { WodMetrics } from '../metrics/metrics.js';
 import type { Job, JobStore, Verb } from './store.js';
 
 export interface StepContext {
@@ -51,6 +52,8 @@ export interface EngineOptions {
   retryPolicy?: (verb: Verb) => RetryPolicy;
   onFailed?: (job: Job, error: Error) => void;
   onDone?: (job: Job) => void;
+  /** told how long each step took, failed ones too (wod_job_step_duration_seconds) */
+  metrics?: WodMetrics;
 }
 
 export class JobEngine {
@@ -124,8 +127,10 @@ export class JobEngine {
     for (const step of steps.slice(from)) {
       const stepId = store.beginStep(job, step.name);
       let output = '';
+      const started = process.hrtime.bigint();
+      const timed = () => this.o.metrics?.jobStep(job.verb, step.name, Number(process.hrtime.bigint() - started) / 1e9);
       try {
-        await step.run({ job, log: (text) => (output += text) });
+        await step.run({ job, log: (text) => (output += text) }).finally(timed);
         store.endStep(stepId, true, output);
         store.stepDone(job, step.name);
       } catch (e) {

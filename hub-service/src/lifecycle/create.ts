@@ -36,6 +36,9 @@ export function createPlan(kit: Kit): VerbPlan {
   /** the variables each running CREATE's content was rendered with, for its compiled scripts: memory only */
   const contentVars = new Map<number, Variables>();
 
+  const acceptedAt = (registrationId: number) =>
+    Date.parse((db.prepare('SELECT created_at FROM registrations WHERE id = ?').get(registrationId) as { created_at: string }).created_at);
+
   const newPassword = async (s: Subject, job: Job) => {
     const password = generatePassword(16);
     db.prepare('UPDATE students SET password_hash = ? WHERE id = ?').run(await hashPassword(password), s.n);
@@ -133,13 +136,16 @@ export function createPlan(kit: Kit): VerbPlan {
       passwords.delete(ctx.job.id);
       contentVars.delete(ctx.job.id);
       if (r) {
-        moveRegistration(db, r.id, {
+        const readyAt = new Date();
+        const moved = moveRegistration(db, r.id, {
           to: 'ready',
           actor: 'system',
           onlyFrom: DEPLOYING,
-          set: { ready_at: new Date().toISOString(), deadline_at: deadlineAt },
+          set: { ready_at: readyAt.toISOString(), deadline_at: deadlineAt },
           details: { job: ctx.job.id, deadlineAt },
         });
+        // accepted (the desk's 201, the order's 250) to ready, once per registration
+        if (moved) deps.metrics?.provisioned(w.folder, (readyAt.getTime() - acceptedAt(r.id)) / 1000);
       }
     }),
   ];

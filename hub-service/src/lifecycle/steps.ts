@@ -26,6 +26,7 @@ import { type Mode, modeOf } from '../registrations/registrations.js';
 import type { StudentHost } from './host.js';
 import { clearWarm } from './warm.js';
 import type { StudentLimits } from '../isolation/limits.js';
+import type { WodMetrics } from '../metrics/metrics.js';
 
 export interface Credentials {
   /** the CREATE job: one credentials mail per job, however often its step runs */
@@ -64,6 +65,8 @@ export interface LifecycleDeps {
   directory?: Directory;
   /** system-users mode: the students' cgroups (isolation/limits.ts); none in local mode */
   limits?: StudentLimits;
+  /** told how long each registration took from accepted to ready (wod_provision_duration_seconds) */
+  metrics?: WodMetrics;
 }
 
 /** A verb: its steps, how often a passing failure is retried, and what happens when the engine gives up on it. */

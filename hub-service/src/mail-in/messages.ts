@@ -9,10 +9,11 @@
 import crypto from 'node:crypto';
 import { simpleParser } from 'mailparser';
 import type { Logger } from '../log.js';
+import type { WodMetrics } from '../metrics/metrics.js';
 import type { Db } from '../store/db.js';
 import { placeOrder } from '../registrations/order-desk.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
-import { OrderError, parseOrder } from './orders.js';
+import { type Order, OrderError, parseOrder } from './orders.js';
 
 export type SmtpError = Error & { responseCode: number };
 export const refuse = (code: number, message: string): SmtpError => Object.assign(new Error(message), { responseCode: code });
@@ -33,6 +34,8 @@ export interface MessageDeps {
   onJobs: () => void;
   /** participant mails of the api-db; without it, nothing is relayed */
   relay?: MailRelay;
+  /** counts the orders by verdict (wod_mail_api_orders_total) */
+  metrics?: WodMetrics;
 }
 
 export interface Envelope {
@@ -91,11 +94,23 @@ export async function acceptMessage(deps: MessageDeps, raw: Buffer, envelope: En
 
   // Without a Message-ID, the message itself is its identity.
   const messageId = parsed.messageId ?? `sha256:${crypto.createHash('sha256').update(raw).digest('hex')}`;
-  const order = parseOrder(subject, body);
-  const result = placeOrder(deps.db, order, messageId, deps.poolSize);
+  const { order, result } = place(deps, subject, body, messageId);
   deps.log.info(`mail API: ${result.duplicate ? 'repeated' : 'accepted'} order`, { order: subject, workshop: order.workshop, ...who, jobs: result.jobs.join(',') });
   if (!result.duplicate) deps.onJobs();
   return result.duplicate ? `already done: jobs ${result.jobs.join(', ')}` : `queued as jobs ${result.jobs.join(', ')}`;
+}
+
+/** Parses and stores an order (or finds it stored before), counting its verdict; throws what refuses it. */
+function place(deps: MessageDeps, subject: string, body: string, messageId: string): { order: Order; result: ReturnType<typeof placeOrder> } {
+  try {
+    const order = parseOrder(subject, body);
+    const result = placeOrder(deps.db, order, messageId, deps.poolSize);
+    deps.metrics?.mailApiOrder(result.duplicate ? 'duplicate' : 'accepted');
+    return { order, result };
+  } catch (e) {
+    deps.metrics?.mailApiOrder(e instanceof OrderError ? 'refused-invalid' : 'failed');
+    throw e;
+  }
 }
 
 function relayMail(deps: MessageDeps, mail: { subject: string; text: string; messageId: string | null }, envelope: Envelope, who: Record<string, string>): string {

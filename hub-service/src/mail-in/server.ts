@@ -125,11 +125,13 @@ export function createMailApi(deps: MailApiDeps): MailApi {
     onMailFrom(address, session, cb) {
       const c = connection(session);
       if (!session.user) {
+        deps.metrics?.mailApiOrder('refused-unauthenticated');
         log.warn('mail API: order without authentication refused', { from: c.address, sender: address.address });
         return cb(refuse(530, 'authentication required: log in with SMTP AUTH as mailApi.authUser (npx wod mail-api credentials); the envelope sender does not authorise'));
       }
       const refused = senderRefusal(address.address);
       if (!refused) return cb();
+      deps.metrics?.mailApiOrder('refused-sender');
       log.warn('mail API: sender refused', { from: c.address, sender: address.address });
       cb(refuse(550, refused));
     },
@@ -140,7 +142,10 @@ export function createMailApi(deps: MailApiDeps): MailApi {
         const raw = Buffer.concat(chunks);
         void (async () => {
           if (!session.user) throw refuse(530, 'authentication required');
-          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) throw refuse(552, 'message too large');
+          if ((stream as unknown as { sizeExceeded?: boolean }).sizeExceeded) {
+            deps.metrics?.mailApiOrder('refused-too-large');
+            throw refuse(552, 'message too large');
+          }
           const envelope = {
             client: connection(session).address,
             by: 'AUTH' as const,
@@ -160,6 +165,7 @@ export function createMailApi(deps: MailApiDeps): MailApi {
   const front = net.createServer((socket) => {
     const verdict = judgeClient(socket.remoteAddress ?? '', rules, hostAddresses);
     if (!verdict.allowed) {
+      deps.metrics?.mailApiOrder('refused-client');
       log.warn('mail API: connection refused', { from: verdict.address });
       socket.on('error', () => {});
       socket.end(`554 client ${verdict.address} is not in mailApi.networks: it may not give orders\r\n`);
@@ -181,7 +187,10 @@ export function createMailApi(deps: MailApiDeps): MailApi {
       limits: { maxMessageBytes: MAX_MESSAGE_BYTES, ...deps.dialectLimits },
       checkSender: (sender) => {
         const refused = senderRefusal(sender);
-        if (refused) log.warn('mail API: sender refused', { from: verdict.address, sender });
+        if (refused) {
+          deps.metrics?.mailApiOrder('refused-sender');
+          log.warn('mail API: sender refused', { from: verdict.address, sender });
+        }
         return refused;
       },
       deliver: (raw, envelope) =>

@@ -12,6 +12,7 @@ import type { WodConfig } from '../config/schema.js';
 import { portalUrl } from '../config/urls.js';
 import type { MailLinks } from '../journey/links.js';
 import type { Logger } from '../log.js';
+import type { WodMetrics } from '../metrics/metrics.js';
 import type { Db } from '../store/db.js';
 import { type MailContent, renderHtml, renderText } from './content.js';
 import { type MailVault, RELAYED, relayKey } from './relay.js';
@@ -54,6 +55,8 @@ export class Mailer {
     private readonly now: () => number = Date.now,
     /** seals relayed mails at rest; without it, nothing is relayed */
     private readonly vault: MailVault | null = null,
+    /** counts what the transport did not take (wod_mail_delivery_failures_total) */
+    private readonly metrics?: WodMetrics,
   ) {
     this.domain = new URL(config.publicUrl).hostname || 'wod.local';
   }
@@ -86,7 +89,10 @@ export class Mailer {
     if (this.db.prepare(`SELECT 1 FROM mails WHERE key = ? AND state = 'sent'`).get(mail.key)) return;
     const { text, html } = this.render(mail.content);
     const messageId = this.messageId(mail.key);
-    await this.transport.send({ key: mail.key, to: mail.to, bcc: mail.bcc, subject: mail.content.subject, text, html, messageId });
+    await this.transport.send({ key: mail.key, to: mail.to, bcc: mail.bcc, subject: mail.content.subject, text, html, messageId }).catch((e: unknown) => {
+      this.metrics?.mailDeliveryFailed();
+      throw e;
+    });
     this.db
       .prepare(
         `INSERT INTO mails (key, kind, registration_id, to_address, subject, message_id, state, attempts, sent_at) VALUES (?, ?, ?, ?, ?, ?, 'sent', 1, ?)
@@ -157,6 +163,7 @@ export class Mailer {
             .run(new Date(this.now()).toISOString(), m.id);
           sent++;
         } catch (e) {
+          this.metrics?.mailDeliveryFailed();
           const delay = Math.min(MAX_DELAY_MS, 5_000 * 2 ** m.attempts);
           this.db
             .prepare(`UPDATE mails SET attempts = attempts + 1, next_at = ?, error = ? WHERE id = ?`)

@@ -7,6 +7,7 @@ import { fieldErrors, type EmailPolicy, refusedEmail, registrationInput } from '
 import { RateLimiter } from './rate-limit.js';
 import type { JobSource } from '../jobs/store.js';
 import { RegistrationError, type Registrations, type RegistrationView } from './registrations.js';
+import type { WodMetrics } from '../metrics/metrics.js';
 
 export type DeskOutcome =
   | { status: 201; registration: RegistrationView }
@@ -28,6 +29,8 @@ export class RegistrationDesk {
     private readonly policy: EmailPolicy,
     limits: DeskLimits,
     now: () => number = Date.now,
+    /** counts every answer by outcome (wod_registrations_total) */
+    private readonly metrics?: WodMetrics,
   ) {
     this.byIp = new RateLimiter(limits.perIpPerMinute, 60_000, now);
     this.byEmail = new RateLimiter(limits.perEmailPerHour, 3_600_000, now);
@@ -36,21 +39,33 @@ export class RegistrationDesk {
   submit(body: unknown, meta: { ip: string; source: JobSource }): DeskOutcome {
     const ipHit = this.byIp.hit(meta.ip);
     if (!ipHit.allowed) {
+      this.metrics?.registration('rate-limited', null);
       return { status: 429, message: 'too many registrations from your network; please wait and try again', retryAfterSeconds: ipHit.retryAfterSeconds };
     }
     const parsed = registrationInput.safeParse(body ?? {});
-    if (!parsed.success) return { status: 422, message: 'the registration is incomplete or invalid', errors: fieldErrors(parsed.error) };
+    if (!parsed.success) {
+      this.metrics?.registration('invalid', null);
+      return { status: 422, message: 'the registration is incomplete or invalid', errors: fieldErrors(parsed.error) };
+    }
     const refused = refusedEmail(parsed.data.email, this.policy);
-    if (refused) return { status: 422, message: refused, errors: [{ field: 'email', message: refused }] };
+    if (refused) {
+      this.metrics?.registration('address-refused', null);
+      return { status: 422, message: refused, errors: [{ field: 'email', message: refused }] };
+    }
     const emailHit = this.byEmail.hit(parsed.data.email);
     if (!emailHit.allowed) {
+      this.metrics?.registration('rate-limited', null);
       return { status: 429, message: 'too many registrations for this address; please wait and try again', retryAfterSeconds: emailHit.retryAfterSeconds };
     }
     try {
-      return { status: 201, registration: this.registrations.register(parsed.data, meta) };
+      const registration = this.registrations.register(parsed.data, meta);
+      this.metrics?.registration('registered', registration.workshop.folder);
+      return { status: 201, registration };
     } catch (e) {
-      if (e instanceof RegistrationError) return { status: e.status, code: e.code, message: e.message, details: e.details };
-      throw e;
+      if (!(e instanceof RegistrationError)) throw e;
+      // The folder is a label only once the catalog has it: a made-up one would be a series of its own.
+      this.metrics?.registration(e.code, e.code === 'unknown-workshop' ? null : parsed.data.workshop);
+      return { status: e.status, code: e.code, message: e.message, details: e.details };
     }
   }
 }

@@ -28,13 +28,17 @@ import { parsePoolPageQuery, poolPage } from './admin-pool.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
 import { recentStops } from '../watchdog/watchdog.js';
 import { capacityLines } from './capacity-view.js';
+import { roomPage, UPLOT_DIR } from './admin-room.js';
 import { seatsThatFit } from '../capacity/capacity.js';
+import { eraseParticipant, outboxDir } from '../participants/erase.js';
+import { isErased, ParticipantError } from '../participants/participants.js';
 import type { CapacityFigures } from '../capacity/meter.js';
 
 export function adminRouter(deps: WebDeps): express.Router {
   const { db, config, registrations } = deps;
   const router = express.Router();
   router.use(deps.auth.requireUser, deps.auth.requireWodAdmin, deps.auth.requireCsrf);
+  router.use('/assets/uplot', express.static(UPLOT_DIR, { maxAge: '1h', index: false }));
   const actor = (req: Request) => `admin:${req.visitor!.name}`;
   const render = (req: Request, res: Response, view: string, section: string, locals: Record<string, unknown>) =>
     res.render(`admin/${view}`, { title: `${section} · wod admin`, section, visitor: req.visitor, csrfToken: req.csrfToken, notice: null, ...locals });
@@ -195,7 +199,14 @@ export function adminRouter(deps: WebDeps): express.Router {
     render(req, res, 'registration', 'Registrations', {
       r,
       server: adminServer(r.state, serverHealth(db, id)),
-      notice: notice ?? (req.query.ended ? { text: 'Ended: the CLEANUP job takes the seat back.', kind: 'ok' } : null),
+      notice:
+        notice ??
+        (req.query.ended
+          ? { text: 'Ended: the CLEANUP job takes the seat back.', kind: 'ok' }
+          : req.query.erased
+            ? { text: "Participant's personal data erased.", kind: 'ok' }
+            : null),
+      erased: isErased(r.participant.email),
       // Oldest first, each with its steps: the registration's story in order.
       jobs: listJobs(db, { registrationId: id, limit: 100, offset: 0 })
         .items.reverse()
@@ -224,6 +235,26 @@ export function adminRouter(deps: WebDeps): express.Router {
       if (!(e instanceof RegistrationError)) throw e;
       res.status(e.status);
       registrationPage(req, res, id, { text: e.message, kind: 'error' });
+    }
+  });
+
+  // Erasing the participant of a registration, from its page: the page comes back with the outcome.
+  router.post('/registrations/:id/erase-participant', (req, res) => {
+    const id = positiveId(req.params.id);
+    const r = id === null ? null : registrations.get(id);
+    if (!r) return void notFound(res, 'such registration');
+    // its own field, apart from the end form's confirm: ticking one never confirms the other
+    if ((req.body as { erase?: string }).erase !== 'yes') {
+      res.status(422);
+      return registrationPage(req, res, r.id, { text: 'Tick the box to confirm the erasure.', kind: 'error' });
+    }
+    try {
+      eraseParticipant(db, r.participant.id, { actor: actor(req), outboxDir: outboxDir(config) });
+      res.redirect(303, `${req.app.locals.prefix}admin/registrations/${r.id}?erased=1`);
+    } catch (e) {
+      if (!(e instanceof ParticipantError)) throw e;
+      res.status(e.status);
+      registrationPage(req, res, r.id, { text: e.message, kind: 'error' });
     }
   });
 
@@ -278,6 +309,11 @@ export function adminRouter(deps: WebDeps): express.Router {
     render(req, res, 'mail', 'Outbox', { m, notice: req.query.resent ? { text: `Queued again as mail ${req.query.resent}.`, kind: 'ok' } : null });
   });
   router.get('/', (req, res) => dashboard(req, res, WARM_NOTICES[String(req.query.warm)] ?? null));
+  router.get('/workshops/:folder/room', (req, res) => {
+    const page = roomPage(db, String(req.params.folder));
+    if (!page) return void notFound(res, `workshop ${req.params.folder}`);
+    render(req, res, 'room', 'Dashboard', page);
+  });
   router.post('/warm/events', async (req, res) => {
     const body = req.body as Record<string, string | undefined>;
     // the form's datetime-local fields are UTC, as the page says

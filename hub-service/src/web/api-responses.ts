@@ -5,6 +5,7 @@
  * once; a shape used inside another becomes a `$ref` to its component.
  */
 import { z } from 'zod';
+import type { ParticipantError } from '../participants/participants.js';
 import type { RegistrationError } from '../registrations/registrations.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
 import {
@@ -21,17 +22,21 @@ import {
   warmStateSchema,
 } from './admin-views.js';
 import { capacitySchema } from './capacity-view.js';
+import { roomSchema, statsSchema } from './stats-view.js';
 import { meSchema } from './me.js';
+import { erasureSchema, participantExportSchema, participantPageSchema, participantSummarySchema } from './participant-view.js';
 import { adminWorkshopSchema, registrationSchema, statusSchema, surveyAnswerSchema, timestamp, workshopSchema } from './views.js';
 
-/** Every `code` a refusal can carry (409 and 404 of the registration desk and its verbs). */
-const ERROR_CODES: { [C in RegistrationError['code']]: C } = {
+/** Every `code` a refusal can carry (409 and 404 of the registration desk and its verbs, and of participants' erasure). */
+const ERROR_CODES: { [C in RegistrationError['code'] | ParticipantError['code']]: C } = {
   'unknown-workshop': 'unknown-workshop',
   inactive: 'inactive',
   full: 'full',
   'already-registered': 'already-registered',
   'not-running': 'not-running',
   'unknown-registration': 'unknown-registration',
+  'unknown-participant': 'unknown-participant',
+  'participant-active': 'participant-active',
 };
 
 export const errorSchema = z
@@ -107,7 +112,13 @@ export const RESPONSE_SCHEMAS = {
   PoolState: poolStateSchema,
   PoolSummary: poolSummarySchema,
   Capacity: capacitySchema,
+  Stats: statsSchema,
+  Room: roomSchema,
   WarmState: warmStateSchema,
+  Participant: participantSummarySchema,
+  ParticipantPage: participantPageSchema,
+  ParticipantExport: participantExportSchema,
+  Erasure: erasureSchema,
   WarmEvent: warmEventSchema,
 } as const;
 export type ResponseName = keyof typeof RESPONSE_SCHEMAS;

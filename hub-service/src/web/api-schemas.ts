@@ -76,6 +76,13 @@ export const mailQuery = z.object({
   offset: z.coerce.number().int().min(0).default(0),
 });
 
+/** Participants, newest first, or the one of an email (the admin's lookup before an export or erasure). */
+export const participantQuery = z.object({
+  email: z.string().trim().toLowerCase().min(1).max(254).optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(50),
+  offset: z.coerce.number().int().min(0).default(0),
+});
+
 export const surveyQuery = z.object({
   workshop: z.string().max(100).optional(),
   limit: z.coerce.number().int().min(1).max(500).default(50),

@@ -18,9 +18,15 @@ import { listSurveys, saveSurvey, surveyInput } from '../registrations/survey.js
 import { NotStuck, poolSummary, rangeState, retryStuck, studentPage } from '../pool/pool.js';
 import type { DeskOutcome } from '../registrations/desk.js';
 import type { WebDeps } from './deps.js';
-import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, warmEventInput, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, jobQuery, mailQuery, participantQuery, poolQuery, registrationQuery, surveyQuery, warmEventInput, workshopPatch } from './api-schemas.js';
 import { cancelWarm, listWarmEvents, scheduleWarm, WarmEventError, warmTargets } from '../lifecycle/warm.js';
 import { presentCapacity } from './capacity-view.js';
+import { eraseParticipant, outboxDir } from '../participants/erase.js';
+import { exportParticipant, isErased, listParticipants, ParticipantError } from '../participants/participants.js';
+import { presentErasure, presentParticipantExport, presentParticipantSummary } from './participant-view.js';
+import { presentRoom, presentStats } from './stats-view.js';
+import { dashboardStats } from '../stats/stats.js';
+import { workshopRoom } from '../stats/room.js';
 import { meRouter } from './me.js';
 import { poolWorkshops } from './admin-pool.js';
 import { openApiDocument } from './openapi.js';
@@ -97,7 +103,9 @@ export function apiRouter(deps: WebDeps): express.Router {
 
   const byToken = (req: Request, res: Response) => {
     const id = verifyStatusToken(sealer, String(req.params.token));
-    const r = id === null ? null : registrations.get(id);
+    const found = id === null ? null : registrations.get(id);
+    // an erased participant's links open nothing: their page would show only placeholders
+    const r = found && !isErased(found.participant.email) ? found : null;
     if (!r) res.status(404).json({ status: 404, message: 'this status link is not valid; use the link from your mail' });
     return r;
   };
@@ -197,6 +205,27 @@ export function apiRouter(deps: WebDeps): express.Router {
     res.json({ items: items.map(presentSurveyRow), total, limit: q.data.limit, offset: q.data.offset, summary: presentSurveySummary(summary) });
   });
 
+  admin.get('/participants', (req, res) => {
+    const q = participantQuery.safeParse(req.query);
+    if (!q.success) return invalid(res, q.error);
+    const { items, total } = listParticipants(db, q.data);
+    res.json({ items: items.map(presentParticipantSummary), total, limit: q.data.limit, offset: q.data.offset });
+  });
+  admin.get('/participants/:id', (req, res) => {
+    const x = /^\d{1,12}$/.test(req.params.id) ? exportParticipant(db, Number(req.params.id)) : null;
+    if (!x) return void res.status(404).json({ status: 404, code: 'unknown-participant', message: `there is no participant ${req.params.id}` });
+    res.set('Content-Disposition', `attachment; filename="participant-${x.participant.id}.json"`).json(presentParticipantExport(x));
+  });
+  admin.delete('/participants/:id', (req, res) => {
+    try {
+      if (!/^\d{1,12}$/.test(req.params.id)) throw new ParticipantError(404, 'unknown-participant', `there is no participant ${req.params.id}`);
+      res.json(presentErasure(eraseParticipant(db, Number(req.params.id), { actor: actor(req), outboxDir: outboxDir(config) })));
+    } catch (e) {
+      if (!(e instanceof ParticipantError)) throw e;
+      res.status(e.status).json({ status: e.status, code: e.code, message: e.message });
+    }
+  });
+
   admin.get('/mails', (req, res) => {
     const q = mailQuery.safeParse(req.query);
     if (!q.success) return invalid(res, q.error);
@@ -260,6 +289,15 @@ export function apiRouter(deps: WebDeps): express.Router {
 
   admin.get('/capacity', (_req, res) => {
     res.json(presentCapacity(deps.capacity.figures()));
+  });
+
+  admin.get('/stats', (_req, res) => {
+    res.json(presentStats(dashboardStats(db, new Date())));
+  });
+  admin.get('/workshops/:folder/room', async (req, res) => {
+    const room = await workshopRoom(db, deps.hubProbe, req.params.folder);
+    if (!room) return void res.status(404).json({ status: 404, message: `there is no workshop ${req.params.folder}` });
+    res.json(presentRoom(room));
   });
 
   admin.post('/pool/:id/retry', (req, res) => {

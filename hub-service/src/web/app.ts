@@ -3,6 +3,8 @@ import path from 'node:path';
 import cookieParser from 'cookie-parser';
 import express, { type NextFunction, type Request, type Response } from 'express';
 import type { Logger } from '../log.js';
+import { handlerLabel } from '../metrics/labels.js';
+import type { WodMetrics } from '../metrics/metrics.js';
 import { scrubUrl } from '../log.js';
 import type { TrustedProxies } from '../network/addresses.js';
 import { type PeerUid, trustFunction } from './client-address.js';
@@ -23,6 +25,8 @@ export function createApp(opts: {
   /** the Linux user of the hub and its proxy (this process's, as the hub starts the service) */
   ownUid?: number | null;
   peerUid?: PeerUidLookup;
+  /** times every request by route template (wod_request_duration_seconds) */
+  metrics?: WodMetrics;
 }): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -55,6 +59,7 @@ export function createApp(opts: {
     const started = process.hrtime.bigint();
     res.on('finish', () => {
       const ms = Number(process.hrtime.bigint() - started) / 1e6;
+      opts.metrics?.request(req.method, handlerLabel(req, opts.prefix), res.statusCode, ms / 1000);
       const level = res.statusCode >= 500 ? 'error' : res.statusCode >= 400 ? 'warn' : req.path.endsWith('/health') ? 'debug' : 'info';
       opts.log[level](`${res.statusCode} ${req.method} ${scrubUrl(req.originalUrl)}`, {
         ms: Math.round(ms * 10) / 10,

@@ -8,6 +8,7 @@ import { LoginThrottle } from '../accounts/login-throttle.js';
 import { activeStudentSession, landingPath, STUDENT_NAME, verifyStudentLogin } from '../accounts/student-logins.js';
 import { type Sealer, safeEqual } from '../auth/seal.js';
 import type { Logger } from '../log.js';
+import type { WodMetrics } from '../metrics/metrics.js';
 import { allocatedStudent } from '../pool/pool.js';
 import { verifyStartToken } from '../registrations/start-link.js';
 import type { Db } from '../store/db.js';
@@ -29,6 +30,8 @@ export function internalRouter(deps: {
   peerUid?: PeerUidLookup;
   throttle?: LoginThrottle;
   now?: () => number;
+  /** counts the answers by outcome (wod_logins_total) */
+  metrics?: WodMetrics;
 }): express.Router {
   const router = express.Router();
   // Guessing passwords: counted per (name, client address) and per client address (accounts/login-throttle.ts).
@@ -79,6 +82,7 @@ export function internalRouter(deps: {
     const address = await loginClient(client);
     const verdict = throttle.check(name, address);
     if (!verdict.allowed) {
+      deps.metrics?.login('throttled');
       deps.log.warn('login refused: too many failures', { user: name.slice(0, 64), client: address, by: verdict.by, retryAfterSeconds: verdict.retryAfterSeconds });
       res.status(429).set('Retry-After', String(verdict.retryAfterSeconds));
       res.json({ status: 429, message: 'too many attempts, try later', retryAfterSeconds: verdict.retryAfterSeconds });
@@ -88,17 +92,20 @@ export function internalRouter(deps: {
       const session = await verifyStudentLogin(deps.db, name, password);
       if (session) {
         throttle.success(name, address);
+        deps.metrics?.login('accepted');
         deps.log.info('student login accepted', { user: name, registration: session.registrationId, client: address });
         res.json({ name, next: landingPath(name, session.folder) });
         return;
       }
     } else if (await deps.accounts.verify(name, password)) {
       throttle.success(name, address);
+      deps.metrics?.login('accepted');
       deps.log.info('login accepted', { user: name, client: address });
       res.json({ name });
       return;
     }
     throttle.failure(name, address);
+    deps.metrics?.login('refused');
     deps.log.info('login refused', { user: name.slice(0, 64), client: address });
     res.status(401).json({ status: 401, message: 'invalid username or password' });
   });
@@ -110,10 +117,12 @@ export function internalRouter(deps: {
     const student = id === null ? null : allocatedStudent(deps.db, id);
     const session = student ? activeStudentSession(deps.db, student) : null;
     if (!session || session.registrationId !== id) {
+      deps.metrics?.login('start-link-refused');
       deps.log.info('start link refused');
       res.status(401).json({ status: 401, message: 'this start link is no longer valid' });
       return;
     }
+    deps.metrics?.login('start-link-accepted');
     deps.log.info('start link accepted', { user: session.student, registration: id });
     res.json({ name: session.student, next: landingPath(session.student, session.folder) });
   });

@@ -10,7 +10,7 @@ import { registrationInput } from '../registrations/input.js';
 import { surveyInput } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
 import { responseComponents, type ResponseName } from './api-responses.js';
-import { actionInput, extendInput, jobQuery, mailQuery, poolQuery, registrationQuery, surveyQuery, warmEventInput, workshopPatch } from './api-schemas.js';
+import { actionInput, extendInput, jobQuery, mailQuery, participantQuery, poolQuery, registrationQuery, surveyQuery, warmEventInput, workshopPatch } from './api-schemas.js';
 import { progressInput } from './me.js';
 
 const json = (schema: object) => ({ content: { 'application/json': { schema } } });
@@ -254,6 +254,35 @@ export function openApiDocument(config: WodConfig) {
           responses: { 202: body('mailed', 'Notice'), 409: error('the registration is not ready') },
         }),
       },
+      '/admin/participants': {
+        get: admin({
+          operationId: 'adminListParticipants',
+          summary: 'Find a participant by email (or list them, newest first), before an export or an erasure',
+          parameters: queryParameters(participantQuery),
+          responses: { 200: body('a page of participants', 'ParticipantPage'), 422: error('invalid query') },
+        }),
+      },
+      '/admin/participants/{id}': {
+        get: admin({
+          operationId: 'adminExportParticipant',
+          summary: 'Everything wod holds about a participant, as a JSON download: registrations, survey answers, mails, audit entries',
+          parameters: [pathParameter('id', 'integer')],
+          responses: { 200: body('the export (Content-Disposition: attachment)', 'ParticipantExport'), 404: error('no such participant') },
+        }),
+        delete: admin({
+          operationId: 'adminEraseParticipant',
+          summary: "Erase a participant's personal data; the anonymous statistics stay",
+          description:
+            'Email, name and company become placeholders; the mails to them and their outbox files are deleted; client address, api-db id and survey comments are cleared; ' +
+            'job logs and audit entries naming them are scrubbed; the deleted bytes are overwritten in the database file and its -wal. Audited with row counts only.',
+          parameters: [pathParameter('id', 'integer')],
+          responses: {
+            200: body('erased', 'Erasure'),
+            404: error('`unknown-participant`: no such participant, or erased already'),
+            409: error('`participant-active`: a workshop of theirs runs or is not cleaned yet: end it and wait for its CLEANUP'),
+          },
+        }),
+      },
       '/admin/surveys': {
         get: admin({
           operationId: 'adminListSurveys',
@@ -334,6 +363,21 @@ export function openApiDocument(config: WodConfig) {
           operationId: 'adminCapacity',
           summary: 'What a working seat costs on this host (median RSS, measured once a minute), the memory available now, and how many more seats fit',
           responses: { 200: body('the figures', 'Capacity') },
+        }),
+      },
+      '/admin/stats': {
+        get: admin({
+          operationId: 'adminStats',
+          summary: "The dashboard's charts: registrations per hour (24 h) and per day (30 days), provision time percentiles, completion and survey ratings per workshop",
+          responses: { 200: body('the figures', 'Stats') },
+        }),
+      },
+      '/admin/workshops/{folder}/room': {
+        get: admin({
+          operationId: 'adminWorkshopRoom',
+          summary: "A workshop's live room: every participant deploying or working, with progress, time left and the hub's last activity (unknown when the hub does not answer)",
+          parameters: [pathParameter('folder', 'string')],
+          responses: { 200: body('the room', 'Room'), 404: error('no such workshop') },
         }),
       },
       '/admin/pool/{id}/retry': {

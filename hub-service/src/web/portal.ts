@@ -13,6 +13,7 @@ import { MILESTONES } from '../mail-out/content.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import { describeQueue, queueProgress } from '../registrations/queue.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
+import { isErased } from '../participants/participants.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import type { WebDeps } from './deps.js';
 import { type PublicWorkshop, participantStatus, publicWorkshop } from './views.js';
@@ -238,7 +239,9 @@ export function portalRouter(deps: WebDeps): express.Router {
 
   const participant = (req: Request) => {
     const id = verifyStatusToken(sealer, String(req.params.token));
-    return id === null ? null : registrations.get(id);
+    const r = id === null ? null : registrations.get(id);
+    // an erased participant's links open nothing (participants/erase.ts)
+    return r && !isErased(r.participant.email) ? r : null;
   };
   const badStatusLink = (req: Request, res: Response) => notFound(req, res, 'This status link is not valid; use the link from your mail.');
 

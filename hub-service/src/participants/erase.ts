@@ -1,0 +1,168 @@
+/**
+ * Erasing a participant: the person goes, the anonymous statistics stay. Their registrations keep
+ * workshop, dates, states, completion, progress and the survey's rating and recommendation; the
+ * participants row keeps its id with `erased:<id>` and `(erased)` for email, name and company; the
+ * mails to them and their outbox files are deleted; client address, api-db id and survey comments
+ * are cleared; job logs and audit entries naming them are scrubbed. The erasing transaction runs
+ * with `secure_delete`, and forgetFreedBytes() follows, so that the bytes are gone from the
+ * database file and its -wal too, not only from the rows.
+ */
+import fs from 'node:fs';
+import path from 'node:path';
+import { type Actor, audit } from '../audit/audit.js';
+import type { WodConfig } from '../config/schema.js';
+import { outboxFile } from '../mail-out/transport.js';
+import { HOLDS_SEAT, sqlList } from '../registrations/states.js';
+import type { Db } from '../store/db.js';
+import { auditAbout, ERASED_TEXT, erasedEmail, findParticipant, isErased, mailsTo, type Participant, ParticipantError, registrationIds } from './participants.js';
+
+/** What an erasure changed, row counts only: it is the audit entry's details, and holds nothing personal. */
+export interface Erasure {
+  participant: number;
+  registrations: number;
+  mails: number;
+  outboxFiles: number;
+  jobSteps: number;
+  auditEntries: number;
+}
+
+/**
+ * The outbox transport's folder (main.ts), searched whatever the transport is now: files written
+ * before a switch to SMTP name the participant too.
+ */
+export const outboxDir = (config: Pick<WodConfig, 'dataDir'>) => path.join(config.dataDir, 'outbox');
+
+/** What personal text is replaced with in logs and audit details. */
+export const SCRUBBED = '[erased]';
+
+/** The text with every occurrence of the personal strings (any case, longest first) replaced. Pure. */
+export function scrub(text: string, personal: string[]): string {
+  const words = [...new Set(personal.map((p) => p.trim()).filter(Boolean))].sort((a, b) => b.length - a.length);
+  if (!words.length) return text;
+  return text.replace(new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi'), SCRUBBED);
+}
+
+/**
+ * Why this participant cannot be erased now, or null. A running or ended-but-not-cleaned
+ * registration still has a seat and files; a seat kept for a RESET (`reset: true`) still holds
+ * their files: the workshop must be ended and cleaned (or RESET) first.
+ */
+function stillActive(db: Db, participantId: number): string | null {
+  const running = db
+    .prepare(`SELECT id, state FROM registrations WHERE participant_id = ? AND state IN (${sqlList([...HOLDS_SEAT, 'ended'])}) ORDER BY id LIMIT 1`)
+    .get(participantId) as { id: number; state: string } | undefined;
+  if (running) return `registration ${running.id} is ${running.state}: end the workshop and wait until it is cleaned, then erase`;
+  const kept = db
+    .prepare(`SELECT s.name FROM students s JOIN registrations r ON r.id = s.registration_id WHERE r.participant_id = ? AND s.state = 'cleanup' LIMIT 1`)
+    .get(participantId) as { name: string } | undefined;
+  return kept ? `${kept.name} still holds their files until a RESET: RESET it first, then erase` : null;
+}
+
+function erasable(db: Db, id: number): Participant {
+  const p = findParticipant(db, String(id));
+  if (!p) throw new ParticipantError(404, 'unknown-participant', `there is no participant ${id}`);
+  if (isErased(p.email)) throw new ParticipantError(404, 'unknown-participant', `participant ${id} has been erased already`);
+  const why = stillActive(db, id);
+  if (why) throw new ParticipantError(409, 'participant-active', `participant ${id} cannot be erased now: ${why}`);
+  return p;
+}
+
+/** The outbox files of these mail keys, and any other naming the address (a copy whose row is gone), removed. */
+function removeOutboxFiles(dir: string, keys: string[], email: string): number {
+  if (!fs.existsSync(dir)) return 0;
+  const named = new Set(keys.map((k) => outboxFile(dir, k)));
+  for (const f of fs.readdirSync(dir)) {
+    const file = path.join(dir, f);
+    if (f.endsWith('.eml') && !named.has(file) && fs.readFileSync(file, 'latin1').toLowerCase().includes(email)) named.add(file);
+  }
+  let removed = 0;
+  for (const file of named) {
+    if (!fs.existsSync(file)) continue;
+    fs.rmSync(file);
+    removed++;
+  }
+  return removed;
+}
+
+/**
+ * Makes deleted bytes unreadable in the files. secure_delete zeroes what the erasure frees, but
+ * not what earlier updates freed while it was off (a mail's row before it was marked sent, a
+ * registration before its survey): VACUUM rewrites every page, and the TRUNCATE checkpoint then
+ * empties the -wal that held the old ones. Costs a copy of the database: once per erasure, once
+ * per retention sweep.
+ */
+export function forgetFreedBytes(db: Db): void {
+  db.exec('VACUUM');
+  db.pragma('wal_checkpoint(TRUNCATE)');
+}
+
+/**
+ * Erases a participant (see the file's comment). Refuses an unknown or already erased one (404)
+ * and one still active (409), changing nothing. `outboxDir`: see outboxDir() above. `forget`:
+ * false when the caller erases several and calls forgetFreedBytes() once after them.
+ */
+export function eraseParticipant(db: Db, id: number, opts: { actor: Actor; outboxDir: string; forget?: boolean }): Erasure {
+  const p = erasable(db, id);
+  const regs = registrationIds(db, id);
+  const mails = mailsTo(p, regs);
+  const keys = (db.prepare(`SELECT key FROM mails WHERE ${mails.where}`).all(...mails.params) as { key: string }[]).map((m) => m.key);
+  // Copies of mails only: removed first, so that a failure below leaves nothing half erased in the database.
+  const outboxFiles = removeOutboxFiles(opts.outboxDir, keys, p.email);
+  const personal = [p.email, p.name, p.company];
+  const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
+  db.pragma('secure_delete = ON');
+  try {
+    const erasure = db
+      .transaction((): Erasure => {
+        erasable(db, id);
+        const ids = regs.join(', ') || 'NULL';
+        db.prepare(`UPDATE participants SET email = ?, name = ?, company = ?, milestone = NULL, updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(
+          erasedEmail(id),
+          ERASED_TEXT,
+          ERASED_TEXT,
+          id,
+        );
+        const registrations = db
+          .prepare(
+            `UPDATE registrations SET client_ip = NULL, external_id = NULL, badge = NULL,
+                    survey = CASE WHEN survey IS NULL THEN NULL ELSE json_set(survey, '$.good', '', '$.improve', '') END
+             WHERE participant_id = ?`,
+          )
+          .run(id).changes;
+        const deletedMails = db.prepare(`DELETE FROM mails WHERE ${mails.where}`).run(...mails.params).changes;
+
+        let jobSteps = 0;
+        const steps = db
+          .prepare(
+            `SELECT id, output FROM job_steps WHERE output IS NOT NULL AND (job_id IN (SELECT id FROM jobs WHERE registration_id IN (${ids})) OR instr(lower(output), ?) > 0)`,
+          )
+          .all(p.email) as { id: number; output: string }[];
+        for (const s of steps) {
+          const output = scrub(s.output, personal);
+          if (output !== s.output) jobSteps += db.prepare('UPDATE job_steps SET output = ? WHERE id = ?').run(output, s.id).changes;
+        }
+        const jobs = db.prepare(`SELECT id, error FROM jobs WHERE error IS NOT NULL AND (registration_id IN (${ids}) OR instr(lower(error), ?) > 0)`).all(p.email) as {
+          id: number;
+          error: string;
+        }[];
+        for (const j of jobs) db.prepare('UPDATE jobs SET error = ? WHERE id = ?').run(scrub(j.error, personal), j.id);
+
+        let auditEntries = 0;
+        const about = auditAbout(p, regs);
+        const entries = db.prepare(`SELECT id, actor, details FROM audit WHERE ${about.where}`).all(...about.params) as { id: number; actor: string; details: string | null }[];
+        for (const e of entries) {
+          const actor = scrub(e.actor, personal);
+          const details = e.details === null ? null : scrub(e.details, personal);
+          if (actor !== e.actor || details !== e.details) auditEntries += db.prepare('UPDATE audit SET actor = ?, details = ? WHERE id = ?').run(actor, details, e.id).changes;
+        }
+        const done: Erasure = { participant: id, registrations, mails: deletedMails, outboxFiles, jobSteps, auditEntries };
+        audit(db, opts.actor, 'participant.erased', { type: 'participant', id }, done);
+        return done;
+      })
+      .immediate();
+    if (opts.forget ?? true) forgetFreedBytes(db);
+    return erasure;
+  } finally {
+    db.pragma(`secure_delete = ${secureDelete}`);
+  }
+}
