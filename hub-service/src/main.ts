@@ -4,7 +4,6 @@
  * environment, opens the store, builds the web application and listens where the hub says.
  */
 import type { Server } from 'node:http';
-import path from 'node:path';
 import { Accounts } from './accounts/accounts.js';
 import { Identities } from './auth/identity.js';
 import { createHubAuth } from './auth/oauth.js';
@@ -54,7 +53,6 @@ import { TrustedProxies } from './network/addresses.js';
 import { Watchdog } from './watchdog/watchdog.js';
 import { CapacityMeter } from './capacity/meter.js';
 import { eraseExpired } from './participants/retention.js';
-import { outboxDir } from './participants/erase.js';
 
 /** How often the memory of working seats is read (capacity/meter.ts): a few small /proc files per seat. */
 const CAPACITY_SAMPLE_SECONDS = 60;
@@ -77,10 +75,7 @@ function main(): void {
   const auth = createHubAuth({ hub: hubEnv, sealer, identities, log: log.child('auth') });
   const accounts = new Accounts(db);
   let engine: JobEngine | null = null;
-  const transport =
-    config.mail.transport === 'smtp'
-      ? new SmtpTransport(config.mail, process.env.WOD_MAIL_SMTP_PASSWORD)
-      : new OutboxTransport(path.join(config.dataDir, 'outbox'), config.mail.from);
+  const transport = config.mail.transport === 'smtp' ? new SmtpTransport(config.mail, process.env.WOD_MAIL_SMTP_PASSWORD) : new OutboxTransport(paths.outbox, config.mail.from);
   const links = new MailLinks(db, sealer, config.publicUrl);
   // Mails relayed for an api-db wait sealed with a key of their own, derived from the session key.
   const mailer = new Mailer(db, transport, links, config, log.child('mail-out'), Date.now, new MailVault(sessionKey), metrics);
@@ -242,7 +237,7 @@ function main(): void {
   // Personal data past participants.retentionDays is erased (participants/retention.ts): hourly is soon enough for days.
   const retain = () => {
     try {
-      const { erased, skipped } = eraseExpired(db, { retentionDays: config.participants.retentionDays, outboxDir: outboxDir(config) });
+      const { erased, skipped } = eraseExpired(db, { retentionDays: config.participants.retentionDays, outboxDir: paths.outbox });
       if (erased || skipped) log.info('participants past their retention erased', { erased, skipped, retentionDays: config.participants.retentionDays });
     } catch (e) {
       log.error('participants retention sweep failed', { error: (e as Error).message });

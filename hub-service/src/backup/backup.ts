@@ -50,7 +50,7 @@ export async function backup(config: BackupConfig, file: string, say: Say): Prom
       if (name === 'wod.sqlite') schema = withDatabase(copy, schemaVersion);
       say(`${name}: copied online (${fs.statSync(copy).size} bytes)`);
     }
-    for (const folder of [paths.secrets, path.join(config.dataDir, 'private'), path.join(config.dataDir, 'outbox')]) {
+    for (const folder of [paths.secrets, paths.private, paths.outbox]) {
       const copied = copyTree(folder, path.join(staging, path.relative(config.dataDir, folder)));
       say(`${path.relative(config.dataDir, folder)}/: ${copied} file(s)`);
     }

@@ -5,7 +5,6 @@
  * the jobs itself; then follows the jobs step by step and, for CREATE, prints the credentials.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { simpleParser } from 'mailparser';
 import nodemailer from 'nodemailer';
 import { dataPaths } from '../config/paths.js';
@@ -105,7 +104,7 @@ async function follow(db: ReturnType<typeof openDatabase>, config: WodConfig, jo
 }
 
 async function printCredentials(config: WodConfig, job: JobView): Promise<void> {
-  const file = outboxFile(path.join(config.dataDir, 'outbox'), `credentials-${job.registrationId ?? job.student}-job-${job.id}`);
+  const file = outboxFile(dataPaths(config).outbox, `credentials-${job.registrationId ?? job.student}-job-${job.id}`);
   if (!fs.existsSync(file)) return;
   const text = (await simpleParser(fs.readFileSync(file))).text ?? '';
   for (const key of ['username', 'password']) {

@@ -7,7 +7,7 @@ import readline from 'node:readline/promises';
 import type { Command } from 'commander';
 import { dataPaths } from '../config/paths.js';
 import { loadConfig } from '../config/load.js';
-import { eraseParticipant, outboxDir } from '../participants/erase.js';
+import { eraseParticipant } from '../participants/erase.js';
 import { exportParticipant, findParticipant, type Participant } from '../participants/participants.js';
 import { openDatabase, type Db } from '../store/db.js';
 import { presentParticipantExport } from '../web/participant-view.js';
@@ -57,7 +57,7 @@ export function registerParticipants(program: Command): void {
           process.exitCode = 1;
           return;
         }
-        const e = eraseParticipant(db, p.id, { actor: 'cli', outboxDir: outboxDir(config) });
+        const e = eraseParticipant(db, p.id, { actor: 'cli', outboxDir: dataPaths(config).outbox });
         process.stdout.write(
           `participant ${e.participant} erased: ${e.registrations} registration(s) kept anonymous, ${e.mails} mail(s) and ${e.outboxFiles} outbox file(s) deleted, ` +
             `${e.jobSteps} job log(s) and ${e.auditEntries} audit entr${e.auditEntries === 1 ? 'y' : 'ies'} scrubbed\n`,

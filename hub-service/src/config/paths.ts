@@ -1,6 +1,9 @@
 import path from 'node:path';
 import type { WodConfig } from './schema.js';
 
+/** What the workshops' hooks write per student: the original's ansible-private folder (WODANSIBLEPRIVDIR). */
+export const privateDir = (config: Pick<WodConfig, 'dataDir'>) => path.join(config.dataDir, 'private');
+
 /** Where wod keeps each piece of state, all under the data folder. */
 export function dataPaths(config: Pick<WodConfig, 'dataDir' | 'projectRoot'>) {
   const secrets = path.join(config.dataDir, 'secrets');
@@ -20,6 +23,7 @@ export function dataPaths(config: Pick<WodConfig, 'dataDir' | 'projectRoot'>) {
     metricsToken: path.join(secrets, 'metrics-token'),
     hubCookieSecret: path.join(secrets, 'jupyterhub_cookie_secret'),
     proxyPid: path.join(config.dataDir, 'jupyterhub-proxy.pid'),
+    private: privateDir(config),
     /** Every mail as an .eml file, when mail.transport is outbox. */
     outbox: path.join(config.dataDir, 'outbox'),
     /** What a working seat costs, as the service last measured it (`wod capacity` reads it). */

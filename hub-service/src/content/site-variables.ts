@@ -13,6 +13,7 @@ import os from 'node:os';
 import path from 'node:path';
 import YAML from 'yaml';
 import { passwordInContent, type WorkshopSpec } from '../catalog/spec.js';
+import { privateDir } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
 import { portalUrl } from '../config/urls.js';
 import { decryptVault, isVaulted, VaultError } from './ansible-vault.js';
@@ -34,7 +35,6 @@ type SiteConfig = Pick<WodConfig, 'publicUrl' | 'projectRoot' | 'dataDir' | 'wor
 export function passDir(config: Pick<WodConfig, 'dataDir' | 'workshops'>): string {
   return path.join(privateDir(config), config.workshops.group, 'pass');
 }
-const privateDir = (config: Pick<WodConfig, 'dataDir'>) => path.join(config.dataDir, 'private');
 
 /** The per-student file of a workshop, as the original's hooks name it. */
 export function passFile(config: Pick<WodConfig, 'dataDir' | 'workshops'>, workshop: string, stdid: number): string {

@@ -21,8 +21,9 @@ export interface MailView {
   sentAt: string | null;
 }
 
-const SELECT = `SELECT id, key, kind, registration_id AS registrationId, to_address AS "to", subject, state, attempts, error,
-  created_at AS createdAt, sent_at AS sentAt FROM mails`;
+const COLUMNS = `id, key, kind, registration_id AS registrationId, to_address AS "to", subject, state, attempts, error,
+  created_at AS createdAt, sent_at AS sentAt`;
+const SELECT = `SELECT ${COLUMNS} FROM mails`;
 
 export function listMails(db: Db, q: { registrationId?: number; limit: number; offset: number }): { items: MailView[]; total: number } {
   const where = q.registrationId === undefined ? '' : ' WHERE registration_id = ?';
@@ -33,14 +34,15 @@ export function listMails(db: Db, q: { registrationId?: number; limit: number; o
   };
 }
 
-export function getMail(db: Db, id: number): (MailView & { text: string | null; html: string | null }) | null {
-  const row = db
-    .prepare(
-      `SELECT id, key, kind, registration_id AS registrationId, to_address AS "to", subject, state, attempts, error,
-    created_at AS createdAt, sent_at AS sentAt, text, html FROM mails WHERE id = ?`,
-    )
-    .get(id) as (MailView & { text: string | null; html: string | null }) | undefined;
-  if (!row) return null;
-  if (row.kind === RELAYED) return { ...row, text: null, html: null };
-  return { ...row, text: row.text && showLinks(row.text), html: row.html && showLinks(row.html) };
+/** A mail with its body as the panel shows it: links as words; a relayed mail's never. */
+export type MailDetail = MailView & { text: string | null; html: string | null };
+
+export function getMail(db: Db, id: number): MailDetail | null {
+  return mailDetails(db, 'id = ?', [id])[0] ?? null;
+}
+
+/** The mails `where` selects, oldest first, with their bodies. */
+export function mailDetails(db: Db, where: string, params: unknown[]): MailDetail[] {
+  const rows = db.prepare(`SELECT ${COLUMNS}, text, html FROM mails WHERE ${where} ORDER BY id`).all(...params) as MailDetail[];
+  return rows.map((row) => (row.kind === RELAYED ? { ...row, text: null, html: null } : { ...row, text: row.text && showLinks(row.text), html: row.html && showLinks(row.html) }));
 }

@@ -10,7 +10,6 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import { type Actor, audit } from '../audit/audit.js';
-import type { WodConfig } from '../config/schema.js';
 import { outboxFile } from '../mail-out/transport.js';
 import { HOLDS_SEAT, sqlList } from '../registrations/states.js';
 import type { Db } from '../store/db.js';
@@ -25,12 +24,6 @@ export interface Erasure {
   jobSteps: number;
   auditEntries: number;
 }
-
-/**
- * The outbox transport's folder (main.ts), searched whatever the transport is now: files written
- * before a switch to SMTP name the participant too.
- */
-export const outboxDir = (config: Pick<WodConfig, 'dataDir'>) => path.join(config.dataDir, 'outbox');
 
 /** What personal text is replaced with in logs and audit details. */
 export const SCRUBBED = '[erased]';
@@ -98,7 +91,7 @@ export function forgetFreedBytes(db: Db): void {
 
 /**
  * Erases a participant (see the file's comment). Refuses an unknown or already erased one (404)
- * and one still active (409), changing nothing. `outboxDir`: see outboxDir() above. `forget`:
+ * and one still active (409), changing nothing. `outboxDir`: the outbox transport's folder (dataPaths().outbox), searched whatever the transport is now: files written before a switch to SMTP name the participant too. `forget`:
  * false when the caller erases several and calls forgetFreedBytes() once after them.
  */
 export function eraseParticipant(db: Db, id: number, opts: { actor: Actor; outboxDir: string; forget?: boolean }): Erasure {

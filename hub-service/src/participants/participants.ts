@@ -7,10 +7,8 @@
  * the pool's `studentN` users, never a participant. Lookup and export here; erasure in ./erase.ts.
  */
 import type { Db } from '../store/db.js';
-import { showLinks } from '../journey/links.js';
-import { RELAYED } from '../mail-out/relay.js';
-import type { RegistrationState } from '../registrations/states.js';
-import type { SurveyAnswer } from '../registrations/survey.js';
+import { mailDetails, type MailDetail } from '../mail-out/queries.js';
+import { participantRegistrations, type RegistrationView } from '../registrations/registrations.js';
 
 /**
  * An erased participant's email: `erased:<id>`. Unique as the id is, and never an address anyone
@@ -72,39 +70,14 @@ export function listParticipants(db: Db, q: { email?: string; limit: number; off
   };
 }
 
-export interface RegistrationRecord {
-  id: number;
+/** A registration as its participant's export shows it: what the panel shows, and what it keeps apart. */
+export type RegistrationRecord = Omit<RegistrationView, 'participant' | 'workshop'> & {
   workshop: { folder: string; name: string };
-  student: string | null;
-  state: RegistrationState;
   mode: string;
-  createdAt: string;
-  readyAt: string | null;
-  deadlineAt: string | null;
-  endedAt: string | null;
-  endReason: string | null;
-  completion: number | null;
-  progress: { executed: number; total: number; at: string } | null;
-  survey: SurveyAnswer | null;
   badge: string | null;
   clientIp: string | null;
   externalId: string | null;
-}
-
-export interface MailRecord {
-  id: number;
-  key: string;
-  kind: string;
-  registrationId: number | null;
-  to: string;
-  subject: string;
-  state: 'queued' | 'sent';
-  createdAt: string;
-  sentAt: string | null;
-  /** the stored body, its links shown as words; null for credentials (never stored) and relayed mails (sealed) */
-  text: string | null;
-  html: string | null;
-}
+};
 
 export interface AuditRecord {
   at: string;
@@ -117,7 +90,7 @@ export interface AuditRecord {
 export interface ParticipantExport {
   participant: Participant;
   registrations: RegistrationRecord[];
-  mails: MailRecord[];
+  mails: MailDetail[];
   audit: AuditRecord[];
 }
 
@@ -140,71 +113,21 @@ export function mailsTo(p: Participant, registrations: number[]): { where: strin
   return { where: `(registration_id IN (${ids}) OR instr(', ' || lower(to_address) || ', ', ?) > 0)`, params: [`, ${p.email}, `] };
 }
 
-interface RegistrationRow {
-  id: number;
-  folder: string;
-  workshopName: string;
-  student: string | null;
-  state: RegistrationState;
-  mode: string;
-  createdAt: string;
-  readyAt: string | null;
-  deadlineAt: string | null;
-  endedAt: string | null;
-  endReason: string | null;
-  completion: number | null;
-  pExecuted: number | null;
-  pTotal: number | null;
-  pAt: string | null;
-  survey: string | null;
-  badge: string | null;
-  clientIp: string | null;
-  externalId: string | null;
-}
-
 /** Everything wod holds about a participant, for them (the right of access), or null when unknown. */
 export function exportParticipant(db: Db, id: number): ParticipantExport | null {
   const participant = findParticipant(db, String(id));
   if (!participant) return null;
   const regs = registrationIds(db, id);
-  const registrations = (
-    db
-      .prepare(
-        `SELECT r.id, w.folder, w.name AS workshopName, s.name AS student, r.state, r.mode, r.created_at AS createdAt, r.ready_at AS readyAt,
-                r.deadline_at AS deadlineAt, r.ended_at AS endedAt, r.end_reason AS endReason, r.completion,
-                r.progress_executed AS pExecuted, r.progress_total AS pTotal, r.progress_at AS pAt, r.survey, r.badge,
-                r.client_ip AS clientIp, r.external_id AS externalId
-         FROM registrations r JOIN workshops w ON w.id = r.workshop_id LEFT JOIN students s ON s.id = r.student_id
-         WHERE r.participant_id = ? ORDER BY r.id`,
-      )
-      .all(id) as RegistrationRow[]
-  ).map((r): RegistrationRecord => ({
-    id: r.id,
-    workshop: { folder: r.folder, name: r.workshopName },
-    student: r.student,
-    state: r.state,
-    mode: r.mode,
-    createdAt: r.createdAt,
-    readyAt: r.readyAt,
-    deadlineAt: r.deadlineAt,
-    endedAt: r.endedAt,
-    endReason: r.endReason,
-    completion: r.completion,
-    progress: r.pAt ? { executed: r.pExecuted!, total: r.pTotal!, at: r.pAt } : null,
-    survey: r.survey ? (JSON.parse(r.survey) as SurveyAnswer) : null,
-    badge: r.badge,
-    clientIp: r.clientIp,
-    externalId: r.externalId,
+  type Kept = Pick<RegistrationRecord, 'id' | 'mode' | 'badge' | 'clientIp' | 'externalId'>;
+  const rows = db.prepare('SELECT id, mode, badge, client_ip AS clientIp, external_id AS externalId FROM registrations WHERE participant_id = ?').all(id) as Kept[];
+  const kept = new Map(rows.map((r) => [r.id, r]));
+  const registrations = participantRegistrations(db, id).map(({ participant: _, workshop, ...r }): RegistrationRecord => ({
+    ...r,
+    ...kept.get(r.id)!,
+    workshop: { folder: workshop.folder, name: workshop.name },
   }));
   const m = mailsTo(participant, regs);
-  const mails = (
-    db
-      .prepare(
-        `SELECT id, key, kind, registration_id AS registrationId, to_address AS "to", subject, state, created_at AS createdAt, sent_at AS sentAt, text, html
-         FROM mails WHERE ${m.where} ORDER BY id`,
-      )
-      .all(...m.params) as MailRecord[]
-  ).map((mail) => (mail.kind === RELAYED ? { ...mail, text: null, html: null } : { ...mail, text: mail.text && showLinks(mail.text), html: mail.html && showLinks(mail.html) }));
+  const mails = mailDetails(db, m.where, m.params);
   const a = auditAbout(participant, regs);
   const audit = (
     db.prepare(`SELECT at, actor, action, subject_type AS type, subject_id AS subjectId, details FROM audit WHERE ${a.where} ORDER BY id`).all(...a.params) as {

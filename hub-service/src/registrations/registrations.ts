@@ -85,6 +85,11 @@ function toView(r: ViewRow): RegistrationView {
   };
 }
 
+/** Every registration of a participant, oldest first. */
+export function participantRegistrations(db: Db, participantId: number): RegistrationView[] {
+  return (db.prepare(`${SELECT_VIEW} WHERE r.participant_id = ? ORDER BY r.id`).all(participantId) as ViewRow[]).map(toView);
+}
+
 export interface SearchQuery {
   q?: string;
   state?: RegistrationState;

@@ -7,6 +7,7 @@
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { auditTrail } from '../audit/audit.js';
+import { dataPaths } from '../config/paths.js';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
 import { type ImportReport, PINNABLE } from '../catalog/sync.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
@@ -30,7 +31,7 @@ import { recentStops } from '../watchdog/watchdog.js';
 import { capacityLines } from './capacity-view.js';
 import { roomPage, UPLOT_DIR } from './admin-room.js';
 import { seatsThatFit } from '../capacity/capacity.js';
-import { eraseParticipant, outboxDir } from '../participants/erase.js';
+import { eraseParticipant } from '../participants/erase.js';
 import { isErased, ParticipantError } from '../participants/participants.js';
 import type { CapacityFigures } from '../capacity/meter.js';
 
@@ -249,7 +250,7 @@ export function adminRouter(deps: WebDeps): express.Router {
       return registrationPage(req, res, r.id, { text: 'Tick the box to confirm the erasure.', kind: 'error' });
     }
     try {
-      eraseParticipant(db, r.participant.id, { actor: actor(req), outboxDir: outboxDir(config) });
+      eraseParticipant(db, r.participant.id, { actor: actor(req), outboxDir: dataPaths(config).outbox });
       res.redirect(303, `${req.app.locals.prefix}admin/registrations/${r.id}?erased=1`);
     } catch (e) {
       if (!(e instanceof ParticipantError)) throw e;

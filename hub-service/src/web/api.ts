@@ -7,6 +7,7 @@
 import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
+import { dataPaths } from '../config/paths.js';
 import { getJob, listJobs } from '../jobs/queries.js';
 import { getMail, listMails } from '../mail-out/queries.js';
 import { placeAction } from '../registrations/order-desk.js';
@@ -21,7 +22,7 @@ import type { WebDeps } from './deps.js';
 import { actionInput, extendInput, jobQuery, mailQuery, participantQuery, poolQuery, registrationQuery, surveyQuery, warmEventInput, workshopPatch } from './api-schemas.js';
 import { cancelWarm, listWarmEvents, scheduleWarm, WarmEventError, warmTargets } from '../lifecycle/warm.js';
 import { presentCapacity } from './capacity-view.js';
-import { eraseParticipant, outboxDir } from '../participants/erase.js';
+import { eraseParticipant } from '../participants/erase.js';
 import { exportParticipant, isErased, listParticipants, ParticipantError } from '../participants/participants.js';
 import { presentErasure, presentParticipantExport, presentParticipantSummary } from './participant-view.js';
 import { presentRoom, presentStats } from './stats-view.js';
@@ -219,7 +220,7 @@ export function apiRouter(deps: WebDeps): express.Router {
   admin.delete('/participants/:id', (req, res) => {
     try {
       if (!/^\d{1,12}$/.test(req.params.id)) throw new ParticipantError(404, 'unknown-participant', `there is no participant ${req.params.id}`);
-      res.json(presentErasure(eraseParticipant(db, Number(req.params.id), { actor: actor(req), outboxDir: outboxDir(config) })));
+      res.json(presentErasure(eraseParticipant(db, Number(req.params.id), { actor: actor(req), outboxDir: dataPaths(config).outbox })));
     } catch (e) {
       if (!(e instanceof ParticipantError)) throw e;
       res.status(e.status).json({ status: e.status, code: e.code, message: e.message });

@@ -56,6 +56,8 @@ export const participantExportSchema = z
         to: z.string(),
         subject: z.string(),
         state: z.enum(['queued', 'sent']),
+        attempts: count,
+        error: z.string().nullable().meta({ description: "the transport's last refusal" }),
         createdAt: timestamp,
         sentAt: timestamp.nullable(),
         text: z.string().nullable().meta({ description: 'the stored body, links shown as words; null for credentials (never stored) and relayed mails (sealed)' }),
