@@ -18,14 +18,26 @@ export interface Logger {
   child(label: string): Logger;
 }
 
-/** Field names whose values are never written, at any depth. */
-const SECRET_KEY = /pass(word|phrase)?|secret|token|authori[sz]ation|cookie|api.?key|credential|private.?key/i;
+/** The words of a field name that mark its value a secret (`apiToken`, `smtp_password`, `Cookie`), never written. */
+const SECRET_WORDS = new Set(['password', 'passwd', 'pass', 'passphrase', 'secret', 'token', 'authorization', 'cookie', 'credential', 'credentials', 'apikey', 'key']);
+/** `key` alone is a mail's or a job's idempotency key: secret only as part of `apiKey`, `privateKey`… */
+const isSecretKey = (name: string) => {
+  const words = name
+    .replace(/([a-z0-9])([A-Z])/g, '$1_$2')
+    .toLowerCase()
+    .split(/[^a-z0-9]+/)
+    .filter(Boolean);
+  return words.some((w, i) => SECRET_WORDS.has(w) && (w !== 'key' || i > 0));
+};
 export const REDACTED = '[redacted]';
+/** Deeper than this, a value is not written at all: nothing unchecked reaches the log. */
+const MAX_DEPTH = 5;
 
 export function redact(value: unknown, depth = 0): unknown {
-  if (depth > 5 || value === null || typeof value !== 'object') return value;
+  if (value === null || typeof value !== 'object') return value;
+  if (depth >= MAX_DEPTH) return '[truncated]';
   if (Array.isArray(value)) return value.map((v) => redact(v, depth + 1));
-  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, SECRET_KEY.test(k) ? REDACTED : redact(v, depth + 1)]));
+  return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretKey(k) ? REDACTED : redact(v, depth + 1)]));
 }
 
 const FORMATS: Record<LogFormat, (at: Level, label: string, msg: string, fields: Record<string, unknown>) => string> = {
