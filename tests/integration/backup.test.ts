@@ -3,9 +3,9 @@
  * ended and cleaned), restored with `wod restore` into a fresh folder and started there: the
  * registrations, the admin's password, the participants' status links and the hub's own users and
  * tokens all came back. A restore into a folder that is not empty, or from a damaged archive, is
- * refused and changes nothing.
+ * refused and changes nothing; one into an empty volume's mount point (its lost+found aside) moves in.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -26,6 +26,8 @@ let token: string;
 const ids: Record<string, number> = {};
 let statusPath: string;
 let backupOutput: string;
+/** a tmpfs mounted by the last test, as root */
+let volume: string | undefined;
 
 /** `wod <args>` with the first hub's configuration and another data folder. */
 function wod(dataDir: string, ...args: string[]): Promise<{ status: number | null; stdout: string; stderr: string }> {
@@ -104,6 +106,7 @@ beforeAll(async () => {
 afterAll(async () => {
   await first?.stop();
   await second?.stop();
+  if (volume) execFileSync('umount', [volume]);
   fs.rmSync(root, { recursive: true, force: true });
   fs.rmSync(workshops, { recursive: true, force: true });
 });
@@ -167,4 +170,25 @@ test('a truncated or corrupted archive is refused before anything is written', a
     expect(fs.existsSync(target)).toBe(false);
     expect(fs.readdirSync(root).filter((f) => f.startsWith('.wod-restore-'))).toEqual([]);
   }
+});
+
+test("a restore into an empty volume's mount point keeps its empty lost+found and leaves no stage", async () => {
+  const target = path.join(root, 'volume');
+  fs.mkdirSync(target);
+  try {
+    execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=64m,mode=0755', 'wod-volume-test', target], { stdio: 'pipe' });
+    volume = target;
+  } catch (e) {
+    console.log(`${target} is a plain folder, not a mount point: cannot mount a tmpfs (${(e as Error).message.split('\n')[0]}), which needs root`);
+  }
+  fs.mkdirSync(path.join(target, 'lost+found'), { mode: 0o700 });
+  const done = await wod(target, 'restore', archive);
+  expect([done.status, done.stderr]).toEqual([0, '']);
+  const entries = fs.readdirSync(target);
+  expect(entries).toEqual(expect.arrayContaining(['lost+found', 'wod.sqlite', 'jupyterhub.sqlite', 'secrets', 'outbox']));
+  expect(entries.filter((f) => f.startsWith('.'))).toEqual([]);
+  expect(fs.readdirSync(path.join(target, 'lost+found'))).toEqual([]);
+  expect(fs.readFileSync(path.join(target, 'secrets', 'session-key'))).toEqual(fs.readFileSync(path.join(root, 'first', 'secrets', 'session-key')));
+  expect(fs.statSync(target).mode & 0o777).toBe(0o700);
+  expect(fs.readdirSync(root).filter((f) => f.startsWith('.wod-restore-'))).toEqual([]);
 });

@@ -1,4 +1,5 @@
 /** The checks a restore makes on a backup's manifest and files before it writes anything, and a backup's round trip. */
+import { execFileSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -183,6 +184,136 @@ describe('backup and restore of a data folder', () => {
     const target = path.join(parent, 'var');
     await expect(restore({ dataDir: target, projectRoot: target }, bad, quiet)).rejects.toThrow(error);
     expect(fs.readdirSync(parent)).toEqual([]);
+  });
+
+  /** A backup of a fresh data folder, and what a restore of it must give. */
+  async function anArchive(): Promise<{ archive: string; files: Record<string, string> }> {
+    const dataDir = dataFolder();
+    const archive = path.join(temp(), 'b.tar.gz');
+    await backup({ dataDir, projectRoot: dataDir }, archive, quiet);
+    // wod.sqlite is an online copy: the same data, not the same bytes
+    const { 'capacity.json': _capacity, 'wod.sqlite': _db, ...files } = contents(dataDir);
+    return { archive, files };
+  }
+  /** What a restore put in `dir`: the files but the database, which must be there. */
+  const restoredIn = (dir: string) => {
+    const { 'wod.sqlite': db, ...files } = contents(dir);
+    expect(db).toBeDefined();
+    return files;
+  };
+  /** An existing, empty data folder, as an administrator makes one (or mounts a volume there). */
+  const emptyFolder = () => {
+    const dir = path.join(temp(), 'var');
+    fs.mkdirSync(dir, { mode: 0o755 });
+    return dir;
+  };
+
+  test('a restore into an existing empty folder stages inside it and leaves only the data, the folder 0700', async () => {
+    const { archive, files } = await anArchive();
+    const target = emptyFolder();
+    const mkdtemp = jest.spyOn(fs, 'mkdtempSync');
+    try {
+      await restore({ dataDir: target, projectRoot: target }, archive, quiet);
+      // on the data folder's filesystem, whatever is mounted there
+      expect(path.dirname(mkdtemp.mock.calls[0][0])).toBe(target);
+    } finally {
+      mkdtemp.mockRestore();
+    }
+    expect(restoredIn(target)).toEqual(files);
+    expect(fs.readdirSync(target).filter((f) => f.startsWith('.'))).toEqual([]);
+    expect(fs.readdirSync(path.dirname(target))).toEqual(['var']);
+    expect(fs.statSync(target).mode & 0o777).toBe(0o700);
+  });
+
+  test("a fresh volume's empty lost+found is empty and stays; one with files in it is not", async () => {
+    const { archive, files } = await anArchive();
+    const target = emptyFolder();
+    fs.mkdirSync(path.join(target, 'lost+found'), { mode: 0o700 });
+    await restore({ dataDir: target, projectRoot: target }, archive, quiet);
+    expect(restoredIn(target)).toEqual(files);
+    expect(fs.readdirSync(target)).toContain('lost+found');
+    expect(fs.readdirSync(path.join(target, 'lost+found'))).toEqual([]);
+
+    const recovered = emptyFolder();
+    fs.mkdirSync(path.join(recovered, 'lost+found'));
+    fs.writeFileSync(path.join(recovered, 'lost+found', '#1234'), 'x');
+    await expect(restore({ dataDir: recovered, projectRoot: recovered }, archive, quiet)).rejects.toThrow(/is not empty \(lost\+found\)/);
+    expect(fs.readdirSync(recovered)).toEqual(['lost+found']);
+  });
+
+  test('a stage left by an interrupted restore is not ours: the folder is not empty', async () => {
+    const { archive } = await anArchive();
+    const target = emptyFolder();
+    fs.mkdirSync(path.join(target, '.wod-restore-AbC123'));
+    await expect(restore({ dataDir: target, projectRoot: target }, archive, quiet)).rejects.toThrow(
+      /is not empty \(\.wod-restore-AbC123\) \(a \.wod-restore-\* folder is left by an interrupted restore: remove it\)/,
+    );
+    expect(fs.readdirSync(target)).toEqual(['.wod-restore-AbC123']);
+  });
+
+  test('a rename that would cross filesystems (EXDEV) is done as a copy and an unlink', async () => {
+    const { archive, files } = await anArchive();
+    const target = emptyFolder();
+    const rename = jest.spyOn(fs, 'renameSync').mockImplementation(() => {
+      throw Object.assign(new Error('EXDEV: cross-device link not permitted'), { code: 'EXDEV' });
+    });
+    try {
+      await restore({ dataDir: target, projectRoot: target }, archive, quiet);
+      expect(rename).toHaveBeenCalled();
+    } finally {
+      rename.mockRestore();
+    }
+    expect(restoredIn(target)).toEqual(files);
+    expect(fs.readdirSync(target).filter((f) => f.startsWith('.'))).toEqual([]);
+    for (const d of [target, path.join(target, 'secrets'), path.join(target, 'private', 'wod', 'pass')]) expect(fs.statSync(d).mode & 0o777).toBe(0o700);
+    expect(fs.statSync(path.join(target, 'secrets', 'session-key')).mode & 0o777).toBe(0o600);
+  });
+
+  test('a move that fails halfway takes out what it moved: the folder is left empty, as it was', async () => {
+    const { archive } = await anArchive();
+    const target = emptyFolder();
+    fs.mkdirSync(path.join(target, 'lost+found'));
+    const real = fs.renameSync;
+    let calls = 0;
+    const rename = jest.spyOn(fs, 'renameSync').mockImplementation((from, to) => {
+      if (++calls === 2) throw Object.assign(new Error('EIO: i/o error, rename'), { code: 'EIO' });
+      real(from, to);
+    });
+    try {
+      await expect(restore({ dataDir: target, projectRoot: target }, archive, quiet)).rejects.toThrow(
+        /moving the restored files into .* failed \(EIO: i\/o error, rename\): they were taken out again, nothing was changed/,
+      );
+    } finally {
+      rename.mockRestore();
+    }
+    expect(fs.readdirSync(target)).toEqual(['lost+found']);
+    expect(fs.statSync(target).mode & 0o777).toBe(0o755);
+  });
+
+  describe('into a data folder that is a mount point (tmpfs, as root)', () => {
+    let target = '';
+    let mounted = false;
+    beforeAll(() => {
+      target = emptyFolder();
+      try {
+        execFileSync('mount', ['-t', 'tmpfs', '-o', 'size=16m,mode=0755', 'wod-restore-test', target], { stdio: 'pipe' });
+        mounted = true;
+      } catch (e) {
+        console.log(`skipped: cannot mount a tmpfs on ${target} (${String((e as Error).message).split('\n')[0]}): the mount point is tested as root only`);
+      }
+    });
+    afterAll(() => {
+      if (mounted) execFileSync('umount', [target]);
+    });
+
+    test('is restored in place, across no filesystem', async () => {
+      if (!mounted) return;
+      const { archive, files } = await anArchive();
+      await restore({ dataDir: target, projectRoot: target }, archive, quiet);
+      expect(restoredIn(target)).toEqual(files);
+      expect(fs.readdirSync(target).filter((f) => f.startsWith('.'))).toEqual([]);
+      expect(fs.readdirSync(path.dirname(target))).toEqual(['var']);
+    });
   });
 
   test('a backup without a database is refused, and no archive is written', async () => {

@@ -6,11 +6,23 @@
  */
 import fs from 'node:fs';
 import net from 'node:net';
+import Database from 'better-sqlite3';
 import os from 'node:os';
 import path from 'node:path';
 import { evaluateGreeting, evaluateHub, evaluateOutbox, evaluateProxy, evaluateService, TIMEOUT } from '../../hub-service/src/doctor/answers';
 import { type Check, exitCode, overall, reportLines } from '../../hub-service/src/doctor/check';
-import { DISK, evaluateClock, evaluateDatabase, evaluateDisk, evaluateJobs, evaluateModes, evaluateServers, stuckAfterMs } from '../../hub-service/src/doctor/figures';
+import { inspectHubDatabase, inspectWodDatabase } from '../../hub-service/src/doctor/databases';
+import {
+  databaseErrorKind,
+  DISK,
+  evaluateClock,
+  evaluateDatabase,
+  evaluateDisk,
+  evaluateJobs,
+  evaluateModes,
+  evaluateServers,
+  stuckAfterMs,
+} from '../../hub-service/src/doctor/figures';
 import { smtpGreeting } from '../../hub-service/src/doctor/probes';
 import { loadConfig } from '../../hub-service/src/config/load';
 import { dataFolderFindings, secureDataFolder } from '../../hub-service/src/isolation/data-folder';
@@ -161,13 +173,80 @@ describe('databases', () => {
 
   test('missing, unreadable or damaged fails, naming the cause', () => {
     expect(evaluateDatabase('wod-db', file, { missing: true })).toMatchObject({ status: 'FAIL', detail: `${file} does not exist` });
-    expect(evaluateDatabase('wod-db', file, { error: 'SQLITE_NOTADB: file is not a database' })).toMatchObject({
+    expect(evaluateDatabase('wod-db', file, { error: 'SQLITE_NOTADB: file is not a database', code: 'SQLITE_NOTADB' })).toMatchObject({
       status: 'FAIL',
-      detail: `${file}: cannot read it (SQLITE_NOTADB: file is not a database)`,
+      detail: `${file}: damaged (SQLITE_NOTADB: file is not a database)`,
+      fix: expect.stringContaining('restore the latest backup'),
     });
     const damaged = evaluateDatabase('wod-db', file, { integrity: ['*** in database main ***\nTree 9 page 9: btreeInitPage() returns error code 11'] });
     expect(damaged).toMatchObject({ status: 'FAIL', detail: `${file}: integrity_check: *** in database main ***` });
     expect(damaged.fix).toMatch(/restore the latest backup/);
+  });
+
+  test.each([
+    ['SQLITE_CORRUPT', 'damaged'],
+    ['SQLITE_CORRUPT_INDEX', 'damaged'],
+    ['SQLITE_NOTADB', 'damaged'],
+    ['SQLITE_BUSY', 'busy'],
+    ['SQLITE_BUSY_SNAPSHOT', 'busy'],
+    ['SQLITE_CANTOPEN', 'access'],
+    ['SQLITE_CANTOPEN_ISDIR', 'access'],
+    ['SQLITE_READONLY', 'access'],
+    ['SQLITE_READONLY_DIRECTORY', 'access'],
+    ['SQLITE_PERM', 'access'],
+    ['EACCES', 'access'],
+    ['SQLITE_IOERR_SHORT_READ', 'other'],
+    ['SQLITE_ERROR', 'other'],
+    [undefined, 'other'],
+  ])('the error code %s is %s', (code, kind) => {
+    expect(databaseErrorKind(code)).toBe(kind);
+  });
+
+  test('only damage is told to restore a backup: a lock, a permission or another error is not', () => {
+    const busy = evaluateDatabase('wod-db', file, { error: 'SQLITE_BUSY: database is locked', code: 'SQLITE_BUSY' });
+    expect(busy).toMatchObject({ status: 'WARN', detail: `${file}: busy, try again (SQLITE_BUSY: database is locked)`, fix: expect.stringContaining('again') });
+    const access = [
+      { error: 'SQLITE_CANTOPEN: unable to open database file', code: 'SQLITE_CANTOPEN' },
+      { error: 'SQLITE_READONLY_CANTINIT: attempt to write a readonly database', code: 'SQLITE_READONLY_CANTINIT' },
+      { error: 'SQLITE_PERM: access permission denied', code: 'SQLITE_PERM' },
+      { error: "EACCES: permission denied, open '/srv/wod/wod.sqlite'", code: 'EACCES' },
+    ].map((facts) => evaluateDatabase('wod-db', file, facts));
+    for (const c of access) {
+      expect(c).toMatchObject({ status: 'FAIL', detail: expect.stringContaining(`${file}: cannot open it (`) });
+      expect(c.fix).toContain("run wod doctor as wod's user (or root)");
+      expect(c.fix).toContain("check the file's owner and mode");
+    }
+    const other = evaluateDatabase('wod-db', file, { error: 'SQLITE_IOERR_READ: disk I/O error', code: 'SQLITE_IOERR_READ' });
+    expect(other).toMatchObject({ status: 'FAIL', detail: `${file}: cannot read it (SQLITE_IOERR_READ: disk I/O error)` });
+    for (const c of [busy, ...access, other]) expect(c.fix).not.toMatch(/restore/);
+  });
+
+  test('read from real files: not a database is damage, a folder is not, a lock held past the timeout is busy', () => {
+    const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-doctor-db-'));
+    const judge = (f: string) => evaluateDatabase('hub-db', f, inspectHubDatabase(f, 50).db);
+    try {
+      const junk = path.join(dir, 'junk.sqlite');
+      fs.writeFileSync(junk, 'x'.repeat(4096));
+      expect(judge(junk)).toMatchObject({ status: 'FAIL', fix: expect.stringContaining('restore the latest backup') });
+      const folder = path.join(dir, 'folder.sqlite');
+      fs.mkdirSync(folder);
+      // SQLite reads a folder as an I/O error: not damage either
+      expect(judge(folder)).toMatchObject({ status: 'FAIL', fix: expect.not.stringContaining('restore') });
+
+      // a writer in the middle of a transaction on a database in rollback mode: readers wait, then give up
+      const locked = path.join(dir, 'locked.sqlite');
+      const writer = new Database(locked);
+      try {
+        writer.exec('CREATE TABLE t (x); BEGIN EXCLUSIVE; INSERT INTO t VALUES (1)');
+        const busy = inspectWodDatabase(locked, NOW, 50).db;
+        expect(busy.code).toMatch(/^SQLITE_BUSY/);
+        expect(judge(locked)).toMatchObject({ status: 'WARN', detail: expect.stringContaining('busy, try again') });
+      } finally {
+        writer.close();
+      }
+    } finally {
+      fs.rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   test('a newer schema fails (another wod wrote it), an older one warns (the next start migrates)', () => {

@@ -69,7 +69,16 @@ test('a secret is known by the words of its field name, not by a substring; noth
   const fields = { apiToken: 'a1', smtp_password: 'a2', Cookie: 'a3', privateKey: 'a4', key: 'welcome-7', passed: 3, bypassed: true, tokensRevoked: 2 };
   log.info('x', { ...fields, deep: { a: { b: { c: { d: { password: 'a5' } } } } } });
   const entry = JSON.parse(lines[0]) as Record<string, unknown>;
-  expect(entry).toMatchObject({ apiToken: REDACTED, smtp_password: REDACTED, Cookie: REDACTED, privateKey: REDACTED, key: 'welcome-7', passed: 3, bypassed: true, tokensRevoked: 2 });
+  expect(entry).toMatchObject({
+    apiToken: REDACTED,
+    smtp_password: REDACTED,
+    Cookie: REDACTED,
+    privateKey: REDACTED,
+    key: 'welcome-7',
+    passed: 3,
+    bypassed: true,
+    tokensRevoked: 2,
+  });
   expect(lines[0]).not.toMatch(/"a[1-5]"/);
   expect(lines[0]).toContain('[truncated]');
 });

@@ -7,17 +7,18 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { auditTrail } from '../../hub-service/src/audit/audit';
+import { audit, auditTrail } from '../../hub-service/src/audit/audit';
 import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { importWorkshops } from '../../hub-service/src/catalog/sync';
 import { OutboxTransport } from '../../hub-service/src/mail-out/transport';
-import { eraseParticipant, scrub, SCRUBBED } from '../../hub-service/src/participants/erase';
-import { exportParticipant, findParticipant, listParticipants, ParticipantError } from '../../hub-service/src/participants/participants';
+import { eraseParticipant, forgetFreedBytes, scrub, SCRUBBED, scrubJson } from '../../hub-service/src/participants/erase';
+import { erasedEmail, exportParticipant, findParticipant, isErased, listParticipants, ParticipantError } from '../../hub-service/src/participants/participants';
 import { dueForErasure, eraseExpired, retentionCutoff } from '../../hub-service/src/participants/retention';
 import { syncPool } from '../../hub-service/src/pool/pool';
 import { Registrations } from '../../hub-service/src/registrations/registrations';
 import { saveSurvey, surveySummary } from '../../hub-service/src/registrations/survey';
 import { openDatabase } from '../../hub-service/src/store/db';
+import { recentStops, WATCHDOG_ACTION } from '../../hub-service/src/watchdog/watchdog';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 const ZOE = { email: 'zoe.quillfeather@example.com', name: 'Zoe Quillfeather', company: 'Frobnitz Widgets', comment: 'the marmalade lab was splendid' };
@@ -162,13 +163,89 @@ describe('erase', () => {
 });
 
 describe('scrub', () => {
+  const zoe = { email: 'zoe@example.com', name: 'Zoe Q', company: 'a.b corp' };
   test.each([
-    ['credentials mailed to zoe@example.com', ['zoe@example.com', 'Zoe'], `credentials mailed to ${SCRUBBED}`],
-    ['Dear ZOE Q (a.b corp)', ['Zoe Q', 'a.b corp'], `Dear ${SCRUBBED} (${SCRUBBED})`],
-    ['axb stays', ['a.b'], 'axb stays'],
-    ['nothing to do', ['', '  '], 'nothing to do'],
+    ['credentials mailed to zoe@example.com', zoe, `credentials mailed to ${SCRUBBED}`],
+    ['Dear ZOE Q (a.b corp)', zoe, `Dear ${SCRUBBED} (${SCRUBBED})`],
+    ['axb stays', { ...zoe, company: 'a.b' }, 'axb stays'],
+    ['nothing to do', { email: '', name: '', company: '  ' }, 'nothing to do'],
+    // whole words only: Zoe Quillfeather is not Zoe Q
+    ['Zoe Quillfeather and zoe q', zoe, `Zoe Quillfeather and ${SCRUBBED}`],
+    // shorter than 3 characters, or without a letter: never scrubbed; the email always is
+    ['v1.2 at 0.75 by Al of 42, to x@y.z', { email: 'x@y.z', name: 'Al', company: '42' }, `v1.2 at 0.75 by Al of 42, to ${SCRUBBED}`],
+    ['the .. team', { email: 'x@y.z', name: 'Ann', company: '..' }, 'the .. team'],
   ])('%s', (text, personal, expected) => {
     expect(scrub(text, personal)).toBe(expected);
+  });
+
+  test('JSON details: only inside string values, escaped text matched as it reads', () => {
+    const p = { email: 'ann@example.com', name: 'Ann "Jo" Lee', company: 'Lee & Sons' };
+    const details = JSON.stringify({ by: 'participant:ann@example.com', note: 'for Ann "Jo" Lee', nested: [{ c: 'lee & sons' }], completion: 0.75, n: 1 });
+    expect(JSON.parse(scrubJson(details, p))).toEqual({ by: `participant:${SCRUBBED}`, note: `for ${SCRUBBED}`, nested: [{ c: SCRUBBED }], completion: 0.75, n: 1 });
+    // a company "." or "1" never touches the JSON
+    const dotted = { email: 'ann@example.com', name: '.', company: '1' };
+    expect(scrubJson(details, dotted)).toBe(JSON.stringify({ ...JSON.parse(details), by: `participant:${SCRUBBED}` }));
+  });
+
+  test('an erasure with a company "." and a quoted name leaves the audit readable: export and the watchdog block work', async () => {
+    const t = await withZoe();
+    t.clean(t.zoe.id);
+    const id = t.zoe.participant.id;
+    t.db.prepare('UPDATE participants SET name = ?, company = ? WHERE id = ?').run('Ann "Jo" Lee', '.', id);
+    audit(t.db, 'system', WATCHDOG_ACTION, { type: 'registration', id: t.zoe.id }, { student: t.zoe.student, completion: 0.75, note: 'stopped for Ann "Jo" Lee' });
+    eraseParticipant(t.db, id, { actor: 'admin:ada', outboxDir: t.outbox });
+    const stops = exportParticipant(t.db, id)!.audit.filter((a) => a.action === WATCHDOG_ACTION);
+    expect(stops.map((a) => a.details)).toEqual([{ student: t.zoe.student, completion: 0.75, note: `stopped for ${SCRUBBED}` }]);
+    expect(recentStops(t.db)).toEqual([expect.objectContaining({ completion: 0.75, note: `stopped for ${SCRUBBED}` })]);
+  });
+});
+
+describe('forgetting freed bytes', () => {
+  test('a reader on another connection keeps the -wal: the erasure stands, with a warning', async () => {
+    const t = await withZoe();
+    t.clean(t.zoe.id);
+    const reader = openDatabase(t.file);
+    reader.exec('BEGIN');
+    reader.prepare('SELECT COUNT(*) FROM participants').get();
+    try {
+      const erasure = eraseParticipant(t.db, t.zoe.participant.id, { actor: 'cli', outboxDir: t.outbox });
+      expect(erasure).toMatchObject({ participant: t.zoe.participant.id, warning: expect.stringContaining('-wal') });
+    } finally {
+      reader.exec('COMMIT');
+      reader.close();
+    }
+    expect(forgetFreedBytes(t.db)).toBeNull();
+    expect(rawHolds([t.file, `${t.file}-wal`], ZOE.email)).toBe(false);
+  });
+
+  test('a VACUUM that fails after the erasure committed is a warning, not a failed erasure', async () => {
+    const t = await withZoe();
+    t.clean(t.zoe.id);
+    const exec = t.db.exec.bind(t.db);
+    jest.spyOn(t.db, 'exec').mockImplementation((sql: string) => {
+      if (sql === 'VACUUM') throw new Error('database or disk is full');
+      return exec(sql);
+    });
+    const erasure = eraseParticipant(t.db, t.zoe.participant.id, { actor: 'cli', outboxDir: t.outbox });
+    expect(erasure.warning).toMatch(/VACUUM failed \(database or disk is full\)/);
+    expect(findParticipant(t.db, ZOE.email)).toBeNull();
+  });
+});
+
+describe('erased', () => {
+  test('only the placeholder `erased:<id>` is an erased participant; an order for `erased:1@x` is a live one', () => {
+    expect(isErased(erasedEmail(12))).toBe(true);
+    expect(isErased('erased:1@x.org')).toBe(false);
+    expect(isErased('erased:')).toBe(false);
+    const t = setup();
+    const r = t.register({ email: 'someone@example.com', name: 'Some One', company: 'ACME' });
+    t.clean(r.id);
+    t.db.prepare('UPDATE participants SET email = ? WHERE id = ?').run('erased:1@x.org', r.participant.id);
+    expect(listParticipants(t.db, { email: 'erased:1@x.org', limit: 10, offset: 0 }).items).toEqual([expect.objectContaining({ erased: false })]);
+    // due like anyone, and erasable
+    expect(dueForErasure(t.db, '9999-01-01T00:00:00.000Z')).toEqual([r.participant.id]);
+    expect(eraseParticipant(t.db, r.participant.id, { actor: 'cli', outboxDir: t.outbox }).participant).toBe(r.participant.id);
+    expect(listParticipants(t.db, { limit: 10, offset: 0 }).items).toEqual([expect.objectContaining({ email: erasedEmail(r.participant.id), erased: true })]);
   });
 });
 
@@ -201,12 +278,43 @@ describe('retention', () => {
     t.db.prepare('UPDATE participants SET created_at = ?, updated_at = ? WHERE id = ?').run(at(500), at(500), running.participant.id);
 
     expect(dueForErasure(t.db, retentionCutoff(now, 90)!)).toEqual([old.participant.id, failed.participant.id, running.participant.id]);
-    expect(eraseExpired(t.db, { retentionDays: 90, outboxDir: t.outbox, now })).toEqual({ erased: 2, skipped: 1 });
+    expect(eraseExpired(t.db, { retentionDays: 90, outboxDir: t.outbox, now })).toEqual({ erased: 2, skipped: 1, left: 0 });
     expect(findParticipant(t.db, 'p1@example.com')).toBeNull();
     expect(findParticipant(t.db, 'p5@example.com')).not.toBeNull();
     expect(auditTrail(t.db, { type: 'participant', id: old.participant.id }).map((a) => [a.actor, a.action])).toEqual([['system', 'participant.erased']]);
     // erased ones are never due again; 0 days erases nothing
     expect(dueForErasure(t.db, retentionCutoff(now, 90)!)).toEqual([running.participant.id]);
-    expect(eraseExpired(t.db, { retentionDays: 0, outboxDir: t.outbox, now })).toEqual({ erased: 0, skipped: 0 });
+    expect(eraseExpired(t.db, { retentionDays: 0, outboxDir: t.outbox, now })).toEqual({ erased: 0, skipped: 0, left: 0 });
+  });
+
+  test('a sweep erases a batch, the rest next time; the outbox is read and VACUUM runs once per sweep', async () => {
+    const t = setup();
+    const transport = new OutboxTransport(t.outbox, 'wod@localhost');
+    const ids: number[] = [];
+    for (let n = 1; n <= 3; n++) {
+      const r = t.register({ email: `b${n}@example.com`, name: `Batch ${n}`, company: 'ACME' });
+      t.clean(r.id);
+      await transport.send({ key: `other-${n}`, to: `b${n}@example.com`, subject: 'Hi', text: 'hello', messageId: `<b${n}@test>` });
+      ids.push(r.participant.id);
+    }
+    // a seat kept for RESET: skipped, and not a place in the batch
+    t.db
+      .prepare(`UPDATE students SET state = 'cleanup', registration_id = ? WHERE name = (SELECT name FROM students WHERE state = 'free' LIMIT 1)`)
+      .run((t.db.prepare('SELECT id FROM registrations WHERE participant_id = ?').get(ids[0]) as { id: number }).id);
+    const later = Date.now() + 400 * DAY;
+    const reads = jest.spyOn(fs, 'readFileSync');
+    const exec = jest.spyOn(t.db, 'exec');
+    expect(eraseExpired(t.db, { retentionDays: 90, outboxDir: t.outbox, now: later, batch: 1 })).toEqual({ erased: 1, skipped: 1, left: 1 });
+    expect(reads.mock.calls.filter(([f]) => String(f).endsWith('.eml'))).toHaveLength(3);
+    expect(exec.mock.calls.filter(([sql]) => sql === 'VACUUM')).toHaveLength(1);
+    expect(fs.readdirSync(t.outbox)).toHaveLength(2);
+    expect(eraseExpired(t.db, { retentionDays: 90, outboxDir: t.outbox, now: later, batch: 1 })).toEqual({ erased: 1, skipped: 1, left: 0 });
+    expect(dueForErasure(t.db, retentionCutoff(later, 90)!)).toEqual([ids[0]]);
+    expect(fs.readdirSync(t.outbox)).toHaveLength(1);
+    // nobody due: the outbox is not read at all
+    reads.mockClear();
+    expect(eraseExpired(t.db, { retentionDays: 90, outboxDir: t.outbox, now: Date.now() })).toEqual({ erased: 0, skipped: 0, left: 0 });
+    expect(reads.mock.calls.filter(([f]) => String(f).endsWith('.eml'))).toHaveLength(0);
+    reads.mockRestore();
   });
 });

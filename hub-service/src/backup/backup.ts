@@ -2,8 +2,10 @@
  * `wod backup` and `wod restore`. A backup is one gzipped tar: a consistent copy of both databases
  * taken with SQLite's online backup while wod runs (each database consistent in itself; the two are
  * copied one after the other), the secrets, the per-student values hooks wrote, the outbox, and a
- * manifest with each file's size and SHA-256. Everything is staged in a private folder beside the
- * destination, so that a failure leaves what was there before: no half-written archive, no
+ * manifest with each file's size and SHA-256. Everything is staged in a private folder on the
+ * destination's filesystem (beside the archive; inside the data folder when it exists, as it does
+ * when it is a mount point, else beside it), so that the last step is renames that cannot cross
+ * filesystems, and a failure leaves what was there before: no half-written archive, no
  * half-restored data folder.
  */
 import crypto from 'node:crypto';
@@ -25,6 +27,9 @@ type BackupConfig = Pick<WodConfig, 'dataDir' | 'projectRoot'>;
 
 /** The newest schema this build can open. */
 const KNOWN_SCHEMA = Math.max(...migrations.map((m) => m.version));
+
+/** The name of a restore's stage, made with mkdtemp: hidden, and told apart from the data. */
+const STAGE_PREFIX = '.wod-restore-';
 
 export async function backup(config: BackupConfig, file: string, say: Say): Promise<Manifest> {
   const paths = dataPaths(config);
@@ -75,60 +80,123 @@ export async function backup(config: BackupConfig, file: string, say: Say): Prom
 }
 
 /**
- * Puts a backup into the data folder, which must be empty or absent. The archive is unpacked and
- * checked (manifest, schema, every checksum) in a staging folder beside it; only then does it move in.
+ * Puts a backup into the data folder, which must be empty (an empty lost+found aside) or absent. The
+ * archive is unpacked and checked (manifest, schema, every checksum) in a staging folder; only then
+ * does it move in. The stage is made inside the data folder when it exists (a mount point is another
+ * filesystem than its parent: a rename from beside it would fail with EXDEV), beside it when not.
  */
 export async function restore(config: BackupConfig, file: string, say: Say): Promise<Manifest> {
   const target = config.dataDir;
   const archive = path.resolve(file);
   if (!fs.existsSync(archive) || !fs.statSync(archive).isFile()) throw new BackupError(`${archive} is not a file`);
-  const present = fs.existsSync(target) ? (fs.statSync(target).isDirectory() ? fs.readdirSync(target) : null) : [];
-  if (present === null) throw new BackupError(`${target} exists and is not a folder`);
-  if (present.length)
-    throw new BackupError(
-      `${target} is not empty (${present.slice(0, 5).join(', ')}${present.length > 5 ? ', …' : ''}): restore into an empty or absent data folder (set dataDir or WOD_DATA_DIR), nothing was changed`,
-    );
+  const exists = fs.existsSync(target);
+  if (exists && !fs.statSync(target).isDirectory()) throw new BackupError(`${target} exists and is not a folder`);
+  if (exists) refuseUnlessEmpty(target);
   const parent = path.dirname(target);
-  if (!fs.existsSync(parent)) throw new BackupError(`${parent} does not exist: create it first`);
-  const staging = fs.mkdtempSync(path.join(parent, '.wod-restore-'));
+  if (!exists && !fs.existsSync(parent)) throw new BackupError(`${parent} does not exist: create it first`);
+  // mkdtemp makes it 0700: the secrets unpacked into it are never open to others
+  const staging = fs.mkdtempSync(path.join(exists ? target : parent, STAGE_PREFIX));
   try {
-    const refused: string[] = [];
-    try {
-      await tar.x({
-        file: archive,
-        cwd: staging,
-        strict: true,
-        // only the files a backup holds, as plain files: no links, no paths out of the folder
-        filter: (p, entry) => {
-          const ok = 'type' in entry && entry.type === 'File' && (p === MANIFEST_FILE || isBackedUp(p));
-          if (!ok) refused.push(p);
-          return ok;
-        },
-      });
-    } catch (e) {
-      throw new BackupError(`${archive} cannot be read (${(e as Error).message}): it is damaged or not a wod backup, nothing was changed`);
-    }
-    if (refused.length) throw new BackupError(`${archive} holds ${refused.slice(0, 3).join(', ')}, which no wod backup holds: nothing was changed`);
-    const manifestFile = path.join(staging, MANIFEST_FILE);
-    if (!fs.existsSync(manifestFile)) throw new BackupError(`${archive} has no ${MANIFEST_FILE}: it is not a wod backup, nothing was changed`);
-    const manifest = parseManifest(fs.readFileSync(manifestFile, 'utf8'), KNOWN_SCHEMA);
-    fs.rmSync(manifestFile);
-    const problems = compareFiles(manifest, listFiles(staging));
-    if (problems.length) throw new BackupError(`${archive} does not match its manifest (${problems.join('; ')}): it is damaged, nothing was changed`);
+    const manifest = await unpackChecked(archive, staging);
     say(
       `checked ${manifest.files.length} file(s) against the manifest of ${manifest.createdAt} (wod ${manifest.wodVersion} on ${manifest.host}, schema ${manifest.schemaVersion})`,
     );
-
     setModes(staging);
-    if (!fs.existsSync(target)) fs.renameSync(staging, target);
+    // beside it, in the same folder: a rename on one filesystem, the whole folder at once
+    if (!exists) fs.renameSync(staging, target);
     else {
-      for (const entry of fs.readdirSync(staging)) fs.renameSync(path.join(staging, entry), path.join(target, entry));
+      // whatever appeared in the folder while the archive was checked is not ours to mix with
+      refuseUnlessEmpty(target, path.basename(staging));
+      moveIn(staging, target);
       fs.chmodSync(target, 0o700);
     }
     say(`restored into ${target}: 'wod start' runs on it`);
     return manifest;
   } finally {
     fs.rmSync(staging, { recursive: true, force: true });
+  }
+}
+
+/**
+ * Refuses a data folder with anything in it but `ours` (the stage this restore made) and an empty
+ * lost+found (what mkfs leaves on a fresh ext4 volume; fsck wants it kept). A stage left by an
+ * interrupted restore is not ours: it is named, to be removed by hand.
+ */
+function refuseUnlessEmpty(target: string, ours?: string): void {
+  const present = fs.readdirSync(target).filter((name) => name !== ours && !isEmptyLostFound(target, name));
+  if (!present.length) return;
+  const stale = present.some((name) => name.startsWith(STAGE_PREFIX)) ? ` (a ${STAGE_PREFIX}* folder is left by an interrupted restore: remove it)` : '';
+  throw new BackupError(
+    `${target} is not empty (${present.slice(0, 5).join(', ')}${present.length > 5 ? ', …' : ''})${stale}: restore into an empty or absent data folder (set dataDir or WOD_DATA_DIR), nothing was changed`,
+  );
+}
+
+function isEmptyLostFound(dir: string, name: string): boolean {
+  if (name !== 'lost+found') return false;
+  const file = path.join(dir, name);
+  return fs.lstatSync(file).isDirectory() && fs.readdirSync(file).length === 0;
+}
+
+/** Unpacks `archive` into `staging` and checks it against its manifest, which it removes from there. */
+async function unpackChecked(archive: string, staging: string): Promise<Manifest> {
+  const refused: string[] = [];
+  try {
+    await tar.x({
+      file: archive,
+      cwd: staging,
+      strict: true,
+      // only the files a backup holds, as plain files: no links, no paths out of the folder
+      filter: (p, entry) => {
+        const ok = 'type' in entry && entry.type === 'File' && (p === MANIFEST_FILE || isBackedUp(p));
+        if (!ok) refused.push(p);
+        return ok;
+      },
+    });
+  } catch (e) {
+    throw new BackupError(`${archive} cannot be read (${(e as Error).message}): it is damaged or not a wod backup, nothing was changed`);
+  }
+  if (refused.length) throw new BackupError(`${archive} holds ${refused.slice(0, 3).join(', ')}, which no wod backup holds: nothing was changed`);
+  const manifestFile = path.join(staging, MANIFEST_FILE);
+  if (!fs.existsSync(manifestFile)) throw new BackupError(`${archive} has no ${MANIFEST_FILE}: it is not a wod backup, nothing was changed`);
+  const manifest = parseManifest(fs.readFileSync(manifestFile, 'utf8'), KNOWN_SCHEMA);
+  fs.rmSync(manifestFile);
+  const problems = compareFiles(manifest, listFiles(staging));
+  if (problems.length) throw new BackupError(`${archive} does not match its manifest (${problems.join('; ')}): it is damaged, nothing was changed`);
+  return manifest;
+}
+
+/**
+ * Moves the stage's entries up into the data folder. Should one fail, those already moved are taken
+ * out again: the folder is left as it was, empty.
+ */
+function moveIn(staging: string, target: string): void {
+  const moved: string[] = [];
+  try {
+    for (const entry of fs.readdirSync(staging)) {
+      const dest = path.join(target, entry);
+      // a rename would replace a file (or an empty folder) there: never someone else's
+      if (fs.existsSync(dest)) throw new Error(`${dest} appeared meanwhile`);
+      moved.push(dest);
+      move(path.join(staging, entry), dest);
+    }
+  } catch (e) {
+    for (const dest of moved) fs.rmSync(dest, { recursive: true, force: true });
+    throw new BackupError(`moving the restored files into ${target} failed (${(e as Error).message}): they were taken out again, nothing was changed`);
+  }
+}
+
+/**
+ * A rename, or where it would cross filesystems (EXDEV: a mount point on the way) a copy, modes
+ * kept, then the original's removal. The stage is on the destination's filesystem, so this is the
+ * exception; a copy cut short leaves a partial `dest`, which moveIn's undo removes.
+ */
+function move(src: string, dest: string): void {
+  try {
+    fs.renameSync(src, dest);
+  } catch (e) {
+    if ((e as NodeJS.ErrnoException).code !== 'EXDEV') throw e;
+    fs.cpSync(src, dest, { recursive: true, errorOnExist: true, force: false });
+    fs.rmSync(src, { recursive: true, force: true });
   }
 }
 

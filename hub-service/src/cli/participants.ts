@@ -62,6 +62,7 @@ export function registerParticipants(program: Command): void {
           `participant ${e.participant} erased: ${e.registrations} registration(s) kept anonymous, ${e.mails} mail(s) and ${e.outboxFiles} outbox file(s) deleted, ` +
             `${e.jobSteps} job log(s) and ${e.auditEntries} audit entr${e.auditEntries === 1 ? 'y' : 'ies'} scrubbed\n`,
         );
+        if (e.warning) process.stderr.write(`warning: ${e.warning}\n`);
       }),
     );
 }

@@ -21,7 +21,8 @@ const DAY_MS = 24 * 3600_000;
 
 /**
  * Opens `file` read-only, runs integrity_check (at most a few errors: the first says enough), then
- * `read`; a failure of either is the database's problem, said in `error`.
+ * `read`; a failure of either is said in `error` with its `code`, which evaluateDatabase reads to tell
+ * damage from a lock or a permission.
  */
 function inspect<T>(file: string, timeoutMs: number, read: (db: Database.Database) => T): { db: DatabaseFacts; facts: T | null } {
   if (!fs.existsSync(file)) return { db: { missing: true }, facts: null };
@@ -33,7 +34,7 @@ function inspect<T>(file: string, timeoutMs: number, read: (db: Database.Databas
     return { db: { integrity }, facts: read(db) };
   } catch (e) {
     const err = e as { code?: string; message: string };
-    return { db: { error: err.code ? `${err.code}: ${err.message}` : err.message }, facts: null };
+    return { db: { error: err.code ? `${err.code}: ${err.message}` : err.message, code: err.code }, facts: null };
   } finally {
     db?.close();
   }

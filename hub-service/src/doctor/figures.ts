@@ -155,11 +155,58 @@ export interface DatabaseFacts {
   missing?: boolean;
   /** why it could not be opened or read */
   error?: string;
+  /** that error's code, when it has one: SQLite's (SQLITE_BUSY, SQLITE_CORRUPT_VTAB…) or Node's (EACCES) */
+  code?: string;
   /** PRAGMA integrity_check's lines: ['ok'] when sound */
   integrity?: string[];
 }
 
 const RESTORE = 'stop wod, keep a copy of the damaged file, and restore the latest backup';
+const ACCESS = "run wod doctor as wod's user (or root); if it is, check the file's owner and mode, and those of its folder and of the -wal and -shm beside it";
+
+/**
+ * What an error opening or reading a database says of it. Only SQLite's own verdict on the bytes is
+ * damage: a doctor run as the wrong user (a read-only open still needs the -shm), a lock held past
+ * the timeout or a file that cannot be opened says nothing of the data, and a restore over a sound
+ * database would lose what was written since the backup.
+ */
+export type DatabaseErrorKind = 'damaged' | 'busy' | 'access' | 'other';
+
+export function databaseErrorKind(code: string | undefined): DatabaseErrorKind {
+  // SQLite's extended codes (SQLITE_CANTOPEN_ISDIR, SQLITE_READONLY_DBMOVED…) share their primary code's meaning
+  const primary = code?.match(/^SQLITE_[A-Z]+/)?.[0] ?? code;
+  switch (primary) {
+    case 'SQLITE_CORRUPT':
+    case 'SQLITE_NOTADB':
+      return 'damaged';
+    case 'SQLITE_BUSY':
+    case 'SQLITE_LOCKED':
+      return 'busy';
+    case 'SQLITE_CANTOPEN':
+    case 'SQLITE_READONLY':
+    case 'SQLITE_PERM':
+    case 'EACCES':
+    case 'EPERM':
+      return 'access';
+    default:
+      return 'other';
+  }
+}
+
+function evaluateDatabaseError(name: string, file: string, error: string, code: string | undefined): Check {
+  const why = oneLine(error);
+  switch (databaseErrorKind(code)) {
+    case 'damaged':
+      return fail(name, `${file}: damaged (${why})`, RESTORE);
+    case 'busy':
+      return warn(name, `${file}: busy, try again (${why})`, 'another process held it locked past the timeout (a long write, a backup): run wod doctor again in a moment');
+    case 'access':
+      return fail(name, `${file}: cannot open it (${why})`, ACCESS);
+    default:
+      // neither damage nor access: say what SQLite said, and leave the data alone
+      return fail(name, `${file}: cannot read it (${why})`, 'read the error: check the disk that holds it (dmesg, df) and run wod doctor again');
+  }
+}
 
 /**
  * `schema`: for wod's own database, the version it has and the newest this build knows
@@ -167,7 +214,7 @@ const RESTORE = 'stop wod, keep a copy of the damaged file, and restore the late
  */
 export function evaluateDatabase(name: string, file: string, f: DatabaseFacts, schema?: { version: number; known: number }): Check {
   if (f.missing) return fail(name, `${file} does not exist`, MADE_AT_START);
-  if (f.error) return fail(name, `${file}: cannot read it (${oneLine(f.error)})`, RESTORE);
+  if (f.error) return evaluateDatabaseError(name, file, f.error, f.code);
   const integrity = f.integrity ?? [];
   if (integrity.join() !== 'ok') return fail(name, `${file}: integrity_check: ${oneLine(integrity.join('; '))}`, RESTORE);
   if (!schema) return ok(name, `${file}: integrity ok`);

@@ -28,11 +28,46 @@ export interface Erasure {
 /** What personal text is replaced with in logs and audit details. */
 export const SCRUBBED = '[erased]';
 
-/** The text with every occurrence of the personal strings (any case, longest first) replaced. Pure. */
-export function scrub(text: string, personal: string[]): string {
-  const words = [...new Set(personal.map((p) => p.trim()).filter(Boolean))].sort((a, b) => b.length - a.length);
-  if (!words.length) return text;
-  return text.replace(new RegExp(words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|'), 'gi'), SCRUBBED);
+/** The personal values of a participant, as scrub() takes them. */
+export type Personal = Pick<Participant, 'email' | 'name' | 'company'>;
+
+/**
+ * The pattern of their personal values, longest first, whole words only: a name or company is left
+ * out when shorter than 3 characters or without a letter (a company "." or "1" would eat every
+ * dot or digit), the email never is. Null when there is nothing to look for.
+ */
+function personalPattern(p: Personal): RegExp | null {
+  const kept = [p.name, p.company].map((v) => v.trim()).filter((v) => v.length >= 3 && /\p{L}/u.test(v));
+  const words = [...new Set([p.email.trim(), ...kept].filter(Boolean))].sort((a, b) => b.length - a.length);
+  if (!words.length) return null;
+  const alternatives = words.map((w) => w.replace(/[.*+?^${}()|[\]\\]/g, '\\$&')).join('|');
+  // not \b: it knows ASCII letters only, and a value may begin or end with a dot or a bracket
+  return new RegExp(`(?<![\\p{L}\\p{N}_])(?:${alternatives})(?![\\p{L}\\p{N}_])`, 'giu');
+}
+
+/** Plain text (a step log, a job error, an actor) with their personal values replaced, any case. Pure. */
+export function scrub(text: string, p: Personal): string {
+  const pattern = personalPattern(p);
+  return pattern ? text.replace(pattern, SCRUBBED) : text;
+}
+
+/**
+ * An audit entry's details (JSON text) scrubbed inside its string values only, so that numbers and
+ * keys stay whole and escaped text (`Ann \"Jo\" Lee`) is matched as it reads. Details that are
+ * not JSON are scrubbed as plain text. Pure.
+ */
+export function scrubJson(json: string, p: Personal): string {
+  const walk = (v: unknown): unknown => {
+    if (typeof v === 'string') return scrub(v, p);
+    if (Array.isArray(v)) return v.map(walk);
+    if (v && typeof v === 'object') return Object.fromEntries(Object.entries(v).map(([k, x]) => [k, walk(x)]));
+    return v;
+  };
+  try {
+    return JSON.stringify(walk(JSON.parse(json)));
+  } catch {
+    return scrub(json, p);
+  }
 }
 
 /**
@@ -40,7 +75,7 @@ export function scrub(text: string, personal: string[]): string {
  * registration still has a seat and files; a seat kept for a RESET (`reset: true`) still holds
  * their files: the workshop must be ended and cleaned (or RESET) first.
  */
-function stillActive(db: Db, participantId: number): string | null {
+export function stillActive(db: Db, participantId: number): string | null {
   const running = db
     .prepare(`SELECT id, state FROM registrations WHERE participant_id = ? AND state IN (${sqlList([...HOLDS_SEAT, 'ended'])}) ORDER BY id LIMIT 1`)
     .get(participantId) as { id: number; state: string } | undefined;
@@ -60,14 +95,26 @@ function erasable(db: Db, id: number): Participant {
   return p;
 }
 
-/** The outbox files of these mail keys, and any other naming the address (a copy whose row is gone), removed. */
-function removeOutboxFiles(dir: string, keys: string[], email: string): number {
-  if (!fs.existsSync(dir)) return 0;
-  const named = new Set(keys.map((k) => outboxFile(dir, k)));
+/**
+ * The outbox's .eml files naming each of these addresses (lower case), for files whose mail row is
+ * gone. One read of the folder for them all: the retention sweep asks for its whole batch at once.
+ */
+export function outboxFilesNaming(dir: string, emails: string[]): Map<string, string[]> {
+  const naming = new Map(emails.map((e) => [e, [] as string[]]));
+  // nobody to look for (an hourly sweep with nobody due): the folder is not read at all
+  if (!emails.length || !fs.existsSync(dir)) return naming;
   for (const f of fs.readdirSync(dir)) {
+    if (!f.endsWith('.eml')) continue;
     const file = path.join(dir, f);
-    if (f.endsWith('.eml') && !named.has(file) && fs.readFileSync(file, 'latin1').toLowerCase().includes(email)) named.add(file);
+    const text = fs.readFileSync(file, 'latin1').toLowerCase();
+    for (const [email, files] of naming) if (text.includes(email)) files.push(file);
   }
+  return naming;
+}
+
+/** The outbox files of these mail keys, and those found naming the address, removed. */
+function removeOutboxFiles(dir: string, keys: string[], naming: string[]): number {
+  const named = new Set([...keys.map((k) => outboxFile(dir, k)), ...naming]);
   let removed = 0;
   for (const file of named) {
     if (!fs.existsSync(file)) continue;
@@ -77,31 +124,63 @@ function removeOutboxFiles(dir: string, keys: string[], email: string): number {
   return removed;
 }
 
+/** How often, and how long each time, the TRUNCATE checkpoint waits for other connections' readers. */
+const CHECKPOINT_ATTEMPTS = 3;
+const CHECKPOINT_WAIT_MS = 200;
+
+/**
+ * Empties the -wal into the database file. A reader on another connection (the CLI, doctor, a
+ * backup) keeps it busy, the old pages staying in the -wal: a few short waits (not the connection's
+ * busy_timeout, which would hold the service for seconds each), then false if it never cleared.
+ */
+function truncateWal(db: Db): boolean {
+  const busyTimeout = db.pragma('busy_timeout', { simple: true }) as number;
+  db.pragma(`busy_timeout = ${CHECKPOINT_WAIT_MS}`);
+  try {
+    for (let attempt = 0; attempt < CHECKPOINT_ATTEMPTS; attempt++) {
+      const [r] = db.pragma('wal_checkpoint(TRUNCATE)') as { busy: number; log: number; checkpointed: number }[];
+      if (!r.busy) return true;
+    }
+    return false;
+  } finally {
+    db.pragma(`busy_timeout = ${busyTimeout}`);
+  }
+}
+
 /**
  * Makes deleted bytes unreadable in the files. secure_delete zeroes what the erasure frees, but
  * not what earlier updates freed while it was off (a mail's row before it was marked sent, a
  * registration before its survey): VACUUM rewrites every page, and the TRUNCATE checkpoint then
  * empties the -wal that held the old ones. Costs a copy of the database: once per erasure, once
- * per retention sweep.
+ * per retention sweep. Never throws: it runs after the erasure committed, which stands whatever
+ * happens here; what went wrong is returned (null when nothing did) for the caller to show or log.
  */
-export function forgetFreedBytes(db: Db): void {
-  db.exec('VACUUM');
-  db.pragma('wal_checkpoint(TRUNCATE)');
+export function forgetFreedBytes(db: Db): string | null {
+  try {
+    db.exec('VACUUM');
+  } catch (e) {
+    return `erased, but freed bytes may remain in the database file: VACUUM failed (${(e as Error).message})`;
+  }
+  return truncateWal(db) ? null : 'erased, but old pages remain in the -wal: another connection was reading; they go at the next erasure or checkpoint';
 }
+
+/** An erasure done, and what did not go as it should once it had committed (forgetFreedBytes()): shown or logged by the caller. */
+export type ErasureResult = Erasure & { warning?: string };
 
 /**
  * Erases a participant (see the file's comment). Refuses an unknown or already erased one (404)
  * and one still active (409), changing nothing. `outboxDir`: the outbox transport's folder (dataPaths().outbox), searched whatever the transport is now: files written before a switch to SMTP name the participant too. `forget`:
- * false when the caller erases several and calls forgetFreedBytes() once after them.
+ * false when the caller erases several and calls forgetFreedBytes() once after them. `outboxNaming`:
+ * the outbox files naming the address, when the caller searched the folder for several at once.
  */
-export function eraseParticipant(db: Db, id: number, opts: { actor: Actor; outboxDir: string; forget?: boolean }): Erasure {
+export function eraseParticipant(db: Db, id: number, opts: { actor: Actor; outboxDir: string; forget?: boolean; outboxNaming?: string[] }): ErasureResult {
   const p = erasable(db, id);
   const regs = registrationIds(db, id);
   const mails = mailsTo(p, regs);
   const keys = (db.prepare(`SELECT key FROM mails WHERE ${mails.where}`).all(...mails.params) as { key: string }[]).map((m) => m.key);
   // Copies of mails only: removed first, so that a failure below leaves nothing half erased in the database.
-  const outboxFiles = removeOutboxFiles(opts.outboxDir, keys, p.email);
-  const personal = [p.email, p.name, p.company];
+  const naming = opts.outboxNaming ?? outboxFilesNaming(opts.outboxDir, [p.email]).get(p.email)!;
+  const outboxFiles = removeOutboxFiles(opts.outboxDir, keys, naming);
   const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
   db.pragma('secure_delete = ON');
   try {
@@ -131,21 +210,21 @@ export function eraseParticipant(db: Db, id: number, opts: { actor: Actor; outbo
           )
           .all(p.email) as { id: number; output: string }[];
         for (const s of steps) {
-          const output = scrub(s.output, personal);
+          const output = scrub(s.output, p);
           if (output !== s.output) jobSteps += db.prepare('UPDATE job_steps SET output = ? WHERE id = ?').run(output, s.id).changes;
         }
         const jobs = db.prepare(`SELECT id, error FROM jobs WHERE error IS NOT NULL AND (registration_id IN (${ids}) OR instr(lower(error), ?) > 0)`).all(p.email) as {
           id: number;
           error: string;
         }[];
-        for (const j of jobs) db.prepare('UPDATE jobs SET error = ? WHERE id = ?').run(scrub(j.error, personal), j.id);
+        for (const j of jobs) db.prepare('UPDATE jobs SET error = ? WHERE id = ?').run(scrub(j.error, p), j.id);
 
         let auditEntries = 0;
         const about = auditAbout(p, regs);
         const entries = db.prepare(`SELECT id, actor, details FROM audit WHERE ${about.where}`).all(...about.params) as { id: number; actor: string; details: string | null }[];
         for (const e of entries) {
-          const actor = scrub(e.actor, personal);
-          const details = e.details === null ? null : scrub(e.details, personal);
+          const actor = scrub(e.actor, p);
+          const details = e.details === null ? null : scrubJson(e.details, p);
           if (actor !== e.actor || details !== e.details) auditEntries += db.prepare('UPDATE audit SET actor = ?, details = ? WHERE id = ?').run(actor, details, e.id).changes;
         }
         const done: Erasure = { participant: id, registrations, mails: deletedMails, outboxFiles, jobSteps, auditEntries };
@@ -153,8 +232,8 @@ export function eraseParticipant(db: Db, id: number, opts: { actor: Actor; outbo
         return done;
       })
       .immediate();
-    if (opts.forget ?? true) forgetFreedBytes(db);
-    return erasure;
+    const warning = (opts.forget ?? true) ? forgetFreedBytes(db) : null;
+    return warning ? { ...erasure, warning } : erasure;
   } finally {
     db.pragma(`secure_delete = ${secureDelete}`);
   }

@@ -12,11 +12,14 @@ import { participantRegistrations, type RegistrationView } from '../registration
 
 /**
  * An erased participant's email: `erased:<id>`. Unique as the id is, and never an address anyone
- * can register or order with (those need an `@`), so nobody takes the row over.
+ * can register or order with (those need an `@`), so nobody takes the row over. isErased() matches
+ * that form exactly: a mail-API order accepts any `\S+@\S+`, `erased:1@x` among them, and that
+ * participant is a live one.
  */
 export const ERASED_PREFIX = 'erased:';
+const ERASED_EMAIL = /^erased:\d+$/;
 export const erasedEmail = (id: number) => `${ERASED_PREFIX}${id}`;
-export const isErased = (email: string) => email.startsWith(ERASED_PREFIX);
+export const isErased = (email: string) => ERASED_EMAIL.test(email);
 /** What an erased participant's name and company read. */
 export const ERASED_TEXT = '(erased)';
 
