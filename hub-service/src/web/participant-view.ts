@@ -3,7 +3,7 @@
  * of the OpenAPI document (./api-responses.ts) and the presenters that fit them.
  */
 import { z } from 'zod';
-import type { Erasure } from '../participants/erase.js';
+import type { ErasureResult } from '../participants/erase.js';
 import type { ParticipantExport, ParticipantSummary } from '../participants/participants.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
 import { surveyAnswerSchema, timestamp } from './views.js';
@@ -84,6 +84,10 @@ export const erasureSchema = z
     outboxFiles: count.meta({ description: 'deleted from the outbox folder' }),
     jobSteps: count.meta({ description: 'step logs scrubbed of their address, name and company' }),
     auditEntries: count.meta({ description: 'entries scrubbed of their address, name and company' }),
+    warning: z
+      .string()
+      .optional()
+      .meta({ description: 'the erasure stands, but its freed bytes may still be on disk (a busy WAL checkpoint, a failed VACUUM): the next erasure clears them' }),
   })
   .meta({ description: 'what an erasure changed (the audit entry of the erasure holds the same counts)' });
 
@@ -106,6 +110,7 @@ export function presentParticipantExport(x: ParticipantExport, now = new Date())
   };
 }
 
-export function presentErasure(e: Erasure): z.output<typeof erasureSchema> {
-  return { participant: e.participant, registrations: e.registrations, mails: e.mails, outboxFiles: e.outboxFiles, jobSteps: e.jobSteps, auditEntries: e.auditEntries };
+export function presentErasure(e: ErasureResult): z.output<typeof erasureSchema> {
+  const { participant, registrations, mails, outboxFiles, jobSteps, auditEntries, warning } = e;
+  return { participant, registrations, mails, outboxFiles, jobSteps, auditEntries, ...(warning ? { warning } : {}) };
 }
