@@ -12,6 +12,7 @@ import shutil
 import subprocess
 import sys
 from pathlib import Path
+from urllib.parse import quote
 
 HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
@@ -45,14 +46,26 @@ venv_bin = Path(paths["venv"]).resolve() / "bin"
 service_url = f"http://127.0.0.1:{wod['service']['port']}"
 
 # --- the hub and its proxy ---------------------------------------------------------------------
-c.JupyterHub.ip = wod["bindIp"]
-c.JupyterHub.port = wod["port"]
+if wod.get("bindSocket"):
+    # For a reverse proxy on this host: the public side is a Unix socket only bindSocketGroup may
+    # connect to (wod start makes its folder, 2750), so no local account reaches it directly. Only
+    # bind_url: setting ip or port too would rewrite it to TCP (base_url stays /, its path).
+    c.JupyterHub.bind_url = "http+unix://" + quote(wod["bindSocket"], safe="") + "/"
+else:
+    c.JupyterHub.ip = wod["bindIp"]
+    c.JupyterHub.port = wod["port"]
 c.JupyterHub.hub_ip = "127.0.0.1"
 c.JupyterHub.hub_port = wod["hub"]["apiPort"]
 c.JupyterHub.db_url = f"sqlite:///{paths['hubDatabase']}"
 c.JupyterHub.cookie_secret_file = paths["hubCookieSecret"]
 c.JupyterHub.pid_file = str(data_dir / "jupyterhub.pid")
-c.ConfigurableHTTPProxy.command = [str(ROOT / "node_modules" / ".bin" / "configurable-http-proxy")]
+chp = str(ROOT / "node_modules" / ".bin" / "configurable-http-proxy")
+if wod.get("bindSocket"):
+    # The proxy creates the socket under the hub's umask (0077, for its owner alone): 0007 makes
+    # it 0770, so that the folder's group (the reverse proxy's) can connect, and nobody else.
+    c.ConfigurableHTTPProxy.command = ["/bin/sh", "-c", 'umask 0007 && exec "$0" "$@"', chp]
+else:
+    c.ConfigurableHTTPProxy.command = [chp]
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{wod['hub']['proxyApiPort']}"
 c.ConfigurableHTTPProxy.pid_file = paths["proxyPid"]
 c.JupyterHub.log_level = {"debug": "DEBUG", "info": "INFO", "warn": "WARN", "error": "ERROR"}[wod["log"]["level"]]

@@ -169,7 +169,7 @@ function main(): void {
   };
 
   // One rule for the client address, for the hub's logins and the service's own rate limits.
-  const proxies = new TrustedProxies(config.trustedProxies);
+  const proxies = new TrustedProxies(config.trustedProxies, { socketHop: !!config.bindSocket });
   const app = createApp({
     prefix: hubEnv.servicePrefix,
     log: log.child('http'),
@@ -237,13 +237,14 @@ function main(): void {
   // Personal data past participants.retentionDays is erased (participants/retention.ts): hourly is soon enough for days.
   const retain = () => {
     try {
-      const { erased, skipped } = eraseExpired(db, { retentionDays: config.participants.retentionDays, outboxDir: paths.outbox });
-      if (erased || skipped) log.info('participants past their retention erased', { erased, skipped, retentionDays: config.participants.retentionDays });
+      const { erased, skipped, left, warning } = eraseExpired(db, { retentionDays: config.participants.retentionDays, outboxDir: paths.outbox });
+      if (erased || skipped) log.info('participants past their retention erased', { erased, skipped, left, retentionDays: config.participants.retentionDays });
+      if (warning) log.warn('participants retention sweep', { warning });
     } catch (e) {
       log.error('participants retention sweep failed', { error: (e as Error).message });
     }
   };
-  retain();
+  // the first sweep runs once the server listens (below): a batch of erasures must not delay it
   const retaining = setInterval(retain, RETENTION_SWEEP_MS);
   // Servers that died under a running registration are started again (lifecycle/reconcile.ts).
   const reconciler = new ServerReconciler({
@@ -283,6 +284,7 @@ function main(): void {
   const url = new URL(hubEnv.serviceUrl);
   const server: Server = app.listen(Number(url.port), url.hostname, () => {
     log.info(`wod ${VERSION} listening`, { url: hubEnv.serviceUrl, prefix: hubEnv.servicePrefix, mode: config.students.mode });
+    retain();
   });
   server.on('error', (e) => {
     log.error('cannot listen', { url: hubEnv.serviceUrl, error: e.message });

@@ -1,18 +1,23 @@
 /**
  * The README's nginx example (scripts/deploy/nginx.conf, included there verbatim) in front of a real
- * hub: only its ports, certificate, name and upstream are replaced. Through it: HTTP is sent to HTTPS,
- * the portal answers, a registration works and its mail links are HTTPS, wod sees the client nginx
- * saw (never the X-Forwarded-For the client forged), and a kernel's WebSocket reaches JupyterLab.
+ * hub whose public side is a Unix socket (bindSocket): only the file's ports, certificate, name and
+ * socket path are replaced. Through it: HTTP is sent to HTTPS, the portal answers, a registration
+ * works and its mail links are HTTPS, wod sees the client nginx saw (never the X-Forwarded-For the
+ * client forged), and a kernel's WebSocket reaches JupyterLab. Around it: another local account
+ * cannot reach the socket, and no TCP public port is left to reach.
  */
-import { type ChildProcess, execFileSync, spawn } from 'node:child_process';
+import { type ChildProcess, execFileSync, spawn, spawnSync } from 'node:child_process';
 import crypto from 'node:crypto';
 import fs from 'node:fs';
 import http from 'node:http';
 import https from 'node:https';
 import os from 'node:os';
 import path from 'node:path';
+import net from 'node:net';
 import WebSocket from 'ws';
-import { adminToken, ROOT, type RunningHub, startHub } from '../support/hub';
+import { attack } from '../support/attacks';
+import { Browser } from '../support/browser';
+import { ROOT, type RunningHub, startHub, WOD_CLI } from '../support/hub';
 import { waitForMail } from '../support/outbox';
 import { freePorts } from '../support/ports';
 import { query, until } from '../support/wait';
@@ -26,10 +31,17 @@ const hasNginx = (() => {
     return false;
   }
 })();
-// .ci/run installs nginx; a machine without it says so instead of failing on something else
-const describeWithNginx = hasNginx ? describe : describe.skip;
+// .ci/run installs nginx and runs as root; a machine without either says so instead of failing on
+// something else (the socket's folder is given to nginx's group, and nginx's workers are www-data).
+const canRun = hasNginx && process.getuid?.() === 0;
+const describeWithNginx = canRun ? describe : describe.skip;
+// nginx's workers run as www-data, bindSocketGroup's default; the attacker is another account.
+const NGINX_USER = 'www-data';
+const ATTACKER = 65534;
 
 const dir = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-nginx-'));
+const socketDir = path.join(dir, 'run');
+const socket = path.join(socketDir, 'public.sock');
 const workshops = tempWorkshops();
 let hub: RunningHub;
 let nginx: ChildProcess | undefined;
@@ -58,8 +70,8 @@ function send(url: string, init: { method?: string; headers?: Record<string, str
   });
 }
 
-/** The canonical file, with this test's ports, certificate, name and upstream instead of the example's: each must be there. */
-function siteConfig(hubPort: number, cert: string, key: string): string {
+/** The canonical file, with this test's ports, certificate, name and socket instead of the example's: each must be there. */
+function siteConfig(cert: string, key: string): string {
   let text = fs.readFileSync(path.join(ROOT, 'scripts', 'deploy', 'nginx.conf'), 'utf8');
   const replace = (from: string, to: string) => {
     if (!text.includes(from)) throw new Error(`scripts/deploy/nginx.conf no longer has ${JSON.stringify(from)}: update this test`);
@@ -68,7 +80,7 @@ function siteConfig(hubPort: number, cert: string, key: string): string {
   replace('/etc/letsencrypt/live/wod.example.org/fullchain.pem', cert);
   replace('/etc/letsencrypt/live/wod.example.org/privkey.pem', key);
   replace('server_name wod.example.org;', 'server_name 127.0.0.1;');
-  replace('server 127.0.0.1:8000;', `server 127.0.0.1:${hubPort};`);
+  replace('server unix:/run/wod/public.sock;', `server unix:${socket};`);
   replace('listen 80;', `listen 127.0.0.1:${ports.http};`);
   replace('listen [::]:80;', `listen [::1]:${ports.http};`);
   replace('listen 443 ssl;', `listen 127.0.0.1:${ports.https} ssl;`);
@@ -78,8 +90,22 @@ function siteConfig(hubPort: number, cert: string, key: string): string {
   return text;
 }
 
+/** A hub API token of the admin, logged in on the hub's own port (the public side is nginx's socket, over HTTPS). */
+async function adminToken(): Promise<string> {
+  const browser = new Browser(`http://127.0.0.1:${hub.ports.hubApi}`);
+  await browser.hubLogin(hub.admin.name, hub.admin.password);
+  return browser.hubToken(hub.admin.name);
+}
+
+/** Runs a node script as the attacker's account (no groups), and returns what it printed. */
+function asAttacker(script: string): string {
+  const run = spawnSync('setpriv', [`--reuid=${ATTACKER}`, `--regid=${ATTACKER}`, '--clear-groups', '--', process.execPath, '-e', script], { encoding: 'utf8', cwd: '/' });
+  if (run.error || run.stderr) throw new Error(`the attacker's script failed: ${run.error?.message ?? run.stderr}`);
+  return run.stdout;
+}
+
 beforeAll(async () => {
-  if (!hasNginx) return;
+  if (!canRun) return;
   const [httpPort, httpsPort] = await freePorts(2);
   ports = { http: httpPort, https: httpsPort };
   base = `https://127.0.0.1:${ports.https}`;
@@ -96,15 +122,17 @@ beforeAll(async () => {
 
   writeWorkshop(workshops, 'WKSHP-Proxy', { range: [1, 3], capacity: 3 });
   hub = await startHub({
-    env: { WOD_WORKSHOPS_DIR: workshops, WOD_PUBLIC_URL: base, WOD_TRUSTED_PROXIES: '127.0.0.1', WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000' },
+    // no trustedProxies: the socket's peer is nginx, the only one that may connect
+    env: { WOD_WORKSHOPS_DIR: workshops, WOD_PUBLIC_URL: base, WOD_BIND_SOCKET: socket, WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000' },
   });
 
-  fs.writeFileSync(path.join(dir, 'wod.conf'), siteConfig(hub.ports.public, cert, key));
+  fs.writeFileSync(path.join(dir, 'wod.conf'), siteConfig(cert, key));
   // a main configuration of this test's own around the site file, as Debian's nginx.conf includes it
   fs.writeFileSync(
     path.join(dir, 'nginx.conf'),
     [
       'daemon off;',
+      `user ${NGINX_USER} ${NGINX_USER};`,
       'worker_processes 1;',
       `pid ${dir}/nginx.pid;`,
       `error_log ${dir}/error.log warn;`,
@@ -117,7 +145,7 @@ beforeAll(async () => {
       '',
     ].join('\n'),
   );
-  fs.chmodSync(dir, 0o755); // nginx's workers (nobody) reach their temp folders; the key stays 0600
+  fs.chmodSync(dir, 0o755); // nginx's workers reach their temp folders and the socket's; the key stays 0600
   let errors = '';
   nginx = spawn('nginx', ['-p', dir, '-e', `${dir}/error.log`, '-c', `${dir}/nginx.conf`], { stdio: ['ignore', 'ignore', 'pipe'] });
   nginx.stderr!.on('data', (c: Buffer) => (errors += c.toString()));
@@ -171,8 +199,47 @@ describeWithNginx('through nginx', () => {
     expect((await send(status)).status).toBe(200);
   });
 
+  test("the socket is the group's alone: its folder root's, group www-data, 2750, and the socket 0770 in that group", () => {
+    const www = Number(execFileSync('getent', ['group', NGINX_USER], { encoding: 'utf8' }).split(':')[2]);
+    const folder = fs.statSync(socketDir);
+    expect([folder.uid, folder.gid, folder.mode & 0o7777]).toEqual([0, www, 0o2750]);
+    const file = fs.statSync(socket);
+    expect([file.isSocket(), file.gid, file.mode & 0o777]).toEqual([true, www, 0o770]);
+  });
+
+  test('another local account cannot reach the hub: not through the socket, not through its folder, and no TCP public port is left', async () => {
+    await attack('a local account connects to the public socket with a forged X-Forwarded-For', () => {
+      const script = `require('http').get({ socketPath: ${JSON.stringify(socket)}, path: '/services/wod/health', headers: { 'X-Forwarded-For': '198.51.100.66' } }, (r) => process.stdout.write('HTTP ' + r.statusCode)).on('error', (e) => process.stdout.write(e.code))`;
+      expect(asAttacker(script)).toBe('EACCES');
+    });
+    await attack("a local account lists the socket's folder or looks at the socket", () => {
+      const script = `const fs = require('fs'); for (const f of [() => fs.readdirSync(${JSON.stringify(socketDir)}), () => fs.statSync(${JSON.stringify(socket)})]) { try { f(); process.stdout.write('read '); } catch (e) { process.stdout.write(e.code + ' '); } }`;
+      expect(asAttacker(script)).toBe('EACCES EACCES ');
+    });
+    await attack('a local account calls the old TCP public port (bindIp:port) with a forged X-Forwarded-For', async () => {
+      for (const host of ['127.0.0.1', '::1']) {
+        const refused = await new Promise<string>((resolve) => {
+          const c = net.connect({ host, port: hub.ports.public }, () => {
+            c.destroy();
+            resolve('connected');
+          });
+          c.on('error', (e: NodeJS.ErrnoException) => resolve(e.code ?? String(e)));
+        });
+        expect([host, refused]).toEqual([host, 'ECONNREFUSED']);
+      }
+    });
+  });
+
+  test('wod doctor reaches the proxy and the service through the socket', () => {
+    const run = spawnSync(process.execPath, [WOD_CLI, 'doctor', '--json'], { env: hub.env, encoding: 'utf8' });
+    const checks = (JSON.parse(run.stdout) as { checks: { name: string; status: string; detail: string }[] }).checks;
+    const through = (name: string) => checks.find((c) => c.name === name);
+    expect(through('proxy')).toMatchObject({ status: 'OK', detail: expect.stringContaining(encodeURIComponent(socket)) });
+    expect(through('service')).toMatchObject({ status: 'OK', detail: expect.stringContaining(encodeURIComponent(socket)) });
+  });
+
   test("a kernel's WebSocket of a student's JupyterLab is upgraded through nginx and answers", async () => {
-    const token = await adminToken(hub);
+    const token = await adminToken();
     const auth = { Authorization: `token ${token}` };
     const student = await until(
       () => query<{ name: string }>(hub.dataDir, "SELECT s.name FROM registrations r JOIN students s ON s.id = r.student_id WHERE r.state = 'ready'"),

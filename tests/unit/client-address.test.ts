@@ -62,6 +62,41 @@ describe('clientAddress: X-Forwarded-For read from the right, over believed prox
   });
 });
 
+describe('clientAddress with bindSocket: the socket peer, which the proxy writes as `undefined`, is the reverse proxy', () => {
+  const socket = new TrustedProxies([], { socketHop: true });
+  const viaSocket = (forwardedFor: string, proxies = socket) => clientAddress({ peer: '127.0.0.1', peerUid: HUB, forwardedFor }, { proxies, ownUid: HUB });
+
+  test('the entry nginx set ($remote_addr) is the client, with no trustedProxies; what the client forged before it is not', () => {
+    expect(viaSocket('198.51.100.7,undefined')).toEqual({ address: '198.51.100.7', ignoredForwardedFor: false });
+    expect(viaSocket('203.0.113.9, 198.51.100.7, undefined')).toEqual({ address: '198.51.100.7', ignoredForwardedFor: true });
+    expect(viaSocket('2001:db8::5,undefined').address).toBe('2001:db8::5');
+  });
+
+  test('a request through the socket that names no client is a local process of the socket group, not the hub', () => {
+    expect(viaSocket('undefined')).toEqual({ address: 'local-socket', ignoredForwardedFor: false });
+    expect(viaSocket('garbage,undefined')).toEqual({ address: 'local-socket', ignoredForwardedFor: true });
+  });
+
+  test('only the last entry, the one the hub proxy appended, stands for the socket: a forged `undefined` before it is not stepped over', () => {
+    expect(viaSocket('198.51.100.1,undefined,203.0.113.7,undefined')).toEqual({ address: '203.0.113.7', ignoredForwardedFor: true });
+    expect(viaSocket('198.51.100.1,undefined,undefined')).toEqual({ address: 'local-socket', ignoredForwardedFor: true });
+  });
+
+  test('listed proxies before the reverse proxy are still stepped over', () => {
+    const both = new TrustedProxies(['10.0.0.2'], { socketHop: true });
+    expect(viaSocket('203.0.113.7, 10.0.0.2, undefined', both).address).toBe('203.0.113.7');
+  });
+
+  test('without bindSocket an `undefined` entry is never believed: the proxy is the last hop known', () => {
+    expect(viaSocket('198.51.100.7,undefined', none)).toEqual({ address: '127.0.0.1', ignoredForwardedFor: true });
+    expect(viaSocket('198.51.100.7,undefined', nginx).address).toBe('127.0.0.1');
+  });
+
+  test("another user's process is its own client in socket mode too", () => {
+    expect(clientAddress({ peer: '127.0.0.1', peerUid: 2001, forwardedFor: '198.51.100.7,undefined' }, { proxies: socket, ownUid: HUB }).address).toBe('local-uid-2001');
+  });
+});
+
 describe('peer-uid: the owner of a local connection, from the kernel socket table', () => {
   // Two ends of 127.0.0.1:40000 -> 127.0.0.1:8081, the client's owned by uid 2001; a closed one in TIME_WAIT (uid 0, no inode).
   const LE = procEndpoints({ address: '127.0.0.1', port: 40000 }).v4 === '0100007F:9C40';

@@ -102,3 +102,9 @@ const analyze = spawnSync('systemd-analyze', ['--version']).status === 0;
     fs.rmSync(dir, { recursive: true, force: true });
   }
 });
+
+test("with bindSocket, the socket's folder is made before the sandbox and stays writable", () => {
+  const unit = renderUnit(config('system-users', { bindSocket: '/run/wod/public.sock' }), inputs);
+  expect(values(unit, 'ExecStartPre')).toContain('+/bin/mkdir -p -m 0750 /run/wod');
+  expect(values(unit, 'ReadWritePaths')[0]).toBe('/srv/wod/var /student /run/wod');
+});

@@ -3,8 +3,9 @@
  * waits until the service answers through the proxy, prints where to go, and on Ctrl-C or SIGTERM
  * stops the hub and makes sure no process it started is left behind.
  */
-import { spawn } from 'node:child_process';
+import { execFileSync, spawn } from 'node:child_process';
 import fs from 'node:fs';
+import net from 'node:net';
 import path from 'node:path';
 import { dataPaths } from '../config/paths.js';
 import type { WodConfig } from '../config/schema.js';
@@ -13,6 +14,7 @@ import { studentsRunAs } from '../isolation/student-side.js';
 import { pruneGroups, studentLimits } from '../isolation/limits.js';
 import { prepare } from '../prepare.js';
 import { findProcesses, killAll } from '../lifecycle/processes.js';
+import { localGet } from '../network/local-get.js';
 
 const say = (line = '') => process.stdout.write(line + '\n');
 
@@ -24,13 +26,21 @@ export async function start(config: WodConfig, opts: { waitSeconds: number }): P
     return 1;
   }
   const created = await prepare(config);
+  if (config.bindSocket) {
+    const problem = await socketFolder(config.bindSocket, config.bindSocketGroup);
+    if (problem) {
+      process.stderr.write(`wod: bindSocket: ${problem}\n`);
+      return 1;
+    }
+  }
   if (config.students.mode === 'local') {
     const own = studentsRunAs(config.students).kind === 'self';
     say(
       `wod: local mode: participants run as ${own ? "your own account and can read wod's data" : `the one account ${config.students.localAccount}`} and are not isolated from each other; use students.mode: system-users to face the public`,
     );
   }
-  say(`wod: starting JupyterHub on ${config.bindIp}:${config.port} (data in ${config.dataDir})`);
+  const listening = config.bindSocket ? `${config.bindSocket} (group ${config.bindSocketGroup})` : `${config.bindIp}:${config.port}`;
+  say(`wod: starting JupyterHub on ${listening} (data in ${config.dataDir})`);
 
   // Its own process group, so that a terminal's Ctrl-C reaches only us and we stop it in order.
   const hub = spawn(jupyterhub, ['-f', paths.hubConfig], {
@@ -95,12 +105,63 @@ async function waitForHealth(url: string, timeoutMs: number, exited: Promise<num
   const deadline = Date.now() + timeoutMs;
   while (!gone && Date.now() < deadline) {
     try {
-      const res = await fetch(url, { signal: AbortSignal.timeout(2_000) });
-      if (res.ok && ((await res.json()) as { status?: string }).status === 'ok') return 'healthy';
+      const res = await localGet(url, 2_000);
+      if (res.status === 200 && (JSON.parse(res.body) as { status?: string }).status === 'ok') return 'healthy';
     } catch {
       /* not up yet */
     }
     await new Promise((r) => setTimeout(r, 300));
   }
   return gone ? 'exited' : 'timeout';
+}
+
+/** The gid of a group, by the system's own lookup (NSS: /etc/group, LDAP…); null when there is none. */
+function groupId(name: string): number | null {
+  try {
+    const line = execFileSync('getent', ['group', name], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'] });
+    const gid = Number(line.split(':')[2]);
+    return Number.isInteger(gid) ? gid : null;
+  } catch {
+    return null;
+  }
+}
+
+/** True when something accepts connections on the Unix socket `socket`. */
+function listening(socket: string): Promise<boolean> {
+  return new Promise((resolve) => {
+    const c = net.connect(socket, () => {
+      c.destroy();
+      resolve(true);
+    });
+    c.on('error', () => resolve(false));
+  });
+}
+
+/**
+ * The socket's folder, for it alone: owned by wod's user, group `group`, mode 2750. Only that group
+ * (the reverse proxy) can reach the socket, which the proxy makes 0770 and which inherits the group
+ * (setgid). A stale socket of a stopped hub is removed, since the proxy cannot listen over it.
+ * Returns what is wrong, or null.
+ */
+async function socketFolder(socket: string, group: string): Promise<string | null> {
+  const gid = groupId(group);
+  if (gid === null) return `the group ${group} (bindSocketGroup) does not exist: set bindSocketGroup to the group your reverse proxy's workers run as`;
+  const dir = path.dirname(socket);
+  fs.mkdirSync(dir, { recursive: true, mode: 0o750 });
+  // chown and chmod of a shared folder (/run, /tmp) would break the system, or open it.
+  const uid = process.getuid?.() ?? -1;
+  if (fs.statSync(dir).uid !== uid) return `${dir} is not owned by wod's user: give the socket a folder of its own, like /run/wod/public.sock`;
+  const others = fs.readdirSync(dir).filter((f) => f !== path.basename(socket));
+  if (others.length) return `${dir} holds other files (${others.slice(0, 3).join(', ')}): give the socket a folder of its own, like /run/wod/public.sock`;
+  try {
+    fs.chownSync(dir, uid, gid);
+  } catch (e) {
+    return `cannot give ${dir} to the group ${group} (${(e as NodeJS.ErrnoException).code}): run wod as root or as a member of ${group}`;
+  }
+  fs.chmodSync(dir, 0o2750);
+  if (fs.existsSync(socket)) {
+    if (await listening(socket)) return `something already listens on ${socket}: is wod running already?`;
+    fs.rmSync(socket);
+  }
+  return null;
 }

@@ -1,3 +1,4 @@
+import path from 'node:path';
 import { z } from 'zod';
 import { parseSize } from '../isolation/limit-rules.js';
 import { LEVELS, LOG_FORMATS } from '../log.js';
@@ -27,6 +28,19 @@ export const configSchema = z
   .object({
     port: port.default(8000),
     bindIp: z.string().min(1).default('127.0.0.1'),
+    /**
+     * the hub's public side listens on this Unix socket instead of bindIp:port, for a reverse proxy
+     * on this host: only members of bindSocketGroup can connect, so no local account can claim an address
+     */
+    bindSocket: z
+      .string()
+      .refine((p) => path.isAbsolute(p), 'an absolute path, like /run/wod/public.sock')
+      .optional(),
+    /** the only group (the reverse proxy's) that may connect to bindSocket */
+    bindSocketGroup: z
+      .string()
+      .regex(/^[a-z_][a-z0-9._-]*\$?$/i, 'a group name')
+      .default('www-data'),
     dataDir: z.string().min(1).default('./var'),
     publicUrl: z.url().optional(),
     /**
@@ -365,7 +379,12 @@ export const configSchema = z
       .strict()
       .prefault({}),
   })
-  .strict();
+  .strict()
+  .superRefine((c, ctx) => {
+    // Behind a socket the hub has no address of its own to put in mails and links.
+    if (c.bindSocket && !c.publicUrl)
+      ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: 'required with bindSocket: the address the reverse proxy serves, like https://wod.example.org' });
+  });
 
 export type ConfigInput = z.input<typeof configSchema>;
 type Parsed = z.output<typeof configSchema>;

@@ -10,8 +10,13 @@ export const SERVICE_PREFIX = `/services/${SERVICE_NAME}/`;
 /** The portal as people reach it, e.g. https://workshops.example.org/services/wod/ */
 export const portalUrl = (config: Pick<WodConfig, 'publicUrl'>): string => `${config.publicUrl}${SERVICE_PREFIX}`;
 
-/** The hub's proxy as a process of this host reaches it: a wildcard listening address means loopback. */
-export const localProxyUrl = (config: Pick<WodConfig, 'bindIp' | 'port'>): string => `http://${config.bindIp === '0.0.0.0' ? '127.0.0.1' : config.bindIp}:${config.port}`;
+/**
+ * The hub's proxy as a process of this host reaches it: its Unix socket when bindSocket is set
+ * (`http+unix://%2Frun%2Fwod%2Fpublic.sock`, JupyterHub's spelling; network/local-get.ts reads it),
+ * else its TCP address, a wildcard listening address meaning loopback.
+ */
+export const localProxyUrl = (config: Pick<WodConfig, 'bindIp' | 'port' | 'bindSocket'>): string =>
+  config.bindSocket ? `http+unix://${encodeURIComponent(config.bindSocket)}` : `http://${config.bindIp === '0.0.0.0' ? '127.0.0.1' : config.bindIp}:${config.port}`;
 
 /** The hub's REST API, on loopback only (hub_ip in spawner-config/jupyterhub_config.py). */
 export const hubApiUrl = (config: Pick<WodConfig, 'hub'>): string => `http://127.0.0.1:${config.hub.apiPort}/hub/api`;

@@ -6,6 +6,7 @@ import fs from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import tls from 'node:tls';
+import { localGet } from '../network/local-get.js';
 import { type GreetingReply, type HttpReply, TIMEOUT } from './answers.js';
 import type { DiskFigures } from './figures.js';
 
@@ -15,12 +16,12 @@ const codeOf = (e: unknown): string => {
   return err.cause?.code ?? err.code ?? err.cause?.message ?? err.message ?? String(e);
 };
 
+/** A GET over TCP or, for `http+unix://` (the hub's public side with bindSocket), over its Unix socket. Redirects are not followed. */
 export async function httpGet(url: string, timeoutMs: number): Promise<HttpReply> {
   try {
-    const res = await fetch(url, { signal: AbortSignal.timeout(timeoutMs), redirect: 'manual' });
-    const date = res.headers.get('date');
-    const dateMs = date ? Date.parse(date) : NaN;
-    return { status: res.status, body: await res.text(), dateMs: Number.isNaN(dateMs) ? null : dateMs };
+    const res = await localGet(url, timeoutMs);
+    const dateMs = res.date ? Date.parse(res.date) : NaN;
+    return { status: res.status, body: res.body, dateMs: Number.isNaN(dateMs) ? null : dateMs };
   } catch (e) {
     return { error: codeOf(e) };
   }

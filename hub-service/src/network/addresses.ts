@@ -86,12 +86,18 @@ export const parseCidr = (text: string): Cidr | null => readCidr(text, normalize
 
 export const isCidr = (text: string): boolean => parseCidr(text) !== null;
 
-/** Operator-listed proxies (CIDRs or single addresses), ready to test addresses against. */
+/**
+ * Operator-listed proxies (CIDRs or single addresses), ready to test addresses against; and whether
+ * the hub's public side is a Unix socket (config `bindSocket`), whose peer, the reverse proxy on
+ * this host, is believed too (../web/client-address.ts).
+ */
 export class TrustedProxies {
   private readonly list = new net.BlockList();
   readonly size: number;
+  readonly socketHop: boolean;
 
-  constructor(cidrs: readonly string[]) {
+  constructor(cidrs: readonly string[], opts: { socketHop?: boolean } = {}) {
+    this.socketHop = opts.socketHop ?? false;
     for (const cidr of cidrs) {
       const parsed = parseCidr(cidr);
       if (!parsed) throw new Error(`not a network: ${cidr}`);

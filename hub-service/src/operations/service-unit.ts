@@ -18,7 +18,7 @@ export const ENVIRONMENT_FILE = '/etc/default/wod';
  */
 const STOP_SECONDS = 60;
 
-export type UnitConfig = Pick<WodConfig, 'projectRoot' | 'configFile' | 'dataDir' | 'students' | 'workshops'>;
+export type UnitConfig = Pick<WodConfig, 'projectRoot' | 'configFile' | 'dataDir' | 'students' | 'workshops'> & Partial<Pick<WodConfig, 'bindSocket'>>;
 
 export interface UnitInputs {
   /** the node binary that runs wod (process.execPath) */
@@ -39,6 +39,8 @@ export function renderUnit(config: UnitConfig, inputs: UnitInputs): string {
   const cli = path.join(config.projectRoot, 'hub-service', 'dist', 'cli', 'main.js');
   const systemUsers = config.students.mode === 'system-users';
   const homesApart = !inside(config.students.homeRoot, config.dataDir);
+  // the public socket's folder (bindSocket): wod start gives it to the reverse proxy's group
+  const socketDir = config.bindSocket ? [path.dirname(config.bindSocket)] : [];
   const underHome = [config.projectRoot, config.dataDir, config.students.homeRoot, config.workshops.dir].filter((p) => ['/home', '/root', '/run/user'].some((h) => inside(p, h)));
   const lines = [
     '# wod: Workshops-on-Demand on JupyterHub. Written by `wod install-service`; render it again after',
@@ -63,6 +65,7 @@ export function renderUnit(config: UnitConfig, inputs: UnitInputs): string {
     '# ReadWritePaths must exist before the sandbox is set up: made first, outside it (+), as `wod start` would',
     `ExecStartPre=+/bin/mkdir -p -m 0700 ${word(config.dataDir)}`,
     ...(homesApart ? [`ExecStartPre=+/bin/mkdir -p -m 0711 ${word(config.students.homeRoot)}`] : []),
+    ...socketDir.map((d) => `ExecStartPre=+/bin/mkdir -p -m 0750 ${word(d)}`),
     `ExecStart=${word(inputs.node)} ${word(cli)} start`,
     '# SIGTERM to `wod start` alone: it stops JupyterHub, the proxy and every student server in order;',
     "# what is left after TimeoutStopSec (in this unit's cgroup) is killed. Servers in the students'",
@@ -81,8 +84,8 @@ export function renderUnit(config: UnitConfig, inputs: UnitInputs): string {
     '# Hardening that wod keeps working under:',
     '# the whole file system read-only but what wod writes',
     'ProtectSystem=strict',
-    `# the data folder (databases, secrets, outbox)${homesApart ? " and the students' homes" : ", the students' homes inside it"}`,
-    `ReadWritePaths=${[config.dataDir, ...(homesApart ? [config.students.homeRoot] : [])].map(word).join(' ')}`,
+    `# the data folder (databases, secrets, outbox)${homesApart ? " and the students' homes" : ", the students' homes inside it"}${socketDir.length ? ', the public socket' : ''}`,
+    `ReadWritePaths=${[config.dataDir, ...(homesApart ? [config.students.homeRoot] : []), ...socketDir].map(word).join(' ')}`,
     ...(systemUsers
       ? [
           '# useradd and groupadd write /etc/passwd, group, shadow, gshadow, subuid, subgid and their lock files;',

@@ -8,7 +8,13 @@
  * operator-listed proxy (`trustedProxies`); then each X-Forwarded-For entry is stepped over only
  * while it names a listed proxy. The first entry that is not one is the client. A loopback entry is
  * not believed by itself: anyone on this host reaches the public port from 127.0.0.1, so a reverse
- * proxy on this host must be listed (and then local users can claim any address through it).
+ * proxy on this host reaching the public port must be listed (and then local users can claim any
+ * address through it): hence bindSocket.
+ *
+ * With `bindSocket` the public side is a Unix socket only the reverse proxy's group can connect to:
+ * the last entry, `undefined` (the socket's peer has no address), is that proxy, stepped over so
+ * that the entry it wrote is the client, with no `trustedProxies` needed; local accounts cannot
+ * reach the public side at all.
  *
  * A loopback peer of another Linux user (a student's process calling the hub's or the service's
  * port directly, with whatever X-Forwarded-For it likes) is its own client: `local-uid-<uid>`.
@@ -30,11 +36,21 @@ export interface Hop {
 }
 
 export interface ClientAddress {
-  /** an IP address, or `local-uid-<uid>` / `local-unknown` for a local process that is not the proxy */
+  /** an IP address, or `local-uid-<uid>` / `local-unknown` for a local process that is not the proxy, `local-socket` for one of bindSocketGroup */
   address: string;
   /** X-Forwarded-For entries were present that this rule did not believe (a forged header, or an unlisted proxy) */
   ignoredForwardedFor: boolean;
 }
+
+/** A request through bindSocket that carried no address before the socket's: a process of bindSocketGroup. */
+export const SOCKET_PEER = 'local-socket';
+
+/**
+ * The entry the hub's proxy appends for a peer of its Unix socket, which has no address: `undefined`.
+ * With bindSocket set it stands for the reverse proxy on this host, the socket being open to its
+ * group alone (wod start makes the folder), and is stepped over; without, it is never believed.
+ */
+const isSocketHop = (entry: string, proxies: TrustedProxies): boolean => proxies.socketHop && entry === 'undefined';
 
 /**
  * The client of one request. `ownUid` is the Linux user of the hub (and so of its proxy): a
@@ -58,6 +74,10 @@ export function clientAddress(hop: Hop, trust: { proxies: TrustedProxies; ownUid
   // The peer is a proxy we believe: walk what it (and the listed proxies before it) saw.
   let client = peer;
   for (let i = entries.length - 1; i >= 0; i--) {
+    if (i === entries.length - 1 && isSocketHop(entries[i], trust.proxies)) {
+      client = SOCKET_PEER;
+      continue;
+    }
     const entry = normalizeAddress(entries[i]);
     // A believed proxy wrote this entry: an address that is not one means it is not to be believed either.
     if (!entry) return { address: client, ignoredForwardedFor: true };
