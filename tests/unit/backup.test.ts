@@ -5,7 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
 import { backup, restore } from '../../hub-service/src/backup/backup';
-import { BACKUP_FORMAT, compareFiles, isBackedUp, type Manifest, parseManifest } from '../../hub-service/src/backup/manifest';
+import { BACKUP_FORMAT, compareFiles, isBackedUp, type Manifest, parseManifest, retentionWarning } from '../../hub-service/src/backup/manifest';
 import { dataPaths } from '../../hub-service/src/config/paths';
 import { ensureSecretFile } from '../../hub-service/src/secrets';
 import { openDatabase, schemaVersion } from '../../hub-service/src/store/db';
@@ -321,4 +321,11 @@ describe('backup and restore of a data folder', () => {
     await expect(backup({ dataDir: path.join(dir, 'var'), projectRoot: dir }, path.join(dir, 'b.tar.gz'), quiet)).rejects.toThrow(/wod\.sqlite does not exist: nothing to back up/);
     expect(fs.readdirSync(dir)).toEqual([]);
   });
+});
+
+test('a backup older than the retention says that erased participants come back with it', () => {
+  const now = Date.parse('2026-12-02T00:00:00Z');
+  expect(retentionWarning({ createdAt: '2026-11-01T00:00:00Z' }, 365, now)).toBeNull();
+  expect(retentionWarning({ createdAt: '2024-11-01T00:00:00Z' }, 0, now)).toBeNull();
+  expect(retentionWarning({ createdAt: '2025-11-01T00:00:00Z' }, 365, now)).toMatch(/^this backup is 396 days old, older than participants\.retentionDays \(365\)/);
 });

@@ -84,3 +84,14 @@ export function compareFiles(manifest: Manifest, found: FileEntry[]): string[] {
   for (const extra of byPath.keys()) problems.push(`${extra} is not in the manifest`);
   return problems;
 }
+
+/**
+ * What to say when a backup is older than the participants' retention: people erased since it was
+ * made come back with it. The retention sweep erases those past due again at the next start; an
+ * admin's erasures (`participant.erased` in the audit trail) must be run again. Null when fresh.
+ */
+export function retentionWarning(manifest: Pick<Manifest, 'createdAt'>, retentionDays: number, now = Date.now()): string | null {
+  const days = Math.floor((now - Date.parse(manifest.createdAt)) / 864e5);
+  if (retentionDays <= 0 || days <= retentionDays) return null;
+  return `this backup is ${days} days old, older than participants.retentionDays (${retentionDays}): participants erased since it was made are back; the retention sweep erases those past due at the next start, and an admin's erasures (participant.erased in the audit trail, before ${manifest.createdAt}) must be run again`;
+}

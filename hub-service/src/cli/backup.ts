@@ -1,6 +1,7 @@
 /** `wod backup <file>` and `wod restore <file>` (backup/backup.ts). */
 import type { Command } from 'commander';
 import { backup, restore } from '../backup/backup.js';
+import { retentionWarning } from '../backup/manifest.js';
 import { loadConfig } from '../config/load.js';
 
 const say = (line: string) => process.stdout.write(`wod: ${line}\n`);
@@ -16,6 +17,8 @@ export function registerBackup(program: Command): void {
     .command('restore <file>')
     .description('put a backup into the data folder, which must be empty or absent; the archive is checked first, then `wod start` runs on it')
     .action(async (file: string) => {
-      await restore(loadConfig(), file, say);
+      const config = loadConfig();
+      const warning = retentionWarning(await restore(config, file, say), config.participants.retentionDays);
+      if (warning) say(`warning: ${warning}`);
     });
 }
