@@ -142,7 +142,7 @@ test('a corrupted database (in a copy of the data folder) fails wod-db, and only
     const broken = await checks(env);
     expect(broken.code).toBe(1);
     expect(broken.failed).toEqual(['wod-db']);
-    expect(broken.byName['wod-db'].detail).toMatch(new RegExp(`^${file}: (integrity_check: |cannot read it \\(SQLITE_CORRUPT)`));
+    expect(broken.byName['wod-db'].detail).toMatch(new RegExp(`^${file}: (integrity_check: |damaged \\(SQLITE_CORRUPT)`));
     expect(broken.byName['wod-db'].fix).toMatch(/restore the latest backup/);
     // what needs wod's database is said to be unchecked, not guessed
     expect(broken.byName.jobs).toMatchObject({ status: 'WARN', detail: 'not checked: wod.sqlite cannot be read' });
