@@ -53,6 +53,7 @@ import { TrustedProxies } from './network/addresses.js';
 import { Watchdog } from './watchdog/watchdog.js';
 import { CapacityMeter } from './capacity/meter.js';
 import { eraseExpired } from './participants/retention.js';
+import { sweepArchives } from './work/records.js';
 
 /** How often the memory of working seats is read (capacity/meter.ts): a few small /proc files per seat. */
 const CAPACITY_SAMPLE_SECONDS = 60;
@@ -229,6 +230,13 @@ function main(): void {
       timers.sweep();
     } catch (e) {
       log.error('timers sweep failed', { error: (e as Error).message });
+    }
+    // archives of participants' work past participants.workDays (work/records.ts): one indexed read when none is due
+    try {
+      const deleted = sweepArchives(db);
+      if (deleted) log.info('expired work archives deleted', { deleted });
+    } catch (e) {
+      log.error('work archives sweep failed', { error: (e as Error).message });
     }
     refill();
   };

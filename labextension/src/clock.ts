@@ -49,6 +49,14 @@ export function dueAlert(seconds: number, ended: boolean, shown: ReadonlySet<Ale
   return null;
 }
 
+/**
+ * Warnings given that are due again: the ten-minute call once more time came (the participant's
+ * extension or an admin's moved the deadline back out of the last ten minutes).
+ */
+export function staleAlerts(seconds: number, shown: ReadonlySet<Alert>): Alert[] {
+  return seconds > CRITICAL_SECONDS && shown.has('ten-minutes') ? ['ten-minutes'] : [];
+}
+
 /** How often to ask the service in the last minute, so that a late extension is known before zero. */
 export const LAST_MINUTE_ASK_MS = 10_000;
 

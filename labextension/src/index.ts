@@ -6,18 +6,19 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
-import { type Alert, askNow, dueAlert, msUntil } from './clock';
+import { type Alert, askNow, dueAlert, msUntil, staleAlerts } from './clock';
 import type { Counts } from './progress';
 import { LiveProgress } from './live-progress';
 import { LatestSender } from './reporter';
+import { extensionOffer, extensionResult } from './extension';
 import type { Me } from './service';
-import { WodService } from './service';
+import { ServiceError, WodService } from './service';
 import { IWorkshopSession, WorkshopSession } from './session';
 import { askSurvey } from './survey';
-import { ClockWidget, ProgressWidget, SurveyButton } from './widgets';
+import { ClockWidget, ExtendButton, ProgressWidget, SurveyButton } from './widgets';
 
 /** Where our items sit in the top area: right of JupyterLab's top bar (rank 900, with its spacer). */
-const RANK = { clock: 1000, progress: 1010, survey: 1020 };
+const RANK = { clock: 1000, extend: 1005, progress: 1010, survey: 1020 };
 
 /** Calls `setUp` once, with the first workshop the session reports. */
 function whenWorkshop(session: IWorkshopSession, setUp: (me: Me) => void): void {
@@ -39,22 +40,48 @@ const sessionPlugin: JupyterFrontEndPlugin<IWorkshopSession> = {
 };
 
 /** What was already done for a registration (warnings given, the survey asked), kept so a reload does not repeat it. */
-function remembered<T extends string>(registration: number, topic: string): { shown: Set<T>; add(a: T): void } {
+function remembered<T extends string>(registration: number, topic: string): { shown: Set<T>; add(a: T): void; forget(a: T): void } {
   const key = `@wod/labextension:${topic}:${registration}`;
   const shown = new Set<T>(JSON.parse(localStorage.getItem(key) ?? '[]') as T[]);
-  return { shown, add: (a) => localStorage.setItem(key, JSON.stringify([...shown.add(a)])) };
+  const save = () => localStorage.setItem(key, JSON.stringify([...shown]));
+  return { shown, add: (a) => (shown.add(a), save()), forget: (a) => (shown.delete(a), save()) };
+}
+
+const timeOfDay = (d: Date) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+
+/**
+ * Asks the service for more time and says how it went. Then the session asks again at once, so the
+ * clock follows the new deadline (and its ten-minute call comes again before it: staleAlerts).
+ */
+async function askMoreTime(session: IWorkshopSession): Promise<void> {
+  let outcome: { deadline: Date } | { refused: string };
+  try {
+    const me = await session.service.extend();
+    outcome = { deadline: new Date(Date.now() + (me.deadlineAt ? msUntil(me.deadlineAt, me.now) : 0)) };
+  } catch (e) {
+    outcome = { refused: e instanceof ServiceError ? e.message : 'the workshop service cannot be reached; try again in a moment' };
+  }
+  session.refresh();
+  const { title, body } = extensionResult(outcome, timeOfDay);
+  await showDialog({ title, body, buttons: [Dialog.okButton({ label: 'OK' })] });
 }
 
 /** `graceMs`: how long after the end the server is stopped (time left to download). */
-async function warn(app: JupyterFrontEnd, alert: Alert, deadline: Date, graceMs: number): Promise<void> {
-  const at = deadline.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+/** `more`: the offer of more time (its label, and how to ask) when asking now would be granted. */
+async function warn(app: JupyterFrontEnd, alert: Alert, deadline: Date, graceMs: number, more: { label: string; ask: () => Promise<void> } | null): Promise<void> {
+  const at = timeOfDay(deadline);
   if (alert === 'ten-minutes') {
     const r = await showDialog({
       title: '10 minutes left',
       body: `Your workshop ends at ${at}. Save your notebooks now, and download anything you want to keep (File ▸ Download): at the end this JupyterLab is cleaned for the next student.`,
-      buttons: [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Save all' })],
+      buttons: [
+        Dialog.cancelButton({ label: 'Close' }),
+        ...(more ? [Dialog.createButton({ label: more.label, actions: ['extend'] })] : []),
+        Dialog.okButton({ label: 'Save all' }),
+      ],
     });
-    if (r.button.accept) await app.commands.execute('docmanager:save-all');
+    if (r.button.actions.includes('extend')) await more!.ask();
+    else if (r.button.accept) await app.commands.execute('docmanager:save-all');
     return;
   }
   const canDownload = app.commands.isEnabled('docmanager:download');
@@ -77,6 +104,11 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
     whenWorkshop(session, (me) => {
       const clock = new ClockWidget();
       const alerts = remembered<Alert>(me.registration, 'alerts');
+      const ask = () => askMoreTime(session);
+      const offer = () => {
+        const label = extensionOffer(session.me);
+        return label ? { label, ask } : null;
+      };
       let asked = 0;
       const tick = () => {
         const seconds = session.secondsLeft();
@@ -85,6 +117,7 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
         const deadline = new Date(Date.now() + seconds * 1000);
         clock.setSeconds(seconds, deadline);
         const ended = session.ended();
+        for (const stale of staleAlerts(seconds, alerts.shown)) alerts.forget(stale);
         const alert = dueAlert(seconds, ended, alerts.shown);
         if (alert) {
           alerts.add(alert);
@@ -92,7 +125,7 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
           // At the deadline the service leaves a grace before it stops the server; an early end, none.
           const latest = session.me;
           const graceMs = latest?.closesAt && latest.deadlineAt && session.running() ? msUntil(latest.closesAt, latest.deadlineAt) : 0;
-          void app.restored.then(() => warn(app, alert, deadline, graceMs));
+          void app.restored.then(() => warn(app, alert, deadline, graceMs, offer()));
         }
         if (ended) return clearInterval(timer); // the service's end is final
         if (askNow(seconds, Date.now() - asked)) {
@@ -113,6 +146,17 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
       session.changed.connect(aim);
       aim();
       app.shell.add(clock, 'top', { rank: RANK.clock });
+
+      // The top bar offers more time while asking would be granted (the service says so in /me).
+      const more = new ExtendButton(() => void ask());
+      const showMore = () => {
+        const label = extensionOffer(session.me);
+        if (label) more.setOffer(label, session.me!.extension.minutes!);
+        more.setHidden(!label);
+      };
+      app.shell.add(more, 'top', { rank: RANK.extend });
+      session.changed.connect(showMore);
+      showMore();
     }),
 };
 

@@ -31,6 +31,8 @@ export interface Me {
   /** the service's clock when it answered */
   now: string;
   survey: SurveyAnswer | null;
+  /** whether asking for more time now would be granted, and why not */
+  extension: { possible: boolean; minutes: number | null; code: string | null; reason: string | null };
 }
 
 /** A refusal of the service, with its per-field messages when it gives them (422). */
@@ -71,6 +73,11 @@ export class WodService {
 
   async answerSurvey(answer: SurveyInput): Promise<SurveyAnswer> {
     return (await this.read(await this.request('me/survey', { method: 'PUT', body: JSON.stringify(answer) }))) as SurveyAnswer;
+  }
+
+  /** More time (wod.yml extend): the workshop with its new deadline, or a ServiceError with the reason. */
+  async extend(): Promise<Me> {
+    return (await this.read(await this.request('me/extend', { method: 'POST' }))) as Me;
   }
 
   private request(path: string, init: RequestInit): Promise<Response> {

@@ -62,6 +62,24 @@ export class ProgressWidget extends TopBarItem {
   }
 }
 
+/** "+30 min": more time, in the top bar while asking would be granted. */
+export class ExtendButton extends Widget {
+  constructor(onClick: () => void) {
+    super({ node: document.createElement('button') });
+    this.id = 'wod-extend-button';
+    this.addClass('wod-TopBarItem');
+    this.addClass('wod-ExtendButton');
+    (this.node as HTMLButtonElement).type = 'button';
+    this.node.addEventListener('click', onClick);
+  }
+
+  setOffer(label: string, minutes: number): void {
+    this.node.textContent = `+${minutes} min`;
+    this.node.title = label;
+    this.node.setAttribute('aria-label', label);
+  }
+}
+
 export class SurveyButton extends Widget {
   constructor(onClick: () => void) {
     super({ node: document.createElement('button') });

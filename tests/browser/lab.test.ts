@@ -10,6 +10,7 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import type { Browser, Page } from 'playwright-core';
 import { Browser as HttpBrowser } from '../support/browser';
+import { accessibilityViolations } from '../support/axe';
 import { launchChromium } from '../support/chromium';
 import { adminToken, type RunningHub, startHub } from '../support/hub';
 import { credentialsIn, waitForMail } from '../support/outbox';
@@ -125,8 +126,9 @@ test('a student sees the time left and the progress, moves it by running cells, 
   expect(await clock(page).getAttribute('aria-label')).toMatch(/^Workshop: 1 hour 5\d minutes left$/);
   await progress(page).filter({ hasText: '0/4 · 0 %' }).waitFor();
   expect(await page.locator('#wod-progress').getAttribute('aria-valuenow')).toBe('0');
-  // Both sit in JupyterLab's top bar.
+  // Both sit in JupyterLab's top bar, and pass the accessibility check (tests/support/axe.ts).
   expect(await page.locator('#jp-top-panel #wod-clock, #jp-top-panel #wod-progress').count()).toBe(2);
+  expect(await accessibilityViolations(page, ['#wod-clock', '#wod-progress'])).toEqual([]);
 
   // The Python notebook opened first: one cell.
   await runCells(page, 'Python 3 (ipykernel)', ['1/4 · 25 %']);
@@ -159,6 +161,7 @@ test('a student sees the time left and the progress, moves it by running cells, 
   await shot(page, 'lab-survey.png');
   await survey.getByRole('button', { name: 'Send' }).click();
   await survey.getByText('Choose a rating from 1 to 5.').waitFor();
+  expect(await accessibilityViolations(page, ['.jp-Dialog'])).toEqual([]);
   await survey.getByLabel('4').check();
   // Enter in a text box starts a new line (the dialog would take it for Send).
   await survey.getByLabel('What was good?').pressSequentially('The shell lab');
@@ -214,6 +217,7 @@ test('a student sees the time left and the progress, moves it by running cells, 
   expect(await clock(page).getAttribute('data-urgency')).toBe('critical');
   expect(await read()).toMatch(/^[89]:\d\d$/);
   await shot(page, 'lab-ten-minutes.png');
+  expect(await accessibilityViolations(page, ['.jp-Dialog', '#wod-clock'])).toEqual([]);
   await warning.getByRole('button', { name: 'Save all' }).click();
   await warning.waitFor({ state: 'detached' });
   // Given once: a reload does not repeat it. The warning is decided at a tick that finds the time
@@ -242,6 +246,7 @@ test('a student sees the time left and the progress, moves it by running cells, 
   expect(await clock(page).getAttribute('data-urgency')).toBe('over');
   expect(await read()).toBe('0:00');
   await shot(page, 'lab-time-is-up.png');
+  expect(await accessibilityViolations(page, ['.jp-Dialog', '#wod-clock'])).toEqual([]);
   await context.close();
 });
 

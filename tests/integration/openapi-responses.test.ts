@@ -175,6 +175,8 @@ test('the cheap changes answer what the document says, for success and refusal',
   await call('GET', '/admin/registrations/{id}', { expect: 200 });
   await call('GET', '/admin/surveys', { expect: 200 });
   await call('GET', '/me', { expect: 200 });
+  // more time: this workshop's wod.yml has no extend
+  for (const template of ['/me/extend', '/status/{token}/extend']) expect(((await call('POST', template, { expect: 409 })) as { code: string }).code).toBe('not-allowed');
 
   // admin changes
   await call('PATCH', '/admin/workshops/{folder}', { body: { priority: 2 }, expect: 200 });

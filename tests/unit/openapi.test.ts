@@ -98,6 +98,7 @@ describe('response schemas', () => {
       closesAt: null,
       now: '2026-03-01T10:00:00.000Z',
       survey: null,
+      extension: { possible: false, minutes: null, code: 'not-allowed', reason: 'this workshop does not allow more time' },
     };
     const read: LabMe = sent;
     expect(read).toBe(sent);

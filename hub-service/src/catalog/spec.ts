@@ -42,7 +42,17 @@ export interface WorkshopSpec {
   conclusion: string | null;
   /** system-users mode: this workshop's per-student limits over the site's (students.limits), key by key */
   limits: WorkshopLimits | null;
+  /** participants may ask for more time, so many minutes at a time, so many times (registrations/extension.ts); null: not allowed */
+  extend: WorkshopExtend | null;
 }
+
+export interface WorkshopExtend {
+  minutes: number;
+  times: number;
+}
+
+/** The bounds of `extend`: more than this is a longer workshop, not an extension. */
+export const EXTEND_MAX = { minutes: 240, times: 10 } as const;
 
 /** `varpass` or `ldap`: the student's password is in the content (PASSSTU), so it must exist when the content is made. */
 export const passwordInContent = (spec: Pick<WorkshopSpec, 'varpass' | 'ldap'>): boolean => spec.varpass || spec.ldap;
@@ -60,7 +70,7 @@ const URL_MAX = 2048;
  * of items), so that no field is left unbounded; `text` is the one kind that may have several lines.
  */
 type Field = { key: keyof Omit<WorkshopSpec, 'folder'>; required?: boolean; default?: unknown } & (
-  { kind: 'bool' | 'int' | 'number' | 'range' | 'limits' } | { kind: 'string' | 'text' | 'url'; max: number } | { kind: 'list'; max: number; maxItems: number }
+  { kind: 'bool' | 'int' | 'number' | 'range' | 'limits' | 'extend' } | { kind: 'string' | 'text' | 'url'; max: number } | { kind: 'list'; max: number; maxItems: number }
 );
 
 const FIELDS: Field[] = [
@@ -91,6 +101,7 @@ const FIELDS: Field[] = [
   { key: 'conclusion', kind: 'string', max: 255, default: null },
   { key: 'warm', kind: 'int', default: 0 },
   { key: 'limits', kind: 'limits', default: null },
+  { key: 'extend', kind: 'extend', default: null },
 ];
 const BY_LOWER = new Map(FIELDS.map((f) => [f.key.toLowerCase(), f]));
 
@@ -163,7 +174,28 @@ function coerce(field: Field, value: unknown): unknown {
       } catch (e) {
         throw new Invalid((e as Error).message, 'write e.g. limits: { memory: 2GiB, cpu: 1, pids: 512 }');
       }
+    case 'extend':
+      return parseExtend(text);
   }
+}
+
+/** `extend: { minutes: 30, times: 1 }`; `no`, `false` or nothing: not allowed. */
+export function parseExtend(value: unknown): WorkshopExtend | null {
+  const fix = `write e.g. extend: { minutes: 30, times: 1 } (minutes 1 to ${EXTEND_MAX.minutes}, times 1 to ${EXTEND_MAX.times}), or remove it`;
+  if (value === null || value === undefined || value === false || (typeof value === 'string' && ['no', 'false', ...PLACEHOLDERS].includes(value.trim().toLowerCase()))) return null;
+  if (typeof value !== 'object' || Array.isArray(value)) throw new Invalid(`'${JSON.stringify(value)}' is not a mapping of minutes and times`, fix);
+  const given = Object.fromEntries(Object.entries(value).map(([k, v]) => [k.toLowerCase(), v]));
+  const unknown = Object.keys(given).filter((k) => k !== 'minutes' && k !== 'times');
+  if (unknown.length) throw new Invalid(`unknown key${unknown.length > 1 ? 's' : ''} ${unknown.join(', ')} (only minutes and times)`, fix);
+  const bounded = (key: keyof WorkshopExtend): number => {
+    const n = typeof given[key] === 'string' ? Number(given[key]) : given[key];
+    if (given[key] === undefined) throw new Invalid(`${key} is missing`, fix);
+    if (typeof n !== 'number' || !Number.isInteger(n) || n < 1 || n > EXTEND_MAX[key]) {
+      throw new Invalid(`${key} '${String(given[key])}' is not a whole number from 1 to ${EXTEND_MAX[key]}`, fix);
+    }
+    return n;
+  };
+  return { minutes: bounded('minutes'), times: bounded('times') };
 }
 
 /** `[151, 170]`, `[151-170]` (YAML reads it as ['151-170']), `151-170`, `151,170`. */

@@ -59,7 +59,7 @@ export function registerParticipants(program: Command): void {
         }
         const e = eraseParticipant(db, p.id, { actor: 'cli', outboxDir: dataPaths(config).outbox });
         process.stdout.write(
-          `participant ${e.participant} erased: ${e.registrations} registration(s) kept anonymous, ${e.mails} mail(s) and ${e.outboxFiles} outbox file(s) deleted, ` +
+          `participant ${e.participant} erased: ${e.registrations} registration(s) kept anonymous, ${e.mails} mail(s), ${e.outboxFiles} outbox file(s) and ${e.workArchives} work archive(s) deleted, ` +
             `${e.jobSteps} job log(s) and ${e.auditEntries} audit entr${e.auditEntries === 1 ? 'y' : 'ies'} scrubbed\n`,
         );
         if (e.warning) process.stderr.write(`warning: ${e.warning}\n`);

@@ -26,6 +26,8 @@ export function dataPaths(config: Pick<WodConfig, 'dataDir' | 'projectRoot'>) {
     private: privateDir(config),
     /** Every mail as an .eml file, when mail.transport is outbox. */
     outbox: path.join(config.dataDir, 'outbox'),
+    /** Each finished participant's notebooks and files, one zip per registration until it expires (work/archive.ts). */
+    work: path.join(config.dataDir, 'work'),
     /** What a working seat costs, as the service last measured it (`wod capacity` reads it). */
     capacity: path.join(config.dataDir, 'capacity.json'),
     venv: path.join(config.projectRoot, '.venv'),

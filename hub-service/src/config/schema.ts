@@ -346,6 +346,13 @@ export const configSchema = z
          * personal data is erased, anonymous statistics kept (participants/retention.ts); 0 keeps it
          */
         retentionDays: z.coerce.number().int().min(0).max(36_500).default(365),
+        /**
+         * days the archive of a participant's notebooks and files, made at CLEANUP, can be downloaded
+         * from the thanks mail before it is deleted (work/archive.ts); 0 makes none. Fractions allowed.
+         */
+        workDays: z.coerce.number().min(0).max(365).default(7),
+        /** the most bytes of files an archive takes from a home; what would pass it is left out, with a note */
+        workMaxBytes: z.coerce.number().int().min(0).default(52_428_800),
       })
       .strict()
       .prefault({}),

@@ -11,7 +11,8 @@ import { portalUrl, SERVICE_PREFIX } from '../config/urls.js';
 import { TransientError } from '../jobs/engine.js';
 import { milestoneAt, mails } from '../mail-out/content.js';
 import type { Mailer } from '../mail-out/mailer.js';
-import { type MailLinks, START_LINK, STATUS_LINK } from './links.js';
+import { type MailLinks, START_LINK, STATUS_LINK, WORK_LINK } from './links.js';
+import { findArchive } from '../work/records.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import type { Db } from '../store/db.js';
 import { CLOCK_RUNNING, sqlList } from '../registrations/states.js';
@@ -79,10 +80,11 @@ export class Letters {
     });
   }
 
-  /** The thanks, and the milestone mail when this finished workshop reaches one. */
+  /** The thanks (with the link to their work when it was archived), and the milestone mail when this finished workshop reaches one. */
   thanks(id: number): void {
     const r = this.reg(id);
     const portal = portalUrl(this.config);
+    const archive = findArchive(this.db, id);
     this.mailer.queue({
       kind: 'thanks',
       key: `thanks-${id}`,
@@ -95,6 +97,7 @@ export class Letters {
         badgePage: `${portal}badges/workshop/${r.folder}`,
         surveyUrl: this.config.workshops.surveyUrl,
         portalUrl: portal,
+        work: archive && { url: WORK_LINK, expiresAt: archive.expiresAt },
       }),
     });
     const { n } = this.db.prepare(`SELECT COUNT(DISTINCT workshop_id) AS n FROM registrations WHERE participant_id = ? AND state = 'cleaned'`).get(r.participantId) as {

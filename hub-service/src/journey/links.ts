@@ -1,6 +1,6 @@
 /**
  * The links in participant mails that act as the participant: the status page (ends the workshop,
- * takes the survey) and the one-click start link (logs in). A queued mail is stored with a
+ * takes the survey), the one-click start link (logs in) and the download of their work (work/link.ts). A queued mail is stored with a
  * placeholder in their place; the links are made when the mail is handed to the transport, so no
  * stored row or body holds one, and "send again" carries fresh links.
  */
@@ -9,13 +9,16 @@ import { portalUrl } from '../config/urls.js';
 import { startToken } from '../registrations/start-link.js';
 import { statusToken } from '../registrations/status-token.js';
 import type { Db } from '../store/db.js';
+import { workToken } from '../work/link.js';
+import { findArchive } from '../work/records.js';
 
 export const STATUS_LINK = '[wod:status-link]';
 export const START_LINK = '[wod:start-link]';
+export const WORK_LINK = '[wod:work-link]';
 /** What the admin panel shows where a link will be. */
 export const LINK_SHOWN = '(a link made when the mail is sent)';
 
-const PLACEHOLDERS = /\[wod:(status|start)-link\]/g;
+const PLACEHOLDERS = /\[wod:(status|start|work)-link\]/g;
 
 export class MailLinks {
   private readonly portal: string;
@@ -37,13 +40,22 @@ export class MailLinks {
     return deadlineAt ? `${this.publicUrl}/hub/wod-login?token=${startToken(this.sealer, registrationId, new Date(deadlineAt))}` : null;
   }
 
+  /** Valid until the archive expires; none once it is gone (expired or erased). */
+  workUrl(registrationId: number): string | null {
+    const a = findArchive(this.db, registrationId);
+    return a ? `${this.portal}work/${workToken(this.sealer, registrationId, new Date(a.expiresAt))}` : null;
+  }
+
   /** The mail's text with its placeholders replaced by links made now, for the registration's current deadline. */
   fill(text: string, registrationId: number | null): string {
     if (registrationId === null || !text.includes('[wod:')) return text;
     const row = this.db.prepare('SELECT deadline_at AS deadlineAt FROM registrations WHERE id = ?').get(registrationId) as { deadlineAt: string | null } | undefined;
-    return text.replace(PLACEHOLDERS, (_m, which: string) =>
-      which === 'status' ? this.statusUrl(registrationId) : (this.startUrl(registrationId, row?.deadlineAt ?? null) ?? this.portal),
-    );
+    return text.replace(PLACEHOLDERS, (_m, which: string) => {
+      if (which === 'status') return this.statusUrl(registrationId);
+      // an archive gone before the mail went: its status page rather than a dead link
+      if (which === 'work') return this.workUrl(registrationId) ?? this.statusUrl(registrationId);
+      return this.startUrl(registrationId, row?.deadlineAt ?? null) ?? this.portal;
+    });
   }
 }
 

@@ -1,5 +1,5 @@
 /**
- * CLEANUP: directory (`ldap: true`: a new password nobody knows), completion, cleanup hook, server, processes, limits, lock, home, release (then reported to the
+ * CLEANUP: directory (`ldap: true`: a new password nobody knows), completion, cleanup hook, server, processes, work archive, limits, lock, home, release (then reported to the
  * api-db that ordered it). A workshop with `reset: true` keeps the student and its home until RESET.
  *
  * Retried: a passing failure (the hub down or busy) up to lifecycle.maxAttempts, from 2 s doubling
@@ -12,6 +12,7 @@ import { completion } from '../content/completion.js';
 import { directoryLockStep } from './directory.js';
 import { limitsRemovedStep } from './limits.js';
 import type { Kit, VerbPlan } from './steps.js';
+import { workArchivedStep } from '../work/step.js';
 
 export function cleanupPlan(kit: Kit): VerbPlan {
   const { db, host, step } = kit;
@@ -34,6 +35,8 @@ export function cleanupPlan(kit: Kit): VerbPlan {
     step('cleanup-hook', async (s, ctx) => void (s.workshop && (await kit.hooks('cleanup', s, ctx)))),
     kit.stopServer,
     kit.kill,
+    // the participant's notebooks and files, zipped before the home is wiped (work/archive.ts)
+    workArchivedStep(kit),
     limitsRemovedStep(kit),
     kit.lock,
     step('home-wiped', async (s, ctx) => {

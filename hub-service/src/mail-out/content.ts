@@ -112,7 +112,17 @@ const builders = {
       { link: { text: 'Your status page:', href: p.statusUrl } },
     ],
   }),
-  thanks: (p: Participant & { completion: number | null; badgeImage: string | null; badgePage: string; surveyUrl: string; portalUrl: string }): MailContent => ({
+  thanks: (
+    p: Participant & {
+      completion: number | null;
+      badgeImage: string | null;
+      badgePage: string;
+      surveyUrl: string;
+      portalUrl: string;
+      /** the archive of their notebooks and files, when one was made (work/archive.ts) */
+      work: { url: string; expiresAt: string } | null;
+    },
+  ): MailContent => ({
     subject: `Thank you for taking ${p.workshop}`,
     preheader: 'Your badge is here.',
     blocks: [
@@ -120,6 +130,7 @@ const builders = {
       ...(percent(p.completion) ? [{ p: `You ran ${percent(p.completion)} of its exercises.` }] : []),
       ...(p.badgeImage ? [{ image: { src: p.badgeImage, alt: `${p.workshop} badge` } }] : []),
       { button: { text: 'See and share your badge', href: p.badgePage } },
+      ...(p.work ? [{ link: { text: `Your notebooks and files, as a zip to download until ${when(p.work.expiresAt)}:`, href: p.work.url } }] : []),
       { link: { text: 'Two minutes to tell us how it went:', href: p.surveyUrl || `${p.statusUrl}#feedback` } },
       { link: { text: 'More workshops:', href: p.portalUrl } },
     ],

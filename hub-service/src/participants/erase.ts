@@ -2,10 +2,10 @@
  * Erasing a participant: the person goes, the anonymous statistics stay. Their registrations keep
  * workshop, dates, states, completion, progress and the survey's rating and recommendation; the
  * participants row keeps its id with `erased:<id>` and `(erased)` for email, name and company; the
- * mails to them and their outbox files are deleted; client address, api-db id and survey comments
- * are cleared; job logs and audit entries naming them are scrubbed. The erasing transaction runs
- * with `secure_delete`, and forgetFreedBytes() follows, so that the bytes are gone from the
- * database file and its -wal too, not only from the rows.
+ * mails to them, their outbox files and the archives of their work (work/records.ts) are deleted;
+ * client address, api-db id and survey comments are cleared; job logs and audit entries naming
+ * them are scrubbed. The erasing transaction runs with `secure_delete`, and forgetFreedBytes()
+ * follows, so that the bytes are gone from the database file and its -wal too, not only from the rows.
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -13,6 +13,7 @@ import { type Actor, audit } from '../audit/audit.js';
 import { outboxFile } from '../mail-out/transport.js';
 import { HOLDS_SEAT, sqlList } from '../registrations/states.js';
 import type { Db } from '../store/db.js';
+import { deleteArchiveRows, removeArchiveFiles } from '../work/records.js';
 import { auditAbout, ERASED_TEXT, erasedEmail, findParticipant, isErased, mailsTo, type Participant, ParticipantError, registrationIds } from './participants.js';
 
 /** What an erasure changed, row counts only: it is the audit entry's details, and holds nothing personal. */
@@ -21,6 +22,8 @@ export interface Erasure {
   registrations: number;
   mails: number;
   outboxFiles: number;
+  /** archives of their work deleted from the data folder's work/ */
+  workArchives: number;
   jobSteps: number;
   auditEntries: number;
 }
@@ -181,6 +184,7 @@ export function eraseParticipant(db: Db, id: number, opts: { actor: Actor; outbo
   // Copies of mails only: removed first, so that a failure below leaves nothing half erased in the database.
   const naming = opts.outboxNaming ?? outboxFilesNaming(opts.outboxDir, [p.email]).get(p.email)!;
   const outboxFiles = removeOutboxFiles(opts.outboxDir, keys, naming);
+  const workArchives = removeArchiveFiles(db, regs);
   const secureDelete = db.pragma('secure_delete', { simple: true }) as number;
   db.pragma('secure_delete = ON');
   try {
@@ -202,6 +206,7 @@ export function eraseParticipant(db: Db, id: number, opts: { actor: Actor; outbo
           )
           .run(id).changes;
         const deletedMails = db.prepare(`DELETE FROM mails WHERE ${mails.where}`).run(...mails.params).changes;
+        deleteArchiveRows(db, regs);
 
         let jobSteps = 0;
         const steps = db
@@ -227,7 +232,7 @@ export function eraseParticipant(db: Db, id: number, opts: { actor: Actor; outbo
           const details = e.details === null ? null : scrubJson(e.details, p);
           if (actor !== e.actor || details !== e.details) auditEntries += db.prepare('UPDATE audit SET actor = ?, details = ? WHERE id = ?').run(actor, details, e.id).changes;
         }
-        const done: Erasure = { participant: id, registrations, mails: deletedMails, outboxFiles, jobSteps, auditEntries };
+        const done: Erasure = { participant: id, registrations, mails: deletedMails, outboxFiles, workArchives, jobSteps, auditEntries };
         audit(db, opts.actor, 'participant.erased', { type: 'participant', id }, done);
         return done;
       })

@@ -252,4 +252,31 @@ export const migrations: Migration[] = [
       CREATE INDEX warm_events_ends ON warm_events (ends_at);
     `,
   },
+  {
+    version: 10,
+    name: 'participant extensions',
+    sql: `
+      -- How many times the participant took more time themselves (wod.yml extend.times bounds it;
+      -- an admin's extension does not count): registrations/extension.ts.
+      ALTER TABLE registrations ADD COLUMN extensions_used INTEGER NOT NULL DEFAULT 0 CHECK (extensions_used >= 0);
+    `,
+  },
+  {
+    version: 11,
+    name: 'work archives',
+    sql: `
+      -- The zip of a participant's notebooks and files made at CLEANUP (work/archive.ts): the thanks
+      -- mail links to it until expires_at, when the sweep deletes the file and the row.
+      CREATE TABLE work_archives (
+        registration_id INTEGER PRIMARY KEY REFERENCES registrations (id),
+        file            TEXT NOT NULL,
+        files           INTEGER NOT NULL CHECK (files >= 0),
+        bytes           INTEGER NOT NULL CHECK (bytes >= 0),
+        left_out        INTEGER NOT NULL DEFAULT 0 CHECK (left_out >= 0),
+        created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        expires_at      TEXT NOT NULL
+      ) STRICT;
+      CREATE INDEX work_archives_expires ON work_archives (expires_at);
+    `,
+  },
 ];

@@ -32,6 +32,7 @@ import { capacityLines } from './capacity-view.js';
 import { roomPage, UPLOT_DIR } from './admin-room.js';
 import { seatsThatFit } from '../capacity/capacity.js';
 import { eraseParticipant } from '../participants/erase.js';
+import { findArchive } from '../work/records.js';
 import { isErased, ParticipantError } from '../participants/participants.js';
 import type { CapacityFigures } from '../capacity/meter.js';
 
@@ -200,6 +201,7 @@ export function adminRouter(deps: WebDeps): express.Router {
     render(req, res, 'registration', 'Registrations', {
       r,
       server: adminServer(r.state, serverHealth(db, id)),
+      work: findArchive(db, id),
       notice:
         notice ??
         (req.query.ended

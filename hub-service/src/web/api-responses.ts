@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import type { ParticipantError } from '../participants/participants.js';
+import type { ExtensionError } from '../registrations/extension.js';
 import type { RegistrationError } from '../registrations/registrations.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
 import {
@@ -28,7 +29,7 @@ import { erasureSchema, participantExportSchema, participantPageSchema, particip
 import { adminWorkshopSchema, registrationSchema, statusSchema, surveyAnswerSchema, timestamp, workshopSchema } from './views.js';
 
 /** Every `code` a refusal can carry (409 and 404 of the registration desk and its verbs, and of participants' erasure). */
-const ERROR_CODES: { [C in RegistrationError['code'] | ParticipantError['code']]: C } = {
+const ERROR_CODES: { [C in RegistrationError['code'] | ParticipantError['code'] | ExtensionError['code']]: C } = {
   'unknown-workshop': 'unknown-workshop',
   inactive: 'inactive',
   full: 'full',
@@ -37,6 +38,10 @@ const ERROR_CODES: { [C in RegistrationError['code'] | ParticipantError['code']]
   'unknown-registration': 'unknown-registration',
   'unknown-participant': 'unknown-participant',
   'participant-active': 'participant-active',
+  'not-allowed': 'not-allowed',
+  'already-extended': 'already-extended',
+  'too-early': 'too-early',
+  'seat-needed': 'seat-needed',
 };
 
 export const errorSchema = z

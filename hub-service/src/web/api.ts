@@ -13,7 +13,9 @@ import { getMail, listMails } from '../mail-out/queries.js';
 import { placeAction } from '../registrations/order-desk.js';
 import { OrderError } from '../mail-in/orders.js';
 import { fieldErrors } from '../registrations/input.js';
+import { askExtension, ExtensionError, extensionNow } from '../registrations/extension.js';
 import { queueProgress } from '../registrations/queue.js';
+import type { RegistrationView } from '../registrations/registrations.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
 import { listSurveys, saveSurvey, surveyInput } from '../registrations/survey.js';
 import { NotStuck, poolSummary, rangeState, retryStuck, studentPage } from '../pool/pool.js';
@@ -110,9 +112,11 @@ export function apiRouter(deps: WebDeps): express.Router {
     if (!r) res.status(404).json({ status: 404, message: 'this status link is not valid; use the link from your mail' });
     return r;
   };
+  const statusOf = (r: RegistrationView) =>
+    participantStatus(r, config.publicUrl, Date.now(), queueProgress(db, r.id, config.lifecycle), extensionNow(db, r.id, config.timers.reminderMinutes));
   router.get('/status/:token', (req, res) => {
     const r = byToken(req, res);
-    if (r) res.json(participantStatus(r, config.publicUrl, Date.now(), queueProgress(db, r.id, config.lifecycle)));
+    if (r) res.json(statusOf(r));
   });
   router.put('/status/:token/feedback', (req, res) => {
     const r = byToken(req, res);
@@ -130,6 +134,16 @@ export function apiRouter(deps: WebDeps): express.Router {
     const r = byToken(req, res);
     if (!r) return;
     res.json(participantStatus(registrations.end(r.id, `participant:${r.participant.email}`, 'participant'), config.publicUrl));
+  });
+  router.post('/status/:token/extend', (req, res) => {
+    const r = byToken(req, res);
+    if (!r) return;
+    try {
+      res.json(statusOf(askExtension(db, registrations, r.id, `participant:${r.participant.email}`, config.timers.reminderMinutes)));
+    } catch (e) {
+      if (!(e instanceof ExtensionError)) throw e;
+      res.status(409).json({ status: 409, code: e.code, message: e.message });
+    }
   });
 
   // --- admin -----------------------------------------------------------------------------------

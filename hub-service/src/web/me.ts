@@ -10,9 +10,11 @@ import { STUDENT_NAME } from '../accounts/student-logins.js';
 import { findConclusion } from '../content/conclusion.js';
 import { fieldErrors } from '../registrations/input.js';
 import { saveProgress, type StudentRegistration, studentRegistration } from '../registrations/queries.js';
+import { askExtension, ExtensionError, extensionNow } from '../registrations/extension.js';
 import { CLOCK_RUNNING, REGISTRATION_STATES } from '../registrations/states.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import type { WebDeps } from './deps.js';
+import { extensionSchema, presentExtension } from './extension-view.js';
 import { surveyAnswer, surveyAnswerSchema, timestamp } from './views.js';
 
 export const progressInput = z
@@ -38,6 +40,7 @@ export const meSchema = z
     closesAt: timestamp.nullable().meta({ description: 'when the server is stopped: the deadline and a grace to download the work' }),
     now: timestamp.meta({ description: "the service's clock, to count down against" }),
     survey: surveyAnswerSchema.nullable(),
+    extension: extensionSchema,
   })
   .meta({ description: "a student's own workshop and clock" });
 export type Me = z.output<typeof meSchema>;
@@ -55,9 +58,7 @@ export function meRouter(deps: WebDeps): express.Router {
     return row;
   };
 
-  router.get('/', (req, res) => {
-    const r = mine(req, res);
-    if (!r) return;
+  const present = (r: StudentRegistration): Me => {
     const now = Date.now();
     // Rounded up: 0 only once the deadline has passed.
     const secondsLeft = r.deadlineAt ? Math.max(0, Math.ceil((Date.parse(r.deadlineAt) - now) / 1000)) : null;
@@ -68,7 +69,7 @@ export function meRouter(deps: WebDeps): express.Router {
       // A workshop folder gone since the import: no conclusion to point at, the rest still holds.
     }
     const survey = readSurvey(db, r.id);
-    const me: Me = {
+    return {
       registration: r.id,
       state: r.state,
       workshop: { folder: r.folder, name: r.name, conclusion: findConclusion(files, r.pattern) },
@@ -79,8 +80,26 @@ export function meRouter(deps: WebDeps): express.Router {
       // The page counts down from the deadline against this, not against its own clock.
       now: new Date(now).toISOString(),
       survey: survey && surveyAnswer(survey),
+      extension: presentExtension(extensionNow(db, r.id, config.timers.reminderMinutes, now)!),
     };
-    res.json(me);
+  };
+
+  router.get('/', (req, res) => {
+    const r = mine(req, res);
+    if (r) res.json(present(r));
+  });
+
+  /** More time, asked from the lab's clock: the new deadline in the answer, or 409 with the reason. */
+  router.post('/extend', (req, res) => {
+    const r = mine(req, res);
+    if (!r) return;
+    try {
+      askExtension(db, deps.registrations, r.id, `participant:${r.email}`, config.timers.reminderMinutes);
+    } catch (e) {
+      if (!(e instanceof ExtensionError)) throw e;
+      return void res.status(409).json({ status: 409, code: e.code, message: e.message });
+    }
+    res.json(present(studentRegistration(db, req.visitor!.name)!));
   });
 
   router.put('/progress', (req, res) => {

@@ -52,6 +52,13 @@ const student = (op: Operation) => ({
   responses: { ...op.responses, 401: error('no token'), 404: error('no workshop for this user') },
 });
 
+/** Who may ask for more time, and when (../registrations/extension.ts). */
+const EXTEND_RULE =
+  "Granted when the workshop's wod.yml has `extend`, the clock runs, fewer than `extend.times` were taken, the deadline is within " +
+  'the reminder window (timers.reminderMinutes), and the seat is not needed: the workshop is not full while people are arriving for it ' +
+  '(a warm event runs, or registrations wait for their deployment). `extension` in the status says beforehand whether it would be.';
+const EXTEND_REFUSED = 'refused, with the reason in `message`: `not-allowed`, `not-running`, `already-extended`, `too-early` or `seat-needed`';
+
 /** The request bodies, by the name the document gives them: converted as input, what a client sends. */
 const REQUESTS = {
   RegistrationInput: registrationInput,
@@ -148,6 +155,16 @@ export function openApiDocument(config: WodConfig) {
           responses: { 200: body('ended; the seat is cleaned and freed', 'Status'), 404: error('invalid token'), 409: error('already ended') },
         },
       },
+      '/status/{token}/extend': {
+        post: {
+          operationId: 'extendOwnRegistration',
+          summary: 'Ask for more time (wod.yml extend), near the end of the workshop',
+          description: EXTEND_RULE,
+          tags: ['registration'],
+          parameters: [pathParameter('token', 'string')],
+          responses: { 200: body('granted: the status with the new deadline', 'Status'), 404: error('invalid token'), 409: error(EXTEND_REFUSED) },
+        },
+      },
       '/me': {
         get: student({
           operationId: 'myWorkshop',
@@ -169,6 +186,14 @@ export function openApiDocument(config: WodConfig) {
           summary: 'Answer (or change) the survey while the workshop runs',
           requestBody: { required: true, ...json(ref('SurveyInput')) },
           responses: { 200: body('stored; acknowledged by mail once', 'SurveyAnswer'), 409: error('the workshop has ended'), 422: error('incomplete answer') },
+        }),
+      },
+      '/me/extend': {
+        post: student({
+          operationId: 'extendInLab',
+          summary: "Ask for more time from the lab's clock (wod.yml extend)",
+          description: EXTEND_RULE,
+          responses: { 200: body('granted: the workshop and clock with the new deadline', 'Me'), 409: error(EXTEND_REFUSED) },
         }),
       },
       '/admin/workshops': {

@@ -82,6 +82,7 @@ export const erasureSchema = z
     registrations: count.meta({ description: 'kept, anonymous: their client address, api-db id and survey comments cleared' }),
     mails: count.meta({ description: 'deleted' }),
     outboxFiles: count.meta({ description: 'deleted from the outbox folder' }),
+    workArchives: count.meta({ description: 'archives of their work deleted from the work folder' }),
     jobSteps: count.meta({ description: 'step logs scrubbed of their address, name and company' }),
     auditEntries: count.meta({ description: 'entries scrubbed of their address, name and company' }),
     warning: z
@@ -111,6 +112,6 @@ export function presentParticipantExport(x: ParticipantExport, now = new Date())
 }
 
 export function presentErasure(e: ErasureResult): z.output<typeof erasureSchema> {
-  const { participant, registrations, mails, outboxFiles, jobSteps, auditEntries, warning } = e;
-  return { participant, registrations, mails, outboxFiles, jobSteps, auditEntries, ...(warning ? { warning } : {}) };
+  const { participant, registrations, mails, outboxFiles, workArchives, jobSteps, auditEntries, warning } = e;
+  return { participant, registrations, mails, outboxFiles, workArchives, jobSteps, auditEntries, ...(warning ? { warning } : {}) };
 }

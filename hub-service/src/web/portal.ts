@@ -1,8 +1,10 @@
 /**
  * The public portal, server-rendered: the catalog (tabs All / Latest / Popular / per category),
  * workshop pages and their images, the register form, the "check your mail" page, the terms, and the
- * participant's status page reached by the signed link of their mails (time left, start, end now).
+ * participant's status page reached by the signed link of their mails (time left, start, end now),
+ * and the download of their work the thanks mail links to.
  */
+import fs from 'node:fs';
 import path from 'node:path';
 import express, { type Request, type Response } from 'express';
 import { type Sealer, safeEqual } from '../auth/seal.js';
@@ -11,10 +13,12 @@ import { drawnBadgeUrl, imageFile, MAX_DEPTH } from '../catalog/images.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
 import { MILESTONES } from '../mail-out/content.js';
 import { RegistrationError } from '../registrations/registrations.js';
+import { askExtension, ExtensionError, extensionNow } from '../registrations/extension.js';
 import { describeQueue, queueProgress } from '../registrations/queue.js';
 import { verifyStatusToken } from '../registrations/status-token.js';
 import { isErased } from '../participants/participants.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
+import { openDownload } from '../work/link.js';
 import type { WebDeps } from './deps.js';
 import { type PublicWorkshop, participantStatus, publicWorkshop } from './views.js';
 import { CLOCK_RUNNING } from '../registrations/states.js';
@@ -250,7 +254,7 @@ export function portalRouter(deps: WebDeps): express.Router {
     if (!r) return void badStatusLink(req, res);
     const prefix = req.app.locals.prefix as string;
     const queue = queueProgress(db, r.id, config.lifecycle);
-    const st = participantStatus(r, config.publicUrl, Date.now(), queue);
+    const st = participantStatus(r, config.publicUrl, Date.now(), queue, extensionNow(db, r.id, config.timers.reminderMinutes));
     const entry = st.state === 'cleaned' ? getWorkshop(db, st.workshop.folder) : null;
     const preparing = st.state === 'registered' || st.state === 'deploying';
     res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }).render('portal/status', {
@@ -266,11 +270,37 @@ export function portalRouter(deps: WebDeps): express.Router {
       askSurvey: [...CLOCK_RUNNING, 'ended', 'cleaned'].includes(st.state),
       survey: readSurvey(db, r.id),
       badge: entry ? { page: `${prefix}badges/workshop/${encodeURIComponent(entry.folder)}`, image: publicWorkshop(prefix, entry, assetsDir).badgeImg } : null,
-      notice: notice?.text ?? (req.query.ended ? 'Your workshop has ended. Its account is being cleaned now.' : req.query.thanks ? 'Thank you for your answer!' : null),
+      notice:
+        notice?.text ??
+        (req.query.ended
+          ? 'Your workshop has ended. Its account is being cleaned now.'
+          : req.query.thanks
+            ? 'Thank you for your answer!'
+            : req.query.extended && st.deadlineAt
+              ? `You have more time: your workshop now ends at ${DEADLINE.format(new Date(st.deadlineAt))}.`
+              : null),
       noticeKind: notice?.kind ?? 'ok',
     });
   };
   router.get('/status/:token', (req, res) => statusPage(req, res));
+
+  // The thanks mail's download of the participant's work (work/link.ts): the zip while it is kept, 410 after.
+  router.get('/work/:token', (req, res) => {
+    const found = openDownload(db, sealer, String(req.params.token));
+    res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
+    if (found.kind === 'invalid') return void notFound(req, res, 'This download link is not valid; use the link from your mail.');
+    if (found.kind === 'gone') {
+      return void res.status(410).render('message', {
+        title: 'No longer available',
+        message: `The archive of your work is no longer kept: it is deleted ${config.participants.workDays} days after the workshop, or when you ask us to forget you.`,
+        link: { href: req.app.locals.prefix, text: 'See the workshops' },
+      });
+    }
+    res.set({ 'Content-Type': 'application/zip', 'Content-Length': String(found.bytes), 'Content-Disposition': `attachment; filename="${found.name}"` });
+    fs.createReadStream(found.file)
+      .on('error', () => void (res.headersSent ? res.destroy() : res.status(410).end()))
+      .pipe(res);
+  });
 
   router.post('/status/:token/feedback', (req, res) => {
     const r = participant(req);
@@ -288,6 +318,21 @@ export function portalRouter(deps: WebDeps): express.Router {
       deps.letters.feedback(r.id, answer.data.rating);
     })();
     res.redirect(303, `${req.app.locals.prefix}status/${req.params.token}?thanks=1#feedback`);
+  });
+
+  // More time (registrations/extension.ts): the button shows only when it would be granted; a
+  // refusal (the page was old, someone took the last chance) shows its reason.
+  router.post('/status/:token/extend', (req, res) => {
+    const r = participant(req);
+    if (!r) return void badStatusLink(req, res);
+    try {
+      askExtension(db, registrations, r.id, `participant:${r.participant.email}`, config.timers.reminderMinutes);
+      res.redirect(303, `${req.app.locals.prefix}status/${req.params.token}?extended=1`);
+    } catch (e) {
+      if (!(e instanceof ExtensionError)) throw e;
+      res.status(409);
+      statusPage(req, res, { text: `No more time: ${e.message}.`, kind: 'error' });
+    }
   });
 
   router.post('/status/:token/end', (req, res) => {

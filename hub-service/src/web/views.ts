@@ -9,9 +9,11 @@ import type { CatalogEntry } from '../catalog/catalog.js';
 import { workshopImageUrls } from '../catalog/images.js';
 import { PINNABLE } from '../catalog/sync.js';
 import type { ServerHealth } from '../lifecycle/reconcile.js';
+import type { ExtensionAnswer } from '../registrations/extension.js';
 import type { QueueProgress } from '../registrations/queue.js';
 import type { RegistrationView } from '../registrations/registrations.js';
 import { CLOCK_RUNNING, HOLDS_SEAT, REGISTRATION_STATES } from '../registrations/states.js';
+import { extensionSchema, presentExtension } from './extension-view.js';
 
 /** A timestamp as the service writes them: ISO 8601 in UTC (`2026-05-04T10:00:00.000Z`). */
 export const timestamp = z.iso.datetime();
@@ -150,6 +152,7 @@ export const statusSchema = z
     completion: z.number().min(0).max(1).nullable().meta({ description: 'at CLEANUP, executed code cells over code cells (0 to 1)' }),
     jupyterUrl: z.string().nullable().meta({ description: 'set once the JupyterLab is ready' }),
     queue: queueSchema.nullable().meta({ description: 'while its CREATE is queued or running; null otherwise' }),
+    extension: extensionSchema.nullable().meta({ description: 'whether more time can be asked now; null in the answer to an end' }),
   })
   .meta({ description: "a participant's registration, as their status page shows it: never the password, never other people" });
 export type ParticipantStatus = z.output<typeof statusSchema>;
@@ -158,7 +161,13 @@ export type ParticipantStatus = z.output<typeof statusSchema>;
  * What the participant's status page and API show: never the password, never other people (of the
  * queue, only how many are ahead). `queue` is ../registrations/queue.ts's `queueProgress`.
  */
-export function participantStatus(r: RegistrationView, publicUrl: string, now = Date.now(), queue: QueueProgress | null = null): ParticipantStatus {
+export function participantStatus(
+  r: RegistrationView,
+  publicUrl: string,
+  now = Date.now(),
+  queue: QueueProgress | null = null,
+  extension: ExtensionAnswer | null = null,
+): ParticipantStatus {
   const running = (HOLDS_SEAT as readonly string[]).includes(r.state);
   const secondsLeft = r.deadlineAt ? Math.max(0, Math.round((Date.parse(r.deadlineAt) - now) / 1000)) : null;
   return {
@@ -185,6 +194,7 @@ export function participantStatus(r: RegistrationView, publicUrl: string, now = 
       samples: queue.samples,
       paused: queue.paused,
     },
+    extension: extension && presentExtension(extension),
   };
 }
 
