@@ -51,8 +51,8 @@ export function listWorkshopFolders(roots: WorkshopRoots): string[] {
   return [...names].sort((a, b) => a.localeCompare(b));
 }
 
-/** Files of a workshop folder that are wod's, not the student's. */
-const NOT_CONTENT = new Set(['wod.yml', 'vars.yml', 'create', 'post-copy', 'cleanup', 'reset', 'setup', '.git', '.ipynb_checkpoints']);
+/** Files of a workshop folder that are wod's, not the student's (`solutions/` is for `wod workshops test` only: authoring/solutions.ts). */
+const NOT_CONTENT = new Set(['wod.yml', 'vars.yml', 'create', 'post-copy', 'cleanup', 'reset', 'setup', 'solutions', '.git', '.ipynb_checkpoints']);
 
 /**
  * The original's templated files: the public folder's `*.ipynb *.yaml *.py *.sh *.src *.tf *.env

@@ -32,6 +32,7 @@ import { registerMetrics } from './metrics.js';
 import { registerBackup } from './backup.js';
 import { registerDoctor } from './doctor.js';
 import { registerServiceUnit } from './service-unit.js';
+import { registerAuthoring } from './authoring.js';
 
 const program = new Command('wod').description('Workshops-on-Demand on JupyterHub').version(VERSION).showHelpAfterError();
 
@@ -97,6 +98,7 @@ program
   });
 
 const workshops = program.command('workshops').description('the workshop folders');
+registerAuthoring(workshops);
 workshops
   .command('lint')
   .description(

@@ -16,7 +16,7 @@ export function globToRegExp(pattern: string): RegExp {
 }
 
 /** Notebook file names in reading order: numbers compared as numbers (`10-…` after `9-…`). */
-function notebookOrder(names: readonly string[]): string[] {
+export function notebookOrder(names: readonly string[]): string[] {
   return names.filter((n) => n.toLowerCase().endsWith('.ipynb')).sort((a, b) => a.localeCompare(b, 'en', { numeric: true }));
 }
 
