@@ -15,7 +15,7 @@ from urllib.parse import quote, unquote
 
 from jupyterhub.log import log_request as hub_log_request
 
-SECRET_SEGMENT = re.compile(r"(/(?:status|registered)/)[^/?#]+", re.IGNORECASE)
+SECRET_SEGMENT = re.compile(r"(/(?:status|registered|work)/)[^/?#]+", re.IGNORECASE)
 # a parameter whose name contains one of these has its value hidden (JupyterHub's list, and more)
 SECRET_KEYS = ("token", "auth", "key", "code", "state", "_xsrf", "password", "secret", "ticket")
 

@@ -68,9 +68,10 @@ export function createLogger(level: Level = 'info', label = 'wod', write: (line:
 
 /**
  * Secrets in a path: the participant's status link (`/status/<token>`, in the portal and the REST
- * API, and what hangs under it) and the "check your mail" ticket (`/registered/<ticket>`).
+ * API, and what hangs under it), the "check your mail" ticket (`/registered/<ticket>`) and the
+ * download link of their work (`/work/<token>`). spawner-config/wod_logging.py keeps the same list.
  */
-const SECRET_SEGMENT = /(\/(?:status|registered)\/)[^/?#]+/gi;
+const SECRET_SEGMENT = /(\/(?:status|registered|work)\/)[^/?#]+/gi;
 
 /**
  * A request URL as it may be logged: secret path segments become `[redacted]`, and of the query

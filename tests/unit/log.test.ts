@@ -17,6 +17,7 @@ test('secrets in paths never reach the log: status links (portal and API) and ti
   expect(scrubUrl('/services/wod/status/12.Abc-def_ghijklmnopqrstuvwx/end?ended=1')).toBe('/services/wod/status/[redacted]/end?ended');
   expect(scrubUrl('/services/wod/api/v1/status/12.Abc-def/feedback')).toBe('/services/wod/api/v1/status/[redacted]/feedback');
   expect(scrubUrl('/services/wod/registered/7.Abcdefghijklmnopqrstu')).toBe('/services/wod/registered/[redacted]');
+  expect(scrubUrl('/services/wod/work/7.1999999999.Abcdefghijklmnopqrstu')).toBe('/services/wod/work/[redacted]');
   expect(scrubUrl('/services/wod/admin/registrations/7')).toBe('/services/wod/admin/registrations/7');
 });
 
@@ -34,6 +35,7 @@ test('levels below the threshold are dropped; lines carry level, label and field
   const uris = [
     '/hub/wod-login?token=1.1999999999.SECRETSECRETSECRETSECRET',
     '/services/wod/status/12.SECRETSECRETSECRETSECRET/end',
+    '/services/wod/work/12.1999999999.SECRETSECRETSECRETSECRET',
     '/hub/login?next=%2Fhub%2Fwod-login%3Ftoken%3D1.2.SECRETSECRETSECRETSECRET',
     '/hub/login?next=%2Fuser%2Fstudent1%2Flab',
   ];
@@ -44,6 +46,7 @@ test('levels below the threshold are dropped; lines carry level, label and field
   expect(scrubbed).toEqual([
     '/hub/wod-login?token=[secret]',
     '/services/wod/status/[redacted]/end',
+    '/services/wod/work/[redacted]',
     '/hub/login?next=/hub/wod-login%3Ftoken%3D[secret]',
     '/hub/login?next=%2Fuser%2Fstudent1%2Flab',
   ]);
