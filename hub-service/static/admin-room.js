@@ -28,6 +28,10 @@
     if (!p) return '–';
     return p.total ? `${p.executed}/${p.total} (${Math.floor((100 * p.executed) / p.total)} %)` : `${p.executed}/${p.total}`;
   }
+  /** " · checks 2/3", only for a workshop with checks. */
+  function checks(c) {
+    return c && c.total ? ` · checks ${c.passed}/${c.total}` : '';
+  }
 
   function showError(text) {
     problem.textContent = text;
@@ -72,7 +76,7 @@
     const state = cell('state').querySelector('span') ?? cell('state').appendChild(document.createElement('span'));
     state.className = `state ${p.state}`;
     state.textContent = p.state;
-    cell('progress').textContent = progress(p.progress);
+    cell('progress').textContent = progress(p.progress) + checks(p.checks);
     cell('left').textContent = timeLeft(p.secondsLeft);
     const activity = cell('activity');
     activity.textContent = !r.hubAnswered ? 'unknown' : p.lastActivity ? ago(p.lastActivity, r.now) : 'never';

@@ -7,18 +7,17 @@ import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/applica
 import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
 import { type Alert, askNow, dueAlert, msUntil, staleAlerts } from './clock';
-import type { Counts } from './progress';
-import { LiveProgress } from './live-progress';
+import { LiveProgress, type Progress } from './live-progress';
 import { LatestSender } from './reporter';
 import { extensionOffer, extensionResult } from './extension';
 import type { Me } from './service';
 import { ServiceError, WodService } from './service';
 import { IWorkshopSession, WorkshopSession } from './session';
 import { askSurvey } from './survey';
-import { ClockWidget, ExtendButton, ProgressWidget, SurveyButton } from './widgets';
+import { ChecksWidget, ClockWidget, ExtendButton, ProgressWidget, SurveyButton } from './widgets';
 
 /** Where our items sit in the top area: right of JupyterLab's top bar (rank 900, with its spacer). */
-const RANK = { clock: 1000, extend: 1005, progress: 1010, survey: 1020 };
+const RANK = { clock: 1000, extend: 1005, progress: 1010, checks: 1015, survey: 1020 };
 
 /** Calls `setUp` once, with the first workshop the session reports. */
 function whenWorkshop(session: IWorkshopSession, setUp: (me: Me) => void): void {
@@ -162,17 +161,19 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
 
 const progressPlugin: JupyterFrontEndPlugin<void> = {
   id: '@wod/labextension:progress',
-  description: "Live completion of the workshop's notebooks in the top bar, reported to the wod service.",
+  description: "Live completion and exercise checks of the workshop's notebooks in the top bar, reported to the wod service.",
   autoStart: true,
   requires: [IWorkshopSession, INotebookTracker],
   activate: (app: JupyterFrontEnd, session: IWorkshopSession, tracker: INotebookTracker) =>
     whenWorkshop(session, (me) => {
       const widget = new ProgressWidget();
+      const checks = new ChecksWidget();
       const progress = new LiveProgress(me.workshop.folder, app.serviceManager.contents, tracker);
       // One report per few seconds at most, the latest count always last: admins see it live.
-      const report = new LatestSender((counts: Counts) => session.service.reportProgress(counts), 3000);
+      const report = new LatestSender((counts: Progress) => session.service.reportProgress(counts), 3000);
       progress.changed.connect((_, counts) => {
         widget.setCounts(counts);
+        checks.setChecks(counts.checks);
         report.update(counts);
       });
       window.addEventListener('pagehide', () => {
@@ -180,7 +181,9 @@ const progressPlugin: JupyterFrontEndPlugin<void> = {
         if (unsent) void session.service.reportProgress(unsent, { keepalive: true }).catch(() => undefined);
       });
       widget.setCounts(progress.total);
+      checks.setChecks(progress.total.checks);
       app.shell.add(widget, 'top', { rank: RANK.progress });
+      app.shell.add(checks, 'top', { rank: RANK.checks });
       progress.start().catch((e) => console.warn(`wod: cannot read ${me.workshop.folder}:`, e));
     }),
 };

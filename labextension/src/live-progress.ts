@@ -1,6 +1,7 @@
 /**
- * Live completion across the workshop's notebooks: open notebooks are counted from their model as
- * cells run (before any save), the others from their saved file, read again when the file changes.
+ * Live completion and exercise checks across the workshop's notebooks: open notebooks are counted
+ * from their model as cells run (before any save), the others from their saved file, read again
+ * when the file changes.
  * An open notebook is followed by its document context, which all its views share and which
  * follows renames.
  */
@@ -9,22 +10,38 @@ import type { INotebookModel, INotebookTracker } from '@jupyterlab/notebook';
 import type { Contents } from '@jupyterlab/services';
 import type { ICodeCellModel } from '@jupyterlab/cells';
 import { type ISignal, Signal } from '@lumino/signaling';
-import { type CellLike, type Counts, countCells, isWorkshopNotebook, sumCounts } from './progress';
+import { type CheckCellLike, type Checks, countChecks, sumChecks } from './checks';
+import { type Counts, countCells, isWorkshopNotebook, sumCounts } from './progress';
 
-function modelCells(model: INotebookModel): CellLike[] {
-  const cells: CellLike[] = [];
+/** What the top bar shows and the service stores: cells run, and checks passed. */
+export interface Progress extends Counts {
+  checks: Checks;
+}
+
+const NOTHING: Progress = { executed: 0, total: 0, checks: { passed: 0, total: 0 } };
+
+/** One notebook's progress, from its cells as nbformat writes them. */
+function progressOf(cells: CheckCellLike[]): Progress {
+  return { ...countCells(cells), checks: countChecks(cells) };
+}
+
+/** The model's cells in nbformat's shape, so the rules read the live notebook as they read a file. */
+function modelCells(model: INotebookModel): CheckCellLike[] {
+  const cells: CheckCellLike[] = [];
   for (const cell of model.cells) {
-    cells.push({ cell_type: cell.type, execution_count: cell.type === 'code' ? (cell as ICodeCellModel).executionCount : null });
+    const code = cell.type === 'code' ? (cell as ICodeCellModel) : null;
+    const outputs = code ? Array.from({ length: code.outputs.length }, (_, i) => ({ output_type: code.outputs.get(i).type })) : [];
+    cells.push({ cell_type: cell.type, execution_count: code?.executionCount ?? null, metadata: { tags: cell.getMetadata('tags') }, outputs });
   }
   return cells;
 }
 
 export class LiveProgress {
-  private readonly counts = new Map<string, Counts>();
+  private readonly counts = new Map<string, Progress>();
   /** Paths of the notebooks open in this JupyterLab, counted from their models. */
   private readonly live = new Set<string>();
   private readonly followed = new WeakSet<DocumentRegistry.Context>();
-  private readonly _changed = new Signal<this, Counts>(this);
+  private readonly _changed = new Signal<this, Progress>(this);
 
   constructor(
     private readonly folder: string,
@@ -33,12 +50,13 @@ export class LiveProgress {
   ) {}
 
   /** Emitted with the new total whenever a count changes. */
-  get changed(): ISignal<this, Counts> {
+  get changed(): ISignal<this, Progress> {
     return this._changed;
   }
 
-  get total(): Counts {
-    return sumCounts(this.counts.values());
+  get total(): Progress {
+    const all = [...this.counts.values()];
+    return { ...sumCounts(all), checks: sumChecks(all.map((p) => p.checks)) };
   }
 
   /** Reads the saved notebooks, then follows open ones and file changes. */
@@ -62,7 +80,7 @@ export class LiveProgress {
     let path = context.path;
     // contentChanged covers execution counts set by any kernel, cleared outputs, cells added or removed.
     const recount = () => {
-      if (this.counted(path)) this.set(path, countCells(modelCells(context.model)));
+      if (this.counted(path)) this.set(path, progressOf(modelCells(context.model)));
     };
     context.pathChanged.connect((_, renamed) => {
       this.forget(path);
@@ -99,21 +117,21 @@ export class LiveProgress {
   }
 
   private async readSaved(path: string): Promise<void> {
-    let counts: Counts;
+    let counts: Progress;
     try {
       const model = await this.contents.get(path, { content: true, type: 'notebook' });
-      counts = countCells((model.content as { cells?: CellLike[] }).cells ?? []);
+      counts = progressOf((model.content as { cells?: CheckCellLike[] }).cells ?? []);
     } catch (e) {
       // Gone meanwhile: nothing to count. Unreadable (not JSON): nothing done, as CLEANUP counts it.
       if ((e as { response?: Response }).response?.status === 404) return this.forget(path);
-      counts = { executed: 0, total: 0 };
+      counts = NOTHING;
     }
     if (!this.live.has(path)) this.set(path, counts); // opened meanwhile: its model is newer than the file
   }
 
-  private set(path: string, counts: Counts): void {
+  private set(path: string, counts: Progress): void {
     const before = this.counts.get(path);
-    if (before && before.executed === counts.executed && before.total === counts.total) return;
+    if (before && JSON.stringify(before) === JSON.stringify(counts)) return;
     this.counts.set(path, counts);
     this._changed.emit(this.total);
   }

@@ -6,7 +6,7 @@
 import { PageConfig, URLExt } from '@jupyterlab/coreutils';
 import { ServerConnection } from '@jupyterlab/services';
 import { serviceBaseUrl } from './hub';
-import type { Counts } from './progress';
+import type { Progress } from './live-progress';
 
 export interface SurveyInput {
   rating: number;
@@ -31,6 +31,8 @@ export interface Me {
   /** the service's clock when it answered */
   now: string;
   survey: SurveyAnswer | null;
+  /** exercise checks passed, as last reported (or measured at CLEANUP); null before any report */
+  checks: { passed: number; total: number } | null;
   /** whether asking for more time now would be granted, and why not */
   extension: { possible: boolean; minutes: number | null; code: string | null; reason: string | null };
 }
@@ -67,7 +69,7 @@ export class WodService {
   }
 
   /** `keepalive` lets the last report leave with a page being closed. */
-  async reportProgress(counts: Counts, options: { keepalive?: boolean } = {}): Promise<void> {
+  async reportProgress(counts: Progress, options: { keepalive?: boolean } = {}): Promise<void> {
     await this.read(await this.request('me/progress', { method: 'PUT', body: JSON.stringify(counts), keepalive: options.keepalive }));
   }
 

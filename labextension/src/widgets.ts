@@ -1,5 +1,6 @@
-/** The top-bar items: the clock, the progress, the survey button. Plain DOM, no framework to load. */
+/** The top-bar items: the clock, the progress, the checks, the survey button. Plain DOM, no framework to load. */
 import { Widget } from '@lumino/widgets';
+import { type Checks, describeChecks } from './checks';
 import { describeRemaining, formatRemaining, urgency } from './clock';
 import { type Counts, formatProgress, percent } from './progress';
 
@@ -59,6 +60,22 @@ export class ProgressWidget extends TopBarItem {
     this.bar.style.width = `${p}%`;
     this.node.setAttribute('aria-valuenow', String(p));
     this.node.setAttribute('aria-valuetext', `${c.executed} of ${c.total} code cells run`);
+  }
+}
+
+/** Exercise checks passed, beside the progress; hidden while the workshop has no check. */
+export class ChecksWidget extends TopBarItem {
+  constructor() {
+    super('wod-checks', 'wod-Checks', 'Checks', 'status');
+    this.node.title = 'Check cells whose latest run passed, over all check cells of the workshop';
+    this.setChecks({ passed: 0, total: 0 });
+  }
+
+  setChecks(c: Checks): void {
+    this.setHidden(c.total === 0);
+    this.value.textContent = `${c.passed}/${c.total}`;
+    this.node.setAttribute('aria-label', describeChecks(c));
+    this.node.dataset.all = String(c.total > 0 && c.passed === c.total);
   }
 }
 

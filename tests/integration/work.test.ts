@@ -78,6 +78,9 @@ test("the thanks mail links to a zip of the workshop's notebooks and the partici
   [a, b] = await Promise.all([register(A), register(B)]);
   const home = path.join(loadConfig({ env: hub.env }).students.homeRoot, a.student);
   fs.writeFileSync(path.join(home, MINE), MY_TEXT);
+  // the participant's own file is theirs (the archive keeps only files the student owns): as the home, written as the student would
+  const owner = fs.statSync(home);
+  fs.chownSync(path.join(home, MINE), owner.uid, owner.gid);
   fs.symlinkSync('/etc/passwd', path.join(home, 'passwd'));
   fs.mkdirSync(path.join(home, FOLDER, '.ipynb_checkpoints'), { recursive: true });
   fs.writeFileSync(path.join(home, FOLDER, '.ipynb_checkpoints', '0-ReadMeFirst-checkpoint.ipynb'), '{}');

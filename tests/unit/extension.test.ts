@@ -1,7 +1,9 @@
 /**
  * More time asked by the participant (registrations/extension.ts), on a real SQLite file: wod.yml's
  * `extend`, every refusal with its reason (and nothing changed), the grant (the deadline moved, the
- * count, the audit as the participant), and the lab clock's offer (labextension/src/extension.ts).
+ * count, the audit as the participant), who counts as waiting for the seat (demand not seated: a
+ * warm event's seats not taken; never a registration being deployed, it holds its seat), the one
+ * read it takes, and the lab clock's offer (labextension/src/extension.ts).
  */
 import path from 'node:path';
 import { scanWorkshops } from '../../hub-service/src/catalog/loader';
@@ -106,24 +108,62 @@ describe('the rule', () => {
     expect(refused(early)).toEqual({ code: 'too-early', reason: 'too early: ask in the last 60 minutes' });
   });
 
-  test('the seat is needed when the workshop is full and people are arriving: a registration waiting for its deployment, or a warm event', () => {
+  test('refused once the deadline has passed, during the end grace too: the workshop does not come back', () => {
+    const { register, ready, refused } = setup();
+    const late = register('ada@example.com', 'WKSHP-More');
+    ready(late, -1);
+    expect(refused(late)).toEqual({ code: 'not-running', reason: "your workshop's time is up: it is ending" });
+    const due = register('bob@example.com', 'WKSHP-More');
+    ready(due, 0);
+    expect(refused(due).code).toBe('not-running');
+  });
+
+  test('a full class with a registration still deploying and no event is granted: that registration holds its seat, nobody waits', () => {
+    const { db, register, ready, row, ask } = setup();
+    const id = register('ada@example.com', 'WKSHP-More');
+    ready(id, 5);
+    const other = register('bob@example.com', 'WKSHP-More');
+    db.prepare(`UPDATE registrations SET state = 'deploying' WHERE id = ?`).run(other);
+    // full (2 of 2), bob's lab still being prepared
+    expect(extensionNow(db, id, WINDOW, NOW)).toEqual({ allowed: true, minutes: 30 });
+    expect(ask(id).deadlineAt).toBe(minutes(35));
+    expect(row(id).used).toBe(1);
+  });
+
+  test("the seat is needed when the workshop is full and a running warm event's seats are not taken yet", () => {
     const { db, register, ready, row, refused, ask } = setup();
     const id = register('ada@example.com', 'WKSHP-More');
     ready(id, 5);
-    // full (2 of 2), and the other registration is still being deployed
     const other = register('bob@example.com', 'WKSHP-More');
-    expect(refused(id)).toEqual({ code: 'seat-needed', reason: 'the seat is needed: people are waiting for this workshop' });
-    // full, nobody arriving: granted
     ready(other, 100);
+    // full, and a class of one expected now
+    const event = scheduleWarm(db, { workshop: 'WKSHP-More', seats: 1, startsAt: new Date(NOW - 60_000), endsAt: new Date(NOW + 3_600_000) }, 'admin', new Date(NOW - 120_000));
+    const scheduledAt = (at: string) => db.prepare('UPDATE warm_events SET created_at = ? WHERE id = ?').run(at, event.id);
+    scheduledAt(minutes(-2));
+    expect(refused(id)).toEqual({ code: 'seat-needed', reason: 'the seat is needed: people are waiting for this workshop' });
+    // bob registered during the event: he took its seat, nobody else is expected
+    db.prepare('UPDATE registrations SET created_at = ? WHERE id = ?').run(minutes(-0.5), other);
     expect(extensionNow(db, id, WINDOW, NOW)).toEqual({ allowed: true, minutes: 30 });
-    // full, and a class expected now
-    scheduleWarm(db, { workshop: 'WKSHP-More', seats: 1, startsAt: new Date(NOW - 60_000), endsAt: new Date(NOW + 3_600_000) }, 'admin', new Date(NOW - 120_000));
+    // the event was scheduled after bob registered: he is no part of its class
+    scheduledAt(minutes(-0.2));
     expect(refused(id).code).toBe('seat-needed');
     // a free seat again: the event's people find one, so the seat is not needed
     db.prepare(`UPDATE registrations SET state = 'ended' WHERE id = ?`).run(other);
     db.prepare(`UPDATE students SET state = 'free', registration_id = NULL WHERE name = 'student2'`).run();
     expect(ask(id).deadlineAt).toBe(minutes(35));
     expect(row(id).used).toBe(1);
+  });
+
+  test("one read, of this registration's workshop only; a spec stored before extend existed allows none", () => {
+    const { db, register, ready } = setup();
+    const id = register('ada@example.com', 'WKSHP-More');
+    ready(id, 5);
+    const prepare = jest.spyOn(db, 'prepare');
+    expect(extensionNow(db, id, WINDOW, NOW)).toEqual({ allowed: true, minutes: 30 });
+    expect(prepare).toHaveBeenCalledTimes(1);
+    prepare.mockRestore();
+    db.prepare(`UPDATE workshops SET spec = json_remove(spec, '$.extend') WHERE folder = 'WKSHP-More'`).run();
+    expect(extensionNow(db, id, WINDOW, NOW)).toEqual(expect.objectContaining({ allowed: false, code: 'not-allowed' }));
   });
 
   test('a registration that does not exist has no answer', () => {

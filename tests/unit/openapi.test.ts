@@ -98,6 +98,7 @@ describe('response schemas', () => {
       closesAt: null,
       now: '2026-03-01T10:00:00.000Z',
       survey: null,
+      checks: { passed: 1, total: 2 },
       extension: { possible: false, minutes: null, code: 'not-allowed', reason: 'this workshop does not allow more time' },
     };
     const read: LabMe = sent;
@@ -156,6 +157,7 @@ describe('response schemas', () => {
     endReason: null,
     completion: null,
     progress: { executed: 2, total: 5, at: '2026-03-01T10:30:00.000Z' },
+    checks: { passed: 1, total: 2 },
     survey: { rating: 5, good: 'all', improve: '', recommend: true, answeredAt: '2026-03-01T11:00:00.000Z' },
   };
 
@@ -171,7 +173,7 @@ describe('response schemas', () => {
       () => participantStatus({ ...view, state: 'ended', endedAt: '2026-03-01T11:00:00.000Z', completion: 0.4 }, 'https://h'),
     ],
     ['a registration', '/admin/registrations/{id}', 'get', 200, () => adminRegistration(view)],
-    ['a registration without progress or survey', '/admin/registrations/{id}/end', 'post', 200, () => adminRegistration({ ...view, progress: null, survey: null })],
+    ['a registration without progress or survey', '/admin/registrations/{id}/end', 'post', 200, () => adminRegistration({ ...view, progress: null, checks: null, survey: null })],
     [
       'a job with steps',
       '/admin/jobs/{id}',

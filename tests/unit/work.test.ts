@@ -4,6 +4,7 @@
  * followed; the size cap with its note), the expiry selection and sweep, the download link's token
  * and what it opens, the thanks mail's link, and the erasure deleting the archive.
  */
+import { spawnSync } from 'node:child_process';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
@@ -16,7 +17,7 @@ import { eraseParticipant } from '../../hub-service/src/participants/erase';
 import { syncPool } from '../../hub-service/src/pool/pool';
 import { Registrations } from '../../hub-service/src/registrations/registrations';
 import { openDatabase } from '../../hub-service/src/store/db';
-import { archiveWork, collectWork, LEFT_OUT_NOTE, withinCap } from '../../hub-service/src/work/archive';
+import { archiveWork, COLLECT_SCRIPT, collectWork, LEFT_OUT_NOTE, MAX_ENTRIES, withinCap } from '../../hub-service/src/work/archive';
 import { openDownload, verifyWorkToken, workToken } from '../../hub-service/src/work/link';
 import { expiredArchives, findArchive, saveArchive, sweepArchives, workFile } from '../../hub-service/src/work/records';
 import type { Step, StepContext } from '../../hub-service/src/jobs/engine';
@@ -107,6 +108,54 @@ describe('the archive rules', () => {
     expect(await archiveWork({ home: h, workshopFolder: 'WKSHP-A', maxBytes: 1_000, file })).toEqual({ files: 0, bytes: 0, leftOut: 0 });
     expect(fs.existsSync(file)).toBe(false);
   });
+});
+
+describe('the archive runs as the student', () => {
+  const NOBODY = 65534;
+  const asRoot = process.geteuid?.() === 0;
+  if (!asRoot) console.log('skipped: the archive-as-the-student tests need root (to create files of another uid and run the child as it)');
+  const rootTest = asRoot ? test : test.skip;
+
+  rootTest("the child runs as the student's uid: a root-only file, a hard link to one, a root-owned file and links to outside stay out", async () => {
+    const outside = temp('wod-outside-');
+    const secret = path.join(outside, 'shadow');
+    put(secret, 'root:$6$secret');
+    fs.chmodSync(secret, 0o600);
+    const h = temp('wod-home-');
+    put(path.join(h, 'WKSHP-A', 'lab.ipynb'), '{"cells":[]}');
+    put(path.join(h, 'mine.txt'), 'my own');
+    // reached from the home, readable only by root
+    fs.linkSync(secret, path.join(h, 'hardlinked-shadow'));
+    put(path.join(h, 'root-only.txt'), 'root only');
+    fs.chmodSync(path.join(h, 'root-only.txt'), 0o600);
+    fs.symlinkSync(outside, path.join(h, 'swapped'));
+    for (const f of [h, path.join(h, 'WKSHP-A'), path.join(h, 'WKSHP-A', 'lab.ipynb'), path.join(h, 'mine.txt')]) fs.chownSync(f, NOBODY, NOBODY);
+    // root-owned and world-readable: the kernel would let the student read it, the owner check does not
+    put(path.join(h, 'planted.txt'), 'not theirs');
+    fs.chmodSync(path.join(h, 'planted.txt'), 0o644);
+    const file = path.join(temp('wod-work-'), '9.zip');
+    const made = await archiveWork({ home: h, workshopFolder: 'WKSHP-A', maxBytes: 1_000_000, file, ids: { uid: NOBODY, gid: NOBODY } });
+    const zip = readZip(fs.readFileSync(file));
+    expect([...zip.keys()].sort()).toEqual(['NOT-INCLUDED.txt', 'WKSHP-A/lab.ipynb', 'mine.txt']);
+    for (const [name, bytes] of zip) expect([name, bytes.includes('secret'), bytes.includes('root only')]).toEqual([name, false, false]);
+    expect(made.leftOut).toBe(4);
+    expect(zip.get(LEFT_OUT_NOTE)!.toString()).toMatch(/^swapped: a link/m);
+    // the child itself reports whom it ran as
+    const child = spawnSync(process.execPath, [COLLECT_SCRIPT, JSON.stringify({ home: h, workshopFolder: 'WKSHP-A', maxBytes: 1_000_000, owner: NOBODY })], {
+      uid: NOBODY,
+      gid: NOBODY,
+      cwd: '/',
+    });
+    expect(JSON.parse(child.stderr.toString().trim().split('\n').pop()!)).toMatchObject({ files: 2, uid: NOBODY });
+  });
+});
+
+test('the walk stops after MAX_ENTRIES entries, with a note', () => {
+  const h = temp('wod-home-');
+  for (let i = 0; i < MAX_ENTRIES + 5; i++) fs.writeFileSync(path.join(h, `f${String(i).padStart(6, '0')}`), '');
+  const found = collectWork(h, 'WKSHP-A');
+  expect(found.files).toHaveLength(MAX_ENTRIES);
+  expect(found.leftOut).toEqual([{ rel: `f${String(MAX_ENTRIES).padStart(6, '0')}`, why: `and everything after it: the archive looks at ${MAX_ENTRIES} entries at most` }]);
 });
 
 function setup() {
@@ -211,7 +260,7 @@ describe("CLEANUP's work-archived step", () => {
   };
   const run = async (kit: Kit, registrationId: number) => {
     const logged: string[] = [];
-    await workArchivedStep(kit).run({ job: { id: 1, registration_id: registrationId } as Job, log: (text) => void logged.push(text) });
+    await workArchivedStep(kit, async () => null).run({ job: { id: 1, registration_id: registrationId } as Job, log: (text) => void logged.push(text) });
     return logged.join('');
   };
 

@@ -9,6 +9,7 @@ import path from 'node:path';
 import YAML from 'yaml';
 import { parseRange, WORKSHOP_FOLDER } from '../catalog/spec.js';
 import { listWorkshopFolders, workshopFolders, type WorkshopRoots } from '../catalog/folders.js';
+import { CHECK_TAG } from '../content/checks.js';
 import { SOLUTIONS_DIR } from './solutions.js';
 
 export const KERNELS = {
@@ -99,7 +100,14 @@ interface Cell {
 
 const lines = (text: string) => text.split(/(?<=\n)/);
 const md = (id: string, text: string): Cell => ({ cell_type: 'markdown', id, metadata: {}, source: lines(text) });
-const code = (id: string, text: string): Cell => ({ cell_type: 'code', id, metadata: {}, source: lines(text), execution_count: null, outputs: [] });
+const code = (id: string, text: string, metadata: Record<string, unknown> = {}): Cell => ({
+  cell_type: 'code',
+  id,
+  metadata,
+  source: lines(text),
+  execution_count: null,
+  outputs: [],
+});
 
 export function notebookJson(kernel: KernelName, cells: Cell[]): string {
   return JSON.stringify({ cells, metadata: { kernelspec: KERNELS[kernel].spec }, nbformat: 4, nbformat_minor: 5 }, null, 1) + '\n';
@@ -136,7 +144,8 @@ export function workshopFiles(w: NewWorkshop): Record<string, string> {
       code('lab-setup', s.work),
       md('lab-task', '## Exercise\n\nWrite your answer in the next cell, run it, then run the check below it.'),
       code(EXERCISE_CELL, exercise),
-      code('lab-check', s.check),
+      // Tagged so the lab and the admins count it as a check passed once it runs without error.
+      code('lab-check', s.check, { tags: [CHECK_TAG] }),
       md('lab-next', 'Next: [3-Conclusion](3-Conclusion.ipynb).'),
     ]);
   return {

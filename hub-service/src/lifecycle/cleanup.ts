@@ -8,6 +8,7 @@
  */
 import fs from 'node:fs';
 import path from 'node:path';
+import { checks } from '../content/checks.js';
 import { completion } from '../content/completion.js';
 import { directoryLockStep } from './directory.js';
 import { limitsRemovedStep } from './limits.js';
@@ -29,8 +30,15 @@ export function cleanupPlan(kit: Kit): VerbPlan {
             .map((f) => fs.readFileSync(path.join(dir, f), 'utf8'))
         : [];
       const c = completion(notebooks);
-      db.prepare('UPDATE registrations SET completion = COALESCE(?, completion) WHERE id = ?').run(c.ratio, s.registration.id);
-      ctx.log(`completion ${c.executed}/${c.total} code cells\n`);
+      // The saved notebooks are what the participant leaves: their checks replace the live report's.
+      const k = checks(notebooks);
+      db.prepare('UPDATE registrations SET completion = COALESCE(?, completion), checks_passed = ?, checks_total = ? WHERE id = ?').run(
+        c.ratio,
+        k.passed,
+        k.total,
+        s.registration.id,
+      );
+      ctx.log(`completion ${c.executed}/${c.total} code cells, checks ${k.passed}/${k.total} passed\n`);
     }),
     step('cleanup-hook', async (s, ctx) => void (s.workshop && (await kit.hooks('cleanup', s, ctx)))),
     kit.stopServer,

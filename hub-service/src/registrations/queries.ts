@@ -48,6 +48,8 @@ export interface StudentRegistration {
   path: string;
   /** the workshop's conclusion notebook pattern (wod.yml `conclusion`) */
   pattern: string | null;
+  checksPassed: number | null;
+  checksTotal: number | null;
 }
 
 /** The registration the student (`studentN`) is allocated to, if any. */
@@ -55,7 +57,8 @@ export function studentRegistration(db: Db, student: string): StudentRegistratio
   const row = db
     .prepare(
       `SELECT r.id, r.state, r.deadline_at AS deadlineAt, w.folder, w.name, p.email, w.path,
-       json_extract(w.spec, '$.conclusion') AS pattern FROM students s
+       json_extract(w.spec, '$.conclusion') AS pattern,
+       r.checks_passed AS checksPassed, r.checks_total AS checksTotal FROM students s
        JOIN registrations r ON r.id = s.registration_id JOIN workshops w ON w.id = r.workshop_id
        JOIN participants p ON p.id = r.participant_id WHERE s.name = ?`,
     )
@@ -63,11 +66,13 @@ export function studentRegistration(db: Db, student: string): StudentRegistratio
   return row ?? null;
 }
 
-/** Stores the progress a student's JupyterLab reports: cells executed out of the workshop's total. */
-export function saveProgress(db: Db, registrationId: number, progress: { executed: number; total: number }): void {
-  db.prepare(`UPDATE registrations SET progress_executed = ?, progress_total = ?, progress_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`).run(
-    progress.executed,
-    progress.total,
-    registrationId,
-  );
+/**
+ * Stores the progress a student's JupyterLab reports: cells executed out of the workshop's total,
+ * and checks passed when it reports them (an older extension does not: the last figures stay).
+ */
+export function saveProgress(db: Db, registrationId: number, progress: { executed: number; total: number; checks?: { passed: number; total: number } }): void {
+  db.prepare(
+    `UPDATE registrations SET progress_executed = ?, progress_total = ?, progress_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'),
+     checks_passed = COALESCE(?, checks_passed), checks_total = COALESCE(?, checks_total) WHERE id = ?`,
+  ).run(progress.executed, progress.total, progress.checks?.passed ?? null, progress.checks?.total ?? null, registrationId);
 }

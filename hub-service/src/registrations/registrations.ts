@@ -39,6 +39,8 @@ export interface RegistrationView {
   completion: number | null;
   /** live, as the JupyterLab extension reports it */
   progress: { executed: number; total: number; at: string } | null;
+  /** check cells passed: live as reported, then the saved notebooks' at CLEANUP */
+  checks: { passed: number; total: number } | null;
   survey: SurveyAnswer | null;
 }
 
@@ -46,6 +48,7 @@ const SELECT_VIEW = `
   SELECT r.id, r.state, r.created_at AS createdAt, r.ready_at AS readyAt, r.deadline_at AS deadlineAt,
          r.ended_at AS endedAt, r.end_reason AS endReason, r.completion,
          r.progress_executed AS pExecuted, r.progress_total AS pTotal, r.progress_at AS pAt, r.survey,
+         r.checks_passed AS cPassed, r.checks_total AS cTotal,
          w.folder AS wFolder, w.name AS wName, w.duration_minutes AS wDuration,
          p.id AS pId, p.email AS pEmail, p.name AS pName, p.company AS pCompany, s.name AS student
   FROM registrations r
@@ -53,7 +56,9 @@ const SELECT_VIEW = `
   JOIN participants p ON p.id = r.participant_id
   LEFT JOIN students s ON s.id = r.student_id`;
 
-type ViewRow = Omit<RegistrationView, 'workshop' | 'participant' | 'progress' | 'survey'> & {
+type ViewRow = Omit<RegistrationView, 'workshop' | 'participant' | 'progress' | 'checks' | 'survey'> & {
+  cPassed: number | null;
+  cTotal: number | null;
   survey: string | null;
   wFolder: string;
   wName: string;
@@ -81,6 +86,7 @@ function toView(r: ViewRow): RegistrationView {
     endReason: r.endReason,
     completion: r.completion,
     progress: r.pAt ? { executed: r.pExecuted!, total: r.pTotal!, at: r.pAt } : null,
+    checks: r.cTotal === null ? null : { passed: r.cPassed!, total: r.cTotal },
     survey: r.survey ? (JSON.parse(r.survey) as SurveyAnswer) : null,
   };
 }

@@ -18,6 +18,8 @@ export interface RoomRow {
   /** the participant's name */
   name: string;
   progress: { executed: number; total: number; at: string } | null;
+  /** check cells passed, as the JupyterLab extension reports them; null before any report */
+  checks: { passed: number; total: number } | null;
   readyAt: string | null;
   deadlineAt: string | null;
 }
@@ -45,16 +47,23 @@ export function roomRows(db: Db, folder: string): { name: string; rows: RoomRow[
   const rows = db
     .prepare(
       `SELECT r.id, r.state, s.name AS student, p.name, r.progress_executed AS executed, r.progress_total AS total,
-              r.progress_at AS progressAt, r.ready_at AS readyAt, r.deadline_at AS deadlineAt
+              r.progress_at AS progressAt, r.checks_passed AS checksPassed, r.checks_total AS checksTotal, r.ready_at AS readyAt, r.deadline_at AS deadlineAt
        FROM registrations r JOIN participants p ON p.id = r.participant_id LEFT JOIN students s ON s.id = r.student_id
        WHERE r.workshop_id = ? AND r.state IN (${sqlList(IN_ROOM)}) ORDER BY s.id, r.id`,
     )
-    .all(w.id) as (Omit<RoomRow, 'progress'> & { executed: number | null; total: number | null; progressAt: string | null })[];
+    .all(w.id) as (Omit<RoomRow, 'progress' | 'checks'> & {
+    executed: number | null;
+    total: number | null;
+    progressAt: string | null;
+    checksPassed: number | null;
+    checksTotal: number | null;
+  })[];
   return {
     name: w.name,
-    rows: rows.map(({ executed, total, progressAt, ...r }) => ({
+    rows: rows.map(({ executed, total, progressAt, checksPassed, checksTotal, ...r }) => ({
       ...r,
       progress: executed !== null && total !== null && progressAt !== null ? { executed, total, at: progressAt } : null,
+      checks: checksTotal === null ? null : { passed: checksPassed!, total: checksTotal },
     })),
   };
 }

@@ -279,4 +279,14 @@ export const migrations: Migration[] = [
       CREATE INDEX work_archives_expires ON work_archives (expires_at);
     `,
   },
+  {
+    version: 12,
+    name: 'exercise checks',
+    sql: `
+      -- Check cells (tagged wod-check) passed over check cells: live as the JupyterLab extension
+      -- reports them (web/me.ts), then the saved notebooks' figures at CLEANUP (content/checks.ts).
+      ALTER TABLE registrations ADD COLUMN checks_passed INTEGER CHECK (checks_passed >= 0);
+      ALTER TABLE registrations ADD COLUMN checks_total INTEGER CHECK (checks_total >= checks_passed);
+    `,
+  },
 ];

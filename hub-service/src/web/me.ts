@@ -15,12 +15,20 @@ import { CLOCK_RUNNING, REGISTRATION_STATES } from '../registrations/states.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import type { WebDeps } from './deps.js';
 import { extensionSchema, presentExtension } from './extension-view.js';
-import { surveyAnswer, surveyAnswerSchema, timestamp } from './views.js';
+import { checksView, surveyAnswer, surveyAnswerSchema, timestamp } from './views.js';
+
+export const checksSchema = z
+  .object({ passed: z.number().int().min(0), total: z.number().int().min(0) })
+  .strict()
+  .refine((c) => c.passed <= c.total, { message: 'passed cannot exceed total', path: ['passed'] })
+  .meta({ description: 'exercise checks (code cells tagged wod-check) whose latest run passed, over all of them' });
 
 export const progressInput = z
   .object({
     executed: z.number().int().min(0),
     total: z.number().int().min(0),
+    // Optional: a lab extension from before the checks reports cells only.
+    checks: checksSchema.optional(),
   })
   .strict()
   .refine((p) => p.executed <= p.total, 'executed cannot exceed total');
@@ -40,6 +48,7 @@ export const meSchema = z
     closesAt: timestamp.nullable().meta({ description: 'when the server is stopped: the deadline and a grace to download the work' }),
     now: timestamp.meta({ description: "the service's clock, to count down against" }),
     survey: surveyAnswerSchema.nullable(),
+    checks: checksView,
     extension: extensionSchema,
   })
   .meta({ description: "a student's own workshop and clock" });
@@ -80,6 +89,7 @@ export function meRouter(deps: WebDeps): express.Router {
       // The page counts down from the deadline against this, not against its own clock.
       now: new Date(now).toISOString(),
       survey: survey && surveyAnswer(survey),
+      checks: r.checksTotal === null ? null : { passed: r.checksPassed!, total: r.checksTotal },
       extension: presentExtension(extensionNow(db, r.id, config.timers.reminderMinutes, now)!),
     };
   };

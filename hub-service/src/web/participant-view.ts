@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ErasureResult } from '../participants/erase.js';
 import type { ParticipantExport, ParticipantSummary } from '../participants/participants.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
-import { surveyAnswerSchema, timestamp } from './views.js';
+import { checksView, surveyAnswerSchema, timestamp } from './views.js';
 
 const count = z.number().int().min(0);
 
@@ -41,6 +41,7 @@ export const participantExportSchema = z
         endReason: z.string().nullable(),
         completion: z.number().min(0).max(1).nullable(),
         progress: z.object({ executed: count, total: count, at: timestamp }).nullable(),
+        checks: checksView,
         survey: surveyAnswerSchema.nullable(),
         badge: z.string().nullable(),
         clientIp: z.string().nullable().meta({ description: 'the address the registration came from' }),

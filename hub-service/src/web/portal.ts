@@ -261,7 +261,8 @@ export function portalRouter(deps: WebDeps): express.Router {
       title: st.workshop.name,
       st,
       token: String(req.params.token),
-      state: STATES[st.state] ?? { label: st.state, text: st.state },
+      // "ends soon" while it does: an extension can move a reminded workshop's end out of the reminder window
+      state: STATES[st.state === 'reminded' && (st.secondsLeft ?? 0) > config.timers.reminderMinutes * 60 ? 'ready' : st.state] ?? { label: st.state, text: st.state },
       timeLeft: st.secondsLeft === null ? null : timeLeft(st.secondsLeft),
       deadline: st.deadlineAt ? DEADLINE.format(new Date(st.deadlineAt)) : null,
       preparing,
@@ -285,20 +286,31 @@ export function portalRouter(deps: WebDeps): express.Router {
   router.get('/status/:token', (req, res) => statusPage(req, res));
 
   // The thanks mail's download of the participant's work (work/link.ts): the zip while it is kept, 410 after.
-  router.get('/work/:token', (req, res) => {
+  router.get('/work/:token', async (req, res) => {
     const found = openDownload(db, sealer, String(req.params.token));
     res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
     if (found.kind === 'invalid') return void notFound(req, res, 'This download link is not valid; use the link from your mail.');
-    if (found.kind === 'gone') {
-      return void res.status(410).render('message', {
+    const gone = () =>
+      void res.status(410).render('message', {
         title: 'No longer available',
         message: `The archive of your work is no longer kept: it is deleted ${config.participants.workDays} days after the workshop, or when you ask us to forget you.`,
         link: { href: req.app.locals.prefix, text: 'See the workshops' },
       });
+    if (found.kind === 'gone') return gone();
+    // opened before any zip header: a file the sweep deleted meanwhile is the 410 page; once open, it is read whole
+    const fh = await fs.promises.open(found.file, fs.constants.O_RDONLY | fs.constants.O_NOFOLLOW).catch(() => null);
+    if (!fh) return gone();
+    const size = await fh.stat().then(
+      (st) => (st.isFile() ? st.size : null),
+      () => null,
+    );
+    if (size === null) {
+      await fh.close();
+      return gone();
     }
-    res.set({ 'Content-Type': 'application/zip', 'Content-Length': String(found.bytes), 'Content-Disposition': `attachment; filename="${found.name}"` });
-    fs.createReadStream(found.file)
-      .on('error', () => void (res.headersSent ? res.destroy() : res.status(410).end()))
+    res.set({ 'Content-Type': 'application/zip', 'Content-Length': String(size), 'Content-Disposition': `attachment; filename="${found.name}"` });
+    fh.createReadStream({ autoClose: true })
+      .on('error', () => void res.destroy())
       .pipe(res);
   });
 

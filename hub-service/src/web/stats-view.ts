@@ -7,7 +7,7 @@ import { z } from 'zod';
 import type { Room } from '../stats/room.js';
 import type { DashboardStats, Percentiles, Series } from '../stats/stats.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
-import { timestamp } from './views.js';
+import { checksView, timestamp } from './views.js';
 
 const count = z.number().int().min(0);
 const share = z.number().min(0).max(1);
@@ -96,6 +96,7 @@ export const roomSchema = z
         student: z.string().nullable(),
         name: z.string().meta({ description: "the participant's name" }),
         progress: z.object({ executed: count, total: count, at: timestamp }).nullable().meta({ description: 'live, as the JupyterLab extension reports it' }),
+        checks: checksView,
         readyAt: timestamp.nullable(),
         deadlineAt: timestamp.nullable(),
         secondsLeft: count.nullable().meta({ description: '0 once the deadline has passed; null while deploying' }),
@@ -118,6 +119,7 @@ export function presentRoom(r: Room): RoomView {
       student: p.student,
       name: p.name,
       progress: p.progress && { executed: p.progress.executed, total: p.progress.total, at: p.progress.at },
+      checks: p.checks && { passed: p.checks.passed, total: p.checks.total },
       readyAt: p.readyAt,
       deadlineAt: p.deadlineAt,
       secondsLeft: p.secondsLeft,

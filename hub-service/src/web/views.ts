@@ -198,6 +198,12 @@ export function participantStatus(
   };
 }
 
+/** Exercise checks (code cells tagged wod-check) passed; null before the lab reported any. */
+export const checksView = z.object({ passed: count, total: count }).nullable().meta({
+  description:
+    'check cells (tagged wod-check) whose latest run passed, over all of them: live as the JupyterLab extension reports them, then from the saved notebooks at CLEANUP; null before any report',
+});
+
 export const registrationSchema = z
   .object({
     id: z.number().int(),
@@ -212,6 +218,7 @@ export const registrationSchema = z
     endReason: z.string().nullable(),
     completion: z.number().min(0).max(1).nullable().meta({ description: 'at CLEANUP, executed code cells over code cells (0 to 1)' }),
     progress: z.object({ executed: count, total: count, at: timestamp }).nullable().meta({ description: 'live, as the JupyterLab extension reports it' }),
+    checks: checksView,
     survey: surveyAnswerSchema.nullable(),
   })
   .meta({ description: 'a registration, as an admin sees it' });
@@ -231,6 +238,7 @@ export function adminRegistration(r: RegistrationView): AdminRegistration {
     endReason: r.endReason,
     completion: r.completion,
     progress: r.progress && { executed: r.progress.executed, total: r.progress.total, at: r.progress.at },
+    checks: r.checks && { passed: r.checks.passed, total: r.checks.total },
     survey: r.survey && surveyAnswer(r.survey),
   };
 }

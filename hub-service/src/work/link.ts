@@ -1,25 +1,24 @@
 /**
  * The thanks mail's download link: `<registration id>.<expiry, epoch seconds>.<MAC>`, as the start
- * link (registrations/start-link.ts) but of its own purpose, so that neither opens the other. The
+ * link (registrations/start-link.ts, both auth/expiring-token.ts) but of its own purpose, so that neither opens the other. The
  * link works while its archive is kept: past the expiry, or once the participant is erased, it
  * answers "gone" rather than "no such link".
  */
 import fs from 'node:fs';
-import { type Sealer, safeEqual } from '../auth/seal.js';
+import { expiringToken, readExpiringToken } from '../auth/expiring-token.js';
+import type { Sealer } from '../auth/seal.js';
 import { isErased } from '../participants/participants.js';
 import type { Db } from '../store/db.js';
 import { findArchive } from './records.js';
 
 export function workToken(sealer: Sealer, registrationId: number, expiresAt: Date): string {
-  const exp = Math.floor(expiresAt.getTime() / 1000);
-  return `${registrationId}.${exp}.${sealer.mac(`work:${registrationId}:${exp}`)}`;
+  return expiringToken(sealer, 'work', registrationId, expiresAt);
 }
 
 /** The registration a genuine token names, and when it said it expires; null for a forged or altered one. */
 export function verifyWorkToken(sealer: Sealer, token: string): { registrationId: number; expiresAt: number } | null {
-  const m = token.match(/^(\d{1,12})\.(\d{1,12})\.([\w-]{20,})$/);
-  if (!m || !safeEqual(m[3], sealer.mac(`work:${m[1]}:${m[2]}`))) return null;
-  return { registrationId: Number(m[1]), expiresAt: Number(m[2]) * 1000 };
+  const t = readExpiringToken(sealer, 'work', token);
+  return t && { registrationId: t.id, expiresAt: t.expiresAt };
 }
 
 export type Download = { kind: 'file'; file: string; name: string; bytes: number } | { kind: 'gone' } | { kind: 'invalid' };
