@@ -146,11 +146,15 @@ test('a template error fails CREATE with the file and variable named, purges the
   expect(failed.state).toBe('failed');
   const jobs = (await (await api(`/admin/registrations/${id}`)).json()) as { student: string };
   expect(jobs.student).toBe('student6');
+  // the registration fails first; the PURGE it queued frees the seat right after
+  await until(
+    async () => ((await (await api('/admin/pool?workshop=WKSHP-Broken')).json()) as { free: number }).free,
+    (free) => free === 3,
+    'the seat of the failed CREATE freed',
+  );
   const home = path.join(hub.dataDir, 'homes', 'student6');
   expect(fs.existsSync(path.join(home, 'WKSHP-Broken'))).toBe(false);
   expect(fs.readdirSync(home).filter((f) => f.startsWith('.wod-deploying'))).toEqual([]);
-  const pool = (await (await api('/admin/pool?workshop=WKSHP-Broken')).json()) as { free: number };
-  expect(pool.free).toBe(3);
   expect(hub.output()).toMatch(/0-ReadMeFirst\.ipynb:1: undefined variable FROM_THE_HOOK/);
 });
 

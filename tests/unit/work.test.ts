@@ -141,11 +141,8 @@ describe('the archive runs as the student', () => {
     expect(made.leftOut).toBe(4);
     expect(zip.get(LEFT_OUT_NOTE)!.toString()).toMatch(/^swapped: a link/m);
     // the child itself reports whom it ran as
-    const child = spawnSync(process.execPath, [COLLECT_SCRIPT, JSON.stringify({ home: h, workshopFolder: 'WKSHP-A', maxBytes: 1_000_000, owner: NOBODY })], {
-      uid: NOBODY,
-      gid: NOBODY,
-      cwd: '/',
-    });
+    const runAs = { uid: NOBODY, gid: NOBODY };
+    const child = spawnSync(process.execPath, [COLLECT_SCRIPT, JSON.stringify({ home: h, workshopFolder: 'WKSHP-A', maxBytes: 1_000_000, owner: NOBODY, runAs })], { cwd: '/' });
     expect(JSON.parse(child.stderr.toString().trim().split('\n').pop()!)).toMatchObject({ files: 2, uid: NOBODY });
   });
 });

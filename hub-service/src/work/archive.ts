@@ -164,6 +164,8 @@ export interface WorkOptions {
   maxBytes: number;
   /** the uid the files must belong to; null: not checked */
   owner: number | null;
+  /** whom the child becomes before it touches the home (the student); null: it stays this process's user */
+  runAs: Ids | null;
 }
 
 /**
@@ -213,9 +215,10 @@ export async function archiveWork(o: { home: string; workshopFolder: string; max
   fs.chmodSync(path.dirname(o.file), 0o700);
   const part = `${o.file}.part`;
   const ids = o.ids ?? null;
-  const args: WorkOptions = { home: o.home, workshopFolder: o.workshopFolder, maxBytes: o.maxBytes, owner: ids?.uid ?? null };
+  const args: WorkOptions = { home: o.home, workshopFolder: o.workshopFolder, maxBytes: o.maxBytes, owner: ids?.uid ?? null, runAs: ids };
+  // Started as this process's user, so that it can load wod's code from a private checkout (/root/…);
+  // it becomes the student itself before it reads anything of theirs (work/collect.ts).
   const child = spawn(process.execPath, [COLLECT_SCRIPT, JSON.stringify(args)], {
-    ...(ids ? { uid: ids.uid, gid: ids.gid } : {}),
     cwd: '/',
     env: { PATH: '/usr/bin:/bin', LANG: 'C.UTF-8' },
     stdio: ['ignore', 'pipe', 'pipe'],
