@@ -120,7 +120,6 @@ export function mailsTo(p: Participant, registrations: number[]): { where: strin
 export function exportParticipant(db: Db, id: number): ParticipantExport | null {
   const participant = findParticipant(db, String(id));
   if (!participant) return null;
-  const regs = registrationIds(db, id);
   type Kept = Pick<RegistrationRecord, 'id' | 'mode' | 'badge' | 'clientIp' | 'externalId'>;
   const rows = db.prepare('SELECT id, mode, badge, client_ip AS clientIp, external_id AS externalId FROM registrations WHERE participant_id = ?').all(id) as Kept[];
   const kept = new Map(rows.map((r) => [r.id, r]));
@@ -129,6 +128,7 @@ export function exportParticipant(db: Db, id: number): ParticipantExport | null 
     ...kept.get(r.id)!,
     workshop: { folder: workshop.folder, name: workshop.name },
   }));
+  const regs = registrations.map((r) => r.id);
   const m = mailsTo(participant, regs);
   const mails = mailDetails(db, m.where, m.params);
   const a = auditAbout(participant, regs);
