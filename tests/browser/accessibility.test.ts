@@ -6,13 +6,11 @@
  * tests/browser/lab.test.ts, where they are opened.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { Sealer } from '../../hub-service/src/auth/seal';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { accessibilityViolations } from '../support/axe';
 import { launchChromium } from '../support/chromium';
-import { adminToken, restApi, type RunningHub, startHub } from '../support/hub';
+import { adminToken, restApi, type RunningHub, sealerOf, startHub } from '../support/hub';
 import { until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
@@ -59,7 +57,7 @@ async function check(page: Page, url: string): Promise<{ url: string; violations
 
 test('the portal and a status page: no serious or critical violation', async () => {
   const page = await context.newPage();
-  const sealer = new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+  const sealer = sealerOf(hub);
   const results = [];
   for (const url of [
     '/services/wod/',

@@ -7,10 +7,9 @@
 import fs from 'node:fs';
 import path from 'node:path';
 import type { Browser, BrowserContext, Page } from 'playwright-core';
-import { Sealer } from '../../hub-service/src/auth/seal';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { launchChromium } from '../support/chromium';
-import { adminToken, restApi, type RunningHub, startHub } from '../support/hub';
+import { adminToken, restApi, type RunningHub, sealerOf, startHub } from '../support/hub';
 import { until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
@@ -60,7 +59,7 @@ beforeAll(async () => {
       500,
     );
   // Ada answers the survey, through her status link.
-  const sealer = new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+  const sealer = sealerOf(hub);
   const answered = await fetch(`${hub.url}/services/wod/api/v1/status/${statusToken(sealer, ids[0])}/feedback`, {
     method: 'PUT',
     headers: { 'Content-Type': 'application/json' },

@@ -3,11 +3,9 @@
  * 500 simultaneous registrations for 20 seats, validation, the participant's status, admin routes.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { Sealer } from '../../hub-service/src/auth/seal';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { Browser } from '../support/browser';
-import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { adminToken, type RunningHub, sealerOf, startHub } from '../support/hub';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 let hub: RunningHub;
@@ -81,7 +79,7 @@ test('one running registration per email; the status link shows it and can end i
   expect(again.status).toBe(409);
   expect(await again.json()).toMatchObject({ code: 'already-registered' });
 
-  const sealer = new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+  const sealer = sealerOf(hub);
   const token = statusToken(sealer, registration.id);
   const status = await (await fetch(`${api}/status/${token}`)).json();
   expect(status).toMatchObject({ id: registration.id, running: true, workshop: { folder: 'WKSHP-Quiet' } });

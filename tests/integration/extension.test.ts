@@ -5,11 +5,10 @@
  * grant moves the deadline as the admin API shows it, each refusal says why and changes nothing.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Sealer } from '../../hub-service/src/auth/seal';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { Browser, labConfig } from '../support/browser';
-import { adminToken, restApi, type RunningHub, startHub } from '../support/hub';
+import { adminToken, restApi, type RunningHub, sealerOf, startHub } from '../support/hub';
 import { credentialsIn, waitForMail } from '../support/outbox';
 import { query } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -27,7 +26,7 @@ beforeAll(async () => {
   writeWorkshop(workshops, 'WKSHP-Full', { range: [5, 5], capacity: 1, duration: 0.5, extend: EXTEND });
   hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000', WOD_STUDENTS_COUNT: '6' } });
   admin = await adminToken(hub);
-  sealer = new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+  sealer = sealerOf(hub);
 }, 240_000);
 afterAll(async () => {
   await hub?.stop();

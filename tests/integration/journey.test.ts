@@ -10,11 +10,10 @@ import path from 'node:path';
 import Database from 'better-sqlite3';
 import { type ParsedMail, simpleParser } from 'mailparser';
 import { SMTPServer } from 'smtp-server';
-import { Sealer } from '../../hub-service/src/auth/seal';
 import { findProcesses } from '../../hub-service/src/lifecycle/processes';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { Browser } from '../support/browser';
-import { type RunningHub, startHub } from '../support/hub';
+import { type RunningHub, sealerOf, startHub } from '../support/hub';
 import { credentialsIn } from '../support/outbox';
 import { freePorts } from '../support/ports';
 import { jobsOf, jobsSettled, mailsTo, query, until } from '../support/wait';
@@ -109,7 +108,7 @@ async function mailerPassed(): Promise<void> {
 }
 /** The mails table's rows for an address, as [kind, state]. */
 const stored = (email: string) => mailsTo(hub.dataDir, email).map((m) => [m.kind, m.state]);
-const sealer = () => new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+const sealer = () => sealerOf(hub);
 
 test('one registration left alone: welcome, credentials, reminder, thanks, with proper headers and both alternatives', async () => {
   const id = await register('grace@example.com', 'WKSHP-One');

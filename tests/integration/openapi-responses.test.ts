@@ -7,11 +7,10 @@
  * drops, fails.
  */
 import fs from 'node:fs';
-import path from 'node:path';
 import { Sealer } from '../../hub-service/src/auth/seal';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { Browser, labConfig } from '../support/browser';
-import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { adminToken, type RunningHub, sealerOf, startHub } from '../support/hub';
 import { type OpenApiDocument, ResponseChecker } from '../support/openapi';
 import { credentialsIn, waitForMail } from '../support/outbox';
 import { until } from '../support/wait';
@@ -40,7 +39,7 @@ beforeAll(async () => {
   tokens.admin = await adminToken(hub);
   const doc = (await (await fetch(`${api}/openapi.json`)).json()) as OpenApiDocument;
   checker = new ResponseChecker(doc);
-  sealer = new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+  sealer = sealerOf(hub);
 
   // A student in their JupyterLab (for /me), and a second registration to end.
   ids.lab = (await call('POST', '/registrations', { body: person('lab@example.com'), expect: 201 })) as number;

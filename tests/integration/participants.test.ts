@@ -13,7 +13,7 @@ import { Sealer } from '../../hub-service/src/auth/seal';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { attack } from '../support/attacks';
 import { Browser } from '../support/browser';
-import { adminToken, restApi, type RunningHub, startHub } from '../support/hub';
+import { adminToken, restApi, type RunningHub, sealerOf, startHub } from '../support/hub';
 import { waitForMail } from '../support/outbox';
 import { query, until } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -39,7 +39,7 @@ beforeAll(async () => {
   writeWorkshop(workshops, FOLDER, { range: [1, 4], capacity: 4, priority: 1 });
   hub = await startHub({ env: { WOD_WORKSHOPS_DIR: workshops, WOD_REGISTRATION_PER_IP_PER_MINUTE: '1000' } });
   token = await adminToken(hub);
-  sealer = new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+  sealer = sealerOf(hub);
 }, 240_000);
 afterAll(async () => {
   await hub?.stop();

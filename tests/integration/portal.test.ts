@@ -9,7 +9,7 @@ import Database from 'better-sqlite3';
 import { Sealer } from '../../hub-service/src/auth/seal';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { Browser } from '../support/browser';
-import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { adminToken, type RunningHub, sealerOf, startHub } from '../support/hub';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 const AVATAR = '<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 40 40"><circle cx="20" cy="20" r="20" fill="#7630ea"/></svg>';
@@ -301,7 +301,7 @@ describe('registering', () => {
 });
 
 describe('the status page', () => {
-  const sealer = () => new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+  const sealer = () => sealerOf(hub);
   const db = () => new Database(path.join(hub.dataDir, 'wod.sqlite'));
 
   test('signed link only; state, time left and start link; end with a confirmation', async () => {

@@ -5,11 +5,9 @@
  * measured yet.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { Sealer } from '../../hub-service/src/auth/seal';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { Browser } from '../support/browser';
-import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { adminToken, type RunningHub, sealerOf, startHub } from '../support/hub';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 let hub: RunningHub;
@@ -39,7 +37,7 @@ afterAll(async () => {
   fs.rmSync(workshops, { recursive: true, force: true });
 });
 
-const link = (id: number) => statusToken(new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim()), id);
+const link = (id: number) => statusToken(sealerOf(hub), id);
 
 test('a registration queued behind two others says so, in the status API and on its page, which reloads itself', async () => {
   const status = async (id: number) => (await (await fetch(`${hub.url}/services/wod/api/v1/status/${link(id)}`)).json()) as { state: string; queue: unknown };

@@ -12,15 +12,13 @@
  * Every cell where a credential must be refused is an attack in the security ledger.
  */
 import fs from 'node:fs';
-import path from 'node:path';
-import { Sealer } from '../../hub-service/src/auth/seal';
 import { loadConfig } from '../../hub-service/src/config/load';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { adminRouter, routesOf } from '../../hub-service/src/web/admin';
 import type { WebDeps } from '../../hub-service/src/web/deps';
 import { attack } from '../support/attacks';
 import { Browser, labConfig } from '../support/browser';
-import { type RunningHub, startHub } from '../support/hub';
+import { type RunningHub, sealerOf, startHub } from '../support/hub';
 import { credentialsIn, waitForMail } from '../support/outbox';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
@@ -123,7 +121,7 @@ beforeAll(async () => {
   tokens["a student's JupyterLab token"] = labConfig<{ token: string }>(await browsers.student.hubLogin(creds.student, creds.password)).token;
   tokens["an admin's own JupyterLab token"] = await adminLabToken();
 
-  const sealer = new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+  const sealer = sealerOf(hub);
   const firstId = async (p: string) => String(((await (await wodApi(p)).json()) as { items: { id: number }[] }).items.at(-1)!.id);
   Object.assign(values, {
     folder: FOLDER,

@@ -7,7 +7,6 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { Sealer } from '../../hub-service/src/auth/seal';
 import { getWorkshop, listWorkshops } from '../../hub-service/src/catalog/catalog';
 import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { formatProblem } from '../../hub-service/src/catalog/problems';
@@ -18,7 +17,7 @@ import { syncPool } from '../../hub-service/src/pool/pool';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { openDatabase } from '../../hub-service/src/store/db';
 import { attack } from '../support/attacks';
-import { adminToken, type RunningHub, startHub } from '../support/hub';
+import { adminToken, type RunningHub, sealerOf, startHub } from '../support/hub';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 const MB30 = 30 * 1024 * 1024;
@@ -136,7 +135,7 @@ describe('registrations and survey answers over HTTP', () => {
     const created = await send('POST', `${api}/registrations`, person);
     expect(created.status).toBe(201);
     const { registration } = (await created.json()) as { registration: { id: number } };
-    const sealer = new Sealer(fs.readFileSync(path.join(hub.dataDir, 'secrets', 'session-key'), 'utf8').trim());
+    const sealer = sealerOf(hub);
     const feedback = `${api}/status/${statusToken(sealer, registration.id)}/feedback`;
     const answer = { rating: 5, recommend: true };
     // Its CREATE job sends mails meanwhile: an accepted answer would add a survey row and a feedback mail.

@@ -8,7 +8,10 @@ import crypto from 'node:crypto';
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Sealer } from '../../hub-service/src/auth/seal';
+import { dataPaths } from '../../hub-service/src/config/paths';
 import { findProcesses } from '../../hub-service/src/lifecycle/processes';
+import { readSecretFile } from '../../hub-service/src/secrets';
 import { Browser } from './browser';
 import { freePorts } from './ports';
 
@@ -135,14 +138,19 @@ function parseCredentials(output: string): { name: string; password: string } | 
   return m ? { name: m[1], password: m[2] } : null;
 }
 
-/** A hub API token of the hub's admin, made through the real login form. */
 /** A request to the hub's REST API v1 (`/services/wod/api/v1`) with a token, JSON in and out. */
 export function restApi(hub: RunningHub, token: string, p: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`${hub.url}/services/wod/api/v1${p}`, { ...init, headers: { Authorization: `token ${token}`, 'Content-Type': 'application/json', ...init.headers } });
 }
 
+/** A hub API token of the hub's admin, made through the real login form. */
 export async function adminToken(hub: RunningHub): Promise<string> {
   const browser = new Browser(hub.url);
   await browser.hubLogin(hub.admin.name, hub.admin.password);
   return browser.hubToken(hub.admin.name);
+}
+
+/** The service's sealer, from this hub's session key (as main.ts reads it): it signs the status links its mails carry. */
+export function sealerOf(hub: Pick<RunningHub, 'dataDir'>): Sealer {
+  return new Sealer(readSecretFile(dataPaths({ dataDir: hub.dataDir, projectRoot: ROOT }).sessionKey));
 }
