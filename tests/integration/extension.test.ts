@@ -9,6 +9,7 @@ import { Sealer } from '../../hub-service/src/auth/seal';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { Browser, labConfig } from '../support/browser';
 import { adminToken, restApi, type RunningHub, sealerOf, startHub } from '../support/hub';
+import { attack } from '../support/attacks';
 import { credentialsIn, waitForMail } from '../support/outbox';
 import { query } from '../support/wait';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -75,8 +76,19 @@ test('from the lab: too early is refused; in the last minutes granted once, the 
   const short = await ready('short@example.com', 'WKSHP-Short');
   expect((await json<{ extension: { possible: boolean } }>(restApi(hub, short.lab, '/me'))).extension).toEqual({ possible: true, minutes: 30, code: null, reason: null });
   const before = await deadline(short.id);
-  const res = await meExtend(short);
-  expect(res.status).toBe(200);
+  await attack('asking for more time with a tampered status link', async () => {
+    const last = short.token.slice(-1);
+    const res = await statusExtend({ ...short, token: `${short.token.slice(0, -1)}${last === 'A' ? 'B' : 'A'}` });
+    expect(res.status).toBe(404);
+    expect(await deadline(short.id)).toBe(before);
+  });
+  // two asks at once for a workshop that allows one: the rule and the grant are one transaction
+  let res!: Response;
+  await attack('two extensions asked at once, past `times: 1`', async () => {
+    const both = await Promise.all([meExtend(short), meExtend(short)]);
+    expect(both.map((r) => r.status).sort()).toEqual([200, 409]);
+    res = both.find((r) => r.status === 200)!;
+  });
   const granted = await json<{ deadlineAt: string; extension: { possible: boolean; code: string } }>(res);
   expect(extendedBy(before, granted.deadlineAt)).toBe(30);
   expect(await deadline(short.id)).toBe(granted.deadlineAt);
