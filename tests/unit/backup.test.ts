@@ -4,6 +4,7 @@ import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import * as tar from 'tar';
+import { attack } from '../support/attacks';
 import { backup, restore } from '../../hub-service/src/backup/backup';
 import { BACKUP_FORMAT, compareFiles, isBackedUp, type Manifest, parseManifest, retentionWarning } from '../../hub-service/src/backup/manifest';
 import { dataPaths } from '../../hub-service/src/config/paths';
@@ -175,15 +176,17 @@ describe('backup and restore of a data folder', () => {
     ['a link', (d: string) => fs.symlinkSync('/etc/passwd', path.join(d, 'outbox', 'link.eml')), /holds outbox\/link\.eml, which no wod backup holds/],
     ['a file outside what a backup holds', (d: string) => fs.writeFileSync(path.join(d, 'capacity.json'), '{}'), /holds capacity\.json, which no wod backup holds/],
     ['no manifest', (d: string) => fs.rmSync(path.join(d, 'manifest.json')), /has no manifest\.json/],
-  ])('refuses an archive with %s and writes nothing', async (_what, edit, error) => {
+  ])('refuses an archive with %s and writes nothing', async (what, edit, error) => {
     const dataDir = dataFolder();
     const archive = path.join(temp(), 'b.tar.gz');
     await backup({ dataDir, projectRoot: dataDir }, archive, quiet);
     const bad = await repacked(archive, edit);
     const parent = temp();
     const target = path.join(parent, 'var');
-    await expect(restore({ dataDir: target, projectRoot: target }, bad, quiet)).rejects.toThrow(error);
-    expect(fs.readdirSync(parent)).toEqual([]);
+    await attack(`restoring an archive with ${what}`, async () => {
+      await expect(restore({ dataDir: target, projectRoot: target }, bad, quiet)).rejects.toThrow(error);
+      expect(fs.readdirSync(parent)).toEqual([]);
+    });
   });
 
   /** A backup of a fresh data folder, and what a restore of it must give. */
