@@ -92,7 +92,11 @@ suite('the original api-db, unchanged, on another host', () => {
     password = (puts[0][1] as { password: string }).password;
     expect(hub.output()).toMatch(/mail API: accepted order order="?CREATE 1 825 ada@example\.org"? .*from=10\.249\.\d+\.\d+ by="?trusted network"?/);
     // the api-db hears the report before the job's last step is recorded
-    await until(() => jobsOf(1), (jobs) => jobs.every((j) => !['queued', 'running'].includes(j.state)), 'the CREATE to be recorded');
+    await until(
+      () => jobsOf(1),
+      (jobs) => jobs.every((j) => !['queued', 'running'].includes(j.state)),
+      'the CREATE to be recorded',
+    );
     expect(jobsOf(1)).toEqual([{ verb: 'CREATE', state: 'done' }]);
   });
 
