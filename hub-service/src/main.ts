@@ -45,6 +45,8 @@ import { apiRouter } from './web/api.js';
 import type { WebDeps } from './web/deps.js';
 import { portalRouter } from './web/portal.js';
 import { createApp } from './web/app.js';
+import { languageChoice } from './web/language.js';
+import { shippedLanguages } from './i18n/i18n.js';
 import { healthRouter } from './web/health.js';
 import { WodMetrics } from './metrics/metrics.js';
 import { metricsRouter } from './metrics/route.js';
@@ -80,7 +82,9 @@ function main(): void {
   const links = new MailLinks(db, sealer, config.publicUrl);
   // Mails relayed for an api-db wait sealed with a key of their own, derived from the session key.
   const mailer = new Mailer(db, transport, links, config, log.child('mail-out'), Date.now, new MailVault(sessionKey), metrics);
-  const letters = new Letters(db, mailer, links, config);
+  const languages = shippedLanguages();
+  if (!languages.has(config.defaultLanguage)) throw new Error(`defaultLanguage ${config.defaultLanguage}: there are locale files for ${languages.list.join(', ')} only`);
+  const letters = new Letters(db, mailer, links, config, languages);
   const registrations = new Registrations(db, { onJob: () => engine?.kick(), onCreated: (id) => letters.welcome(id) });
   const runAs = studentsRunAs(config.students);
   const host =
@@ -167,6 +171,7 @@ function main(): void {
     letters,
     log,
     capacity,
+    languages,
   };
 
   // One rule for the client address, for the hub's logins and the service's own rate limits.
@@ -176,6 +181,7 @@ function main(): void {
     log: log.child('http'),
     metrics,
     proxies,
+    language: languageChoice(languages, config.defaultLanguage, config.publicUrl.startsWith('https:')),
     mount: (r) => {
       r.use(healthRouter({ db, hubProbe }));
       r.use(metricsRouter({ metrics, identities, log: log.child('http') }));

@@ -2,6 +2,8 @@
 (function () {
   'use strict';
   var canCopy = !!(navigator.clipboard && window.isSecureContext);
+  // the buttons' words, in the page's language (partials/top.ejs)
+  var texts = document.body.dataset;
 
   function copy(text, done) {
     navigator.clipboard.writeText(text).then(done, function () {});
@@ -10,14 +12,14 @@
   // Share links: "Link" becomes "Copy link" when the browser can copy.
   if (canCopy) {
     document.querySelectorAll('a.copy[data-copy]').forEach(function (a) {
-      a.textContent = 'Copy link';
+      a.textContent = texts.textCopyLink;
       a.addEventListener('click', function (e) {
         e.preventDefault();
         copy(a.getAttribute('data-copy'), function () {
-          a.textContent = 'Link copied';
+          a.textContent = texts.textLinkCopied;
           a.classList.add('copied');
           setTimeout(function () {
-            a.textContent = 'Copy link';
+            a.textContent = texts.textCopyLink;
             a.classList.remove('copied');
           }, 2500);
         });
@@ -29,9 +31,9 @@
       b.hidden = false;
       b.addEventListener('click', function () {
         copy(input.value, function () {
-          b.textContent = 'Copied';
+          b.textContent = texts.textCopied;
           setTimeout(function () {
-            b.textContent = 'Copy';
+            b.textContent = texts.textCopy;
           }, 2500);
         });
       });
@@ -63,6 +65,13 @@
     var d = new Date(t.getAttribute('datetime'));
     if (isNaN(d.getTime())) return;
     t.title = t.textContent;
-    t.textContent = d.toLocaleString(undefined, { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZoneName: 'short' });
+    t.textContent = d.toLocaleString(document.documentElement.lang || undefined, {
+      weekday: 'short',
+      day: 'numeric',
+      month: 'short',
+      hour: '2-digit',
+      minute: '2-digit',
+      timeZoneName: 'short',
+    });
   });
 })();

@@ -6,6 +6,7 @@
  * CLEANUP (hub-service/src/content/checks.ts, proven to agree in tests/unit/labextension.test.ts).
  */
 import type { CellLike } from './progress';
+import { english, type Trans } from './trans';
 
 export const CHECK_TAG = 'wod-check';
 
@@ -50,6 +51,6 @@ export function sumChecks(checks: Iterable<Checks>): Checks {
 }
 
 /** "Checks: 2 of 3 passed", what a screen reader hears. */
-export function describeChecks(c: Checks): string {
-  return `Checks: ${c.passed} of ${c.total} passed`;
+export function describeChecks(c: Checks, trans: Trans = english): string {
+  return trans.__('Checks: %1 of %2 passed', c.passed, c.total);
 }

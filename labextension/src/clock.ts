@@ -2,6 +2,7 @@
  * The workshop clock, pure: how the time left reads in the top bar, how urgent it looks, and which
  * warning is due. The numbers match the service's reminder (one hour) and its last call.
  */
+import { english, type Trans } from './trans';
 
 /** Below this many seconds the clock turns amber. */
 export const WARNING_SECONDS = 60 * 60;
@@ -21,14 +22,14 @@ export function formatRemaining(seconds: number): string {
 }
 
 /** The same time in words, for screen readers and the tooltip: "1 hour 5 minutes left". */
-export function describeRemaining(seconds: number): string {
+export function describeRemaining(seconds: number, trans: Trans = english): string {
   const s = Math.max(0, Math.floor(seconds));
-  if (s === 0) return 'time is up';
-  if (s < 60) return `less than a minute left`;
+  if (s === 0) return trans.__('time is up');
+  if (s < 60) return trans.__('less than a minute left');
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
-  const parts = [h ? `${h} hour${h > 1 ? 's' : ''}` : '', m ? `${m} minute${m > 1 ? 's' : ''}` : ''].filter(Boolean);
-  return `${parts.join(' ')} left`;
+  const parts = [h ? trans._n('%1 hour', '%1 hours', h) : '', m ? trans._n('%1 minute', '%1 minutes', m) : ''].filter(Boolean);
+  return trans.__('%1 left', parts.join(' '));
 }
 
 export function urgency(seconds: number): Urgency {

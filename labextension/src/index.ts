@@ -6,6 +6,7 @@
 import type { JupyterFrontEnd, JupyterFrontEndPlugin } from '@jupyterlab/application';
 import { Dialog, ICommandPalette, showDialog } from '@jupyterlab/apputils';
 import { INotebookTracker, type NotebookPanel } from '@jupyterlab/notebook';
+import { ITranslator, nullTranslator } from '@jupyterlab/translation';
 import { type Alert, askNow, dueAlert, msUntil, staleAlerts } from './clock';
 import { LiveProgress, type Progress } from './live-progress';
 import { LatestSender } from './reporter';
@@ -14,10 +15,26 @@ import type { Me } from './service';
 import { ServiceError, WodService } from './service';
 import { IWorkshopSession, WorkshopSession } from './session';
 import { askSurvey } from './survey';
+import { DOMAIN, type Trans } from './trans';
 import { ChecksWidget, ClockWidget, ExtendButton, ProgressWidget, SurveyButton } from './widgets';
 
 /** Where our items sit in the top area: right of JupyterLab's top bar (rank 900, with its spacer). */
 const RANK = { clock: 1000, extend: 1005, progress: 1010, checks: 1015, survey: 1020 };
+
+/** What the extension says things with: its messages, and the locales times are written for. */
+interface Speech {
+  trans: Trans;
+  locales: string[];
+}
+
+/**
+ * In the language the student's JupyterLab speaks (its translation setting, which CREATE writes);
+ * an English lab leaves times to the browser (en-GB or en-US).
+ */
+function speech(translator: ITranslator | null): Speech {
+  const lab = translator ?? nullTranslator;
+  return { trans: lab.load(DOMAIN), locales: lab.languageCode === 'en' ? [] : [lab.languageCode] };
+}
 
 /** Calls `setUp` once, with the first workshop the session reports. */
 function whenWorkshop(session: IWorkshopSession, setUp: (me: Me) => void): void {
@@ -46,37 +63,47 @@ function remembered<T extends string>(registration: number, topic: string): { sh
   return { shown, add: (a) => (shown.add(a), save()), forget: (a) => (shown.delete(a), save()) };
 }
 
-const timeOfDay = (d: Date) => d.toLocaleTimeString([], { hour: '2-digit', minute: '2-digit' });
+const timeOfDay = (d: Date, locales: string[]) => d.toLocaleTimeString(locales, { hour: '2-digit', minute: '2-digit' });
 
 /**
  * Asks the service for more time and says how it went. Then the session asks again at once, so the
  * clock follows the new deadline (and its ten-minute call comes again before it: staleAlerts).
  */
-async function askMoreTime(session: IWorkshopSession): Promise<void> {
+async function askMoreTime(session: IWorkshopSession, { trans, locales }: Speech): Promise<void> {
   let outcome: { deadline: Date } | { refused: string };
   try {
     const me = await session.service.extend();
     outcome = { deadline: new Date(Date.now() + (me.deadlineAt ? msUntil(me.deadlineAt, me.now) : 0)) };
   } catch (e) {
-    outcome = { refused: e instanceof ServiceError ? e.message : 'the workshop service cannot be reached; try again in a moment' };
+    outcome = { refused: e instanceof ServiceError ? e.message : trans.__('the workshop service cannot be reached; try again in a moment') };
   }
   session.refresh();
-  const { title, body } = extensionResult(outcome, timeOfDay);
-  await showDialog({ title, body, buttons: [Dialog.okButton({ label: 'OK' })] });
+  const { title, body } = extensionResult(outcome, (d) => timeOfDay(d, locales), trans);
+  await showDialog({ title, body, buttons: [Dialog.okButton({ label: trans.__('OK') })] });
 }
 
 /** `graceMs`: how long after the end the server is stopped (time left to download). */
 /** `more`: the offer of more time (its label, and how to ask) when asking now would be granted. */
-async function warn(app: JupyterFrontEnd, alert: Alert, deadline: Date, graceMs: number, more: { label: string; ask: () => Promise<void> } | null): Promise<void> {
-  const at = timeOfDay(deadline);
+async function warn(
+  app: JupyterFrontEnd,
+  { trans, locales }: Speech,
+  alert: Alert,
+  deadline: Date,
+  graceMs: number,
+  more: { label: string; ask: () => Promise<void> } | null,
+): Promise<void> {
+  const at = timeOfDay(deadline, locales);
   if (alert === 'ten-minutes') {
     const r = await showDialog({
-      title: '10 minutes left',
-      body: `Your workshop ends at ${at}. Save your notebooks now, and download anything you want to keep (File ▸ Download): at the end this JupyterLab is cleaned for the next student.`,
+      title: trans.__('10 minutes left'),
+      body: trans.__(
+        'Your workshop ends at %1. Save your notebooks now, and download anything you want to keep (File ▸ Download): at the end this JupyterLab is cleaned for the next student.',
+        at,
+      ),
       buttons: [
-        Dialog.cancelButton({ label: 'Close' }),
+        Dialog.cancelButton({ label: trans.__('Close') }),
         ...(more ? [Dialog.createButton({ label: more.label, actions: ['extend'] })] : []),
-        Dialog.okButton({ label: 'Save all' }),
+        Dialog.okButton({ label: trans.__('Save all') }),
       ],
     });
     if (r.button.actions.includes('extend')) await more!.ask();
@@ -85,11 +112,19 @@ async function warn(app: JupyterFrontEnd, alert: Alert, deadline: Date, graceMs:
   }
   const canDownload = app.commands.isEnabled('docmanager:download');
   const grace = Math.round(graceMs / 1000);
-  const closes = grace > 5 ? `in about ${grace >= 90 ? `${Math.round(grace / 60)} minutes` : `${grace} seconds`}` : 'in a moment';
+  const minutes = Math.round(grace / 60);
+  const closes =
+    grace <= 5
+      ? trans.__('in a moment')
+      : grace >= 90
+        ? trans._n('in about %1 minute', 'in about %1 minutes', minutes)
+        : trans._n('in about %1 second', 'in about %1 seconds', grace);
   const r = await showDialog({
-    title: 'Time is up',
-    body: `Your workshop has ended. Download what you want to keep now (File ▸ Download): this JupyterLab closes and is cleaned ${closes}. Thank you for taking part!`,
-    buttons: canDownload ? [Dialog.cancelButton({ label: 'Close' }), Dialog.okButton({ label: 'Download this file' })] : [Dialog.okButton({ label: 'Close' })],
+    title: trans.__('Time is up'),
+    body: trans.__('Your workshop has ended. Download what you want to keep now (File ▸ Download): this JupyterLab closes and is cleaned %1. Thank you for taking part!', closes),
+    buttons: canDownload
+      ? [Dialog.cancelButton({ label: trans.__('Close') }), Dialog.okButton({ label: trans.__('Download this file') })]
+      : [Dialog.okButton({ label: trans.__('Close') })],
   });
   if (canDownload && r.button.accept) await app.commands.execute('docmanager:download');
 }
@@ -99,13 +134,16 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
   description: 'Time left of the workshop in the top bar, with warnings at 10 minutes and at the end.',
   autoStart: true,
   requires: [IWorkshopSession],
-  activate: (app: JupyterFrontEnd, session: IWorkshopSession) =>
+  optional: [ITranslator],
+  activate: (app: JupyterFrontEnd, session: IWorkshopSession, translator: ITranslator | null) =>
     whenWorkshop(session, (me) => {
-      const clock = new ClockWidget();
+      const said = speech(translator);
+      const { trans } = said;
+      const clock = new ClockWidget(trans, (d) => timeOfDay(d, said.locales));
       const alerts = remembered<Alert>(me.registration, 'alerts');
-      const ask = () => askMoreTime(session);
+      const ask = () => askMoreTime(session, said);
       const offer = () => {
-        const label = extensionOffer(session.me);
+        const label = extensionOffer(session.me, trans);
         return label ? { label, ask } : null;
       };
       let asked = 0;
@@ -124,7 +162,7 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
           // At the deadline the service leaves a grace before it stops the server; an early end, none.
           const latest = session.me;
           const graceMs = latest?.closesAt && latest.deadlineAt && session.running() ? msUntil(latest.closesAt, latest.deadlineAt) : 0;
-          void app.restored.then(() => warn(app, alert, deadline, graceMs, offer()));
+          void app.restored.then(() => warn(app, said, alert, deadline, graceMs, offer()));
         }
         if (ended) return clearInterval(timer); // the service's end is final
         if (askNow(seconds, Date.now() - asked)) {
@@ -147,9 +185,9 @@ const clockPlugin: JupyterFrontEndPlugin<void> = {
       app.shell.add(clock, 'top', { rank: RANK.clock });
 
       // The top bar offers more time while asking would be granted (the service says so in /me).
-      const more = new ExtendButton(() => void ask());
+      const more = new ExtendButton(() => void ask(), trans);
       const showMore = () => {
-        const label = extensionOffer(session.me);
+        const label = extensionOffer(session.me, trans);
         if (label) more.setOffer(label, session.me!.extension.minutes!);
         more.setHidden(!label);
       };
@@ -164,10 +202,12 @@ const progressPlugin: JupyterFrontEndPlugin<void> = {
   description: "Live completion and exercise checks of the workshop's notebooks in the top bar, reported to the wod service.",
   autoStart: true,
   requires: [IWorkshopSession, INotebookTracker],
-  activate: (app: JupyterFrontEnd, session: IWorkshopSession, tracker: INotebookTracker) =>
+  optional: [ITranslator],
+  activate: (app: JupyterFrontEnd, session: IWorkshopSession, tracker: INotebookTracker, translator: ITranslator | null) =>
     whenWorkshop(session, (me) => {
-      const widget = new ProgressWidget();
-      const checks = new ChecksWidget();
+      const { trans } = speech(translator);
+      const widget = new ProgressWidget(trans);
+      const checks = new ChecksWidget(trans);
       const progress = new LiveProgress(me.workshop.folder, app.serviceManager.contents, tracker);
       // One report per few seconds at most, the latest count always last: admins see it live.
       const report = new LatestSender((counts: Progress) => session.service.reportProgress(counts), 3000);
@@ -195,24 +235,30 @@ const surveyPlugin: JupyterFrontEndPlugin<void> = {
   description: 'The survey, asked when the conclusion notebook opens; changeable until the end.',
   autoStart: true,
   requires: [IWorkshopSession, INotebookTracker],
-  optional: [ICommandPalette],
-  activate: (app: JupyterFrontEnd, session: IWorkshopSession, tracker: INotebookTracker, palette: ICommandPalette | null) =>
+  optional: [ICommandPalette, ITranslator],
+  activate: (app: JupyterFrontEnd, session: IWorkshopSession, tracker: INotebookTracker, palette: ICommandPalette | null, translator: ITranslator | null) =>
     whenWorkshop(session, (me) => {
+      const { trans, locales } = speech(translator);
       let asking = false;
       const ask = async () => {
         if (asking || !session.me) return;
         asking = true;
         try {
-          const answer = await askSurvey(session.service, session.me.workshop.name, session.me.survey);
+          const answer = await askSurvey(session.service, session.me.workshop.name, session.me.survey, trans, locales);
           if (answer) session.surveyStored(answer);
         } finally {
           asking = false;
         }
       };
-      app.commands.addCommand(SURVEY, { label: 'Workshop Survey…', caption: 'Tell us how the workshop went', isEnabled: () => session.running(), execute: ask });
-      palette?.addItem({ command: SURVEY, category: 'Workshop' });
+      app.commands.addCommand(SURVEY, {
+        label: trans.__('Workshop Survey…'),
+        caption: trans.__('Tell us how the workshop went'),
+        isEnabled: () => session.running(),
+        execute: ask,
+      });
+      palette?.addItem({ command: SURVEY, category: trans.__('Workshop') });
 
-      const button = new SurveyButton(() => void app.commands.execute(SURVEY));
+      const button = new SurveyButton(() => void app.commands.execute(SURVEY), trans);
       const showButton = () => {
         if (!button.isAttached) app.shell.add(button, 'top', { rank: RANK.survey });
         button.setAnswered(!!session.me?.survey);

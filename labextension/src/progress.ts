@@ -3,6 +3,7 @@
  * the service's CLEANUP applies to the saved files (a code cell counts once it has an execution
  * count, whatever the kernel; markdown and raw cells do not count).
  */
+import { english, type Trans } from './trans';
 
 export interface CellLike {
   cell_type?: string;
@@ -42,9 +43,9 @@ export function percent(c: Counts): number | null {
 }
 
 /** "7/20 · 35 %" for the top bar. */
-export function formatProgress(c: Counts): string {
+export function formatProgress(c: Counts, trans: Trans = english): string {
   const p = percent(c);
-  return p === null ? 'no exercises' : `${c.executed}/${c.total} · ${p} %`;
+  return p === null ? trans.__('no exercises') : `${c.executed}/${c.total} · ${p} %`;
 }
 
 /** The notebooks that count: those at the top of the workshop folder, as CLEANUP reads them. */

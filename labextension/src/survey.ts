@@ -6,6 +6,7 @@ import { Dialog, showDialog } from '@jupyterlab/apputils';
 import type { Message } from '@lumino/messaging';
 import { Widget } from '@lumino/widgets';
 import { type SurveyAnswer, type SurveyInput, ServiceError, type WodService } from './service';
+import type { Trans } from './trans';
 
 /** What the form holds: the rating and recommendation may still be unset. */
 type Draft = Partial<SurveyInput>;
@@ -15,7 +16,7 @@ let forms = 0;
 export class SurveyForm extends Widget implements Dialog.IBodyWidget<Draft> {
   private readonly form = document.createElement('form');
 
-  constructor(draft: Draft, errors: Record<string, string>, intro: string) {
+  constructor(draft: Draft, errors: Record<string, string>, intro: string, trans: Trans) {
     super();
     this.addClass('wod-Survey');
     const id = `wod-survey-${++forms}`;
@@ -25,20 +26,20 @@ export class SurveyForm extends Widget implements Dialog.IBodyWidget<Draft> {
     this.form.innerHTML = `
       <p>${escapeHtml(intro)}</p>
       <fieldset class="wod-Survey-rating">
-        <legend>How would you rate this workshop? <span class="wod-Survey-hint">(1 = poor, 5 = excellent)</span></legend>
+        <legend>${escapeHtml(trans.__('How would you rate this workshop?'))} <span class="wod-Survey-hint">${escapeHtml(trans.__('(1 = poor, 5 = excellent)'))}</span></legend>
         ${[1, 2, 3, 4, 5].map((n) => `<label><input type="radio" name="rating" value="${n}"${checked(draft.rating === n)}${invalid('rating')}> ${n}</label>`).join('')}
       </fieldset>
       ${error('rating')}
-      <label class="wod-Survey-field">What was good?
+      <label class="wod-Survey-field">${escapeHtml(trans.__('What was good?'))}
         <textarea name="good" rows="3" maxlength="2000"${invalid('good')}>${escapeHtml(draft.good ?? '')}</textarea></label>
       ${error('good')}
-      <label class="wod-Survey-field">What should we improve?
+      <label class="wod-Survey-field">${escapeHtml(trans.__('What should we improve?'))}
         <textarea name="improve" rows="3" maxlength="2000"${invalid('improve')}>${escapeHtml(draft.improve ?? '')}</textarea></label>
       ${error('improve')}
       <fieldset class="wod-Survey-recommend">
-        <legend>Would you recommend it to a colleague?</legend>
-        <label><input type="radio" name="recommend" value="yes"${checked(draft.recommend === true)}${invalid('recommend')}> Yes</label>
-        <label><input type="radio" name="recommend" value="no"${checked(draft.recommend === false)}${invalid('recommend')}> No</label>
+        <legend>${escapeHtml(trans.__('Would you recommend it to a colleague?'))}</legend>
+        <label><input type="radio" name="recommend" value="yes"${checked(draft.recommend === true)}${invalid('recommend')}> ${escapeHtml(trans.__('Yes'))}</label>
+        <label><input type="radio" name="recommend" value="no"${checked(draft.recommend === false)}${invalid('recommend')}> ${escapeHtml(trans.__('No'))}</label>
       </fieldset>
       ${error('recommend')}`;
     // Enter in a field would submit the form and reload the page; the dialog's buttons decide.
@@ -93,10 +94,10 @@ function escapeHtml(s: string): string {
 }
 
 /** What the form must have before it goes to the service (which checks again). */
-export function missingAnswers(d: Draft): Record<string, string> {
+export function missingAnswers(d: Draft, trans: Trans): Record<string, string> {
   const errors: Record<string, string> = {};
-  if (!d.rating) errors.rating = 'Choose a rating from 1 to 5.';
-  if (d.recommend === undefined) errors.recommend = 'Say yes or no.';
+  if (!d.rating) errors.rating = trans.__('Choose a rating from 1 to 5.');
+  if (d.recommend === undefined) errors.recommend = trans.__('Say yes or no.');
   return errors;
 }
 
@@ -104,22 +105,22 @@ export function missingAnswers(d: Draft): Record<string, string> {
  * Asks until the answer is stored or the student chooses "Later"; returns the stored answer, or
  * null when nothing changed.
  */
-export async function askSurvey(service: WodService, workshop: string, previous: SurveyAnswer | null): Promise<SurveyAnswer | null> {
+export async function askSurvey(service: WodService, workshop: string, previous: SurveyAnswer | null, trans: Trans, locales: string[]): Promise<SurveyAnswer | null> {
   let draft: Draft = previous ?? {};
   let errors: Record<string, string> = {};
   const intro = previous
-    ? `You answered on ${new Date(previous.answeredAt).toLocaleString()}. You can change your answer until the workshop ends.`
-    : `You reached the end of ${workshop}. Two minutes to tell us how it went?`;
+    ? trans.__('You answered on %1. You can change your answer until the workshop ends.', new Date(previous.answeredAt).toLocaleString(locales))
+    : trans.__('You reached the end of %1. Two minutes to tell us how it went?', workshop);
   for (;;) {
     const result = await showDialog<Draft>({
-      title: 'How was the workshop?',
-      body: new SurveyForm(draft, errors, intro),
-      buttons: [Dialog.cancelButton({ label: 'Later' }), Dialog.okButton({ label: previous ? 'Save changes' : 'Send' })],
+      title: trans.__('How was the workshop?'),
+      body: new SurveyForm(draft, errors, intro, trans),
+      buttons: [Dialog.cancelButton({ label: trans.__('Later') }), Dialog.okButton({ label: previous ? trans.__('Save changes') : trans.__('Send') })],
       focusNodeSelector: SurveyForm.focusSelector(draft, errors),
     });
     if (!result.button.accept || !result.value) return null;
     draft = result.value;
-    errors = missingAnswers(draft);
+    errors = missingAnswers(draft, trans);
     if (Object.keys(errors).length) continue;
     try {
       return await service.answerSurvey(draft as SurveyInput);
@@ -128,7 +129,7 @@ export async function askSurvey(service: WodService, workshop: string, previous:
         errors = Object.keys(e.fields).length ? e.fields : { rating: e.message };
         continue;
       }
-      await showDialog({ title: 'Your answer was not saved', body: e instanceof Error ? e.message : String(e), buttons: [Dialog.okButton()] });
+      await showDialog({ title: trans.__('Your answer was not saved'), body: e instanceof Error ? e.message : String(e), buttons: [Dialog.okButton()] });
       return null;
     }
   }

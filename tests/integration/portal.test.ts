@@ -380,6 +380,44 @@ test('the terms: ending sessions, no liability, no secrets, wiped at the end, fa
   expect(terms.text).toContain('href="https://acme.example/privacy"');
 });
 
+test("the browser's language, unless the picker chose one: then its cookie keeps it", async () => {
+  const visitor = new Browser(hub.url);
+  const french = { headers: { 'Accept-Language': 'fr-FR,fr;q=0.9' } };
+  const fr = await visitor.request('/services/wod/workshops/WKSHP-Zeta/register', french);
+  expect(fr.text).toContain('<html lang="fr">');
+  expect(fr.text).toContain('<h1>Inscription</h1>');
+  expect(fr.text).toContain('<label for="email">Adresse e-mail</label>');
+  expect(fr.text).toContain('la période de 2 heures commence');
+  expect(fr.text).toContain('<a href="/services/wod/workshops/WKSHP-Zeta/register?lang=en" lang="en" hreflang="en">English</a>');
+  expect(fr.text).toContain('lang="fr" hreflang="fr" aria-current="true">Français</a>');
+  expect(visitor.cookie('wod_lang')).toBeUndefined();
+
+  const en = await visitor.request('/services/wod/workshops/WKSHP-Zeta/register?lang=en', french);
+  expect(en.text).toContain('<html lang="en">');
+  expect(en.text).toContain('<h1>Register</h1>');
+  expect(visitor.cookie('wod_lang')).toMatchObject({ value: 'en', path: '/services/wod/' });
+  const kept = await visitor.request('/services/wod/', french);
+  expect(kept.text).toContain('<html lang="en">');
+  expect(kept.text).toContain('Workshop lists');
+
+  // a registration made on a French page: its status page speaks French, whatever the browser says
+  const ada = await new Browser(hub.url).request('/services/wod/workshops/WKSHP-Zeta/register', {
+    ...form({ ...person, email: 'ada@example.com', name: 'Ada Lovelace' }),
+    headers: { ...form({}).headers, ...french.headers },
+  });
+  expect(ada.status).toBe(303);
+  const id = (await registrations()).items.find((r) => r.participant.email === 'ada@example.com')!.id;
+  const link = statusToken(sealerOf(hub), id);
+  const status = await page(`/status/${link}`);
+  expect(status.text).toContain('<html lang="fr">');
+  expect(status.text).toContain('Votre atelier est en préparation');
+  // a POST-only path asked by GET (the picker's link, a reload) is the status page, the query kept
+  const picked = await page(`/status/${link}/end?lang=en`, { follow: false });
+  expect(picked.status).toBe(303);
+  expect(picked.headers.get('location')).toBe(`/services/wod/status/${link}?lang=en`);
+  expect((await page(`/status/${link}?lang=en`)).text).toContain('Your workshop is being prepared');
+});
+
 describe('with no workshops and terms of the operator', () => {
   let bare: RunningHub;
   const empty = tempWorkshops();

@@ -11,6 +11,7 @@ import { getWorkshop, listWorkshops } from '../../hub-service/src/catalog/catalo
 import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { formatProblem } from '../../hub-service/src/catalog/problems';
 import { importWorkshops } from '../../hub-service/src/catalog/sync';
+import { shippedLanguages } from '../../hub-service/src/i18n/i18n';
 import { mails, renderText } from '../../hub-service/src/mail-out/content';
 import { OutboxTransport } from '../../hub-service/src/mail-out/transport';
 import { syncPool } from '../../hub-service/src/pool/pool';
@@ -67,7 +68,7 @@ describe('the catalog importer, on a real SQLite file', () => {
 describe('a mail to a name stored before the rule', () => {
   test('adds no header and no line', () =>
     attack('mail: CR LF in a stored name and workshop title', async () => {
-      const content = mails.welcome({ name: 'Ada\r\nBcc: eve@example.com', workshop: 'Bash\nX-Injected: 1', statusUrl: 'https://wod.example/s' });
+      const content = mails.welcome({ name: 'Ada\r\nBcc: eve@example.com', workshop: 'Bash\nX-Injected: 1', statusUrl: 'https://wod.example/s' }, shippedLanguages().get('en'));
       const text = renderText(content, 'wod', 'https://wod.example/');
       expect(text.split('\n')).toContain('Hello Ada Bcc: eve@example.com,');
       expect(text).not.toMatch(/^(Bcc|X-Injected):/m);

@@ -7,6 +7,7 @@ import { Sealer } from '../../hub-service/src/auth/seal';
 import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { importWorkshops } from '../../hub-service/src/catalog/sync';
 import { loadConfig } from '../../hub-service/src/config/load';
+import { Languages } from '../../hub-service/src/i18n/i18n';
 import { Letters } from '../../hub-service/src/journey/letters';
 import { LINK_SHOWN, MailLinks } from '../../hub-service/src/journey/links';
 import { Timers } from '../../hub-service/src/journey/timers';
@@ -51,7 +52,7 @@ function setup() {
     createLogger('error', 't', () => {}),
     clock,
   );
-  const letters = new Letters(db, mailer, links, config);
+  const letters = new Letters(db, mailer, links, config, new Languages());
   const registrations = new Registrations(db, { onCreated: (id) => letters.welcome(id) });
   const timers = new Timers(db, registrations, letters, config.timers, () => {}, clock);
   const register = (email: string, workshop = 'WKSHP-A') => registrations.register({ email, name: 'Ada', company: 'ACME', workshop, acceptTerms: true }, { source: 'portal' }).id;
@@ -183,5 +184,7 @@ test('thanks with the badge for each finished workshop; the Apprentice milestone
   expect(thanks.text).toMatch(/You ran 75 % of its exercises/);
   expect(thanks.text).toMatch(/badges\/workshop\/WKSHP-A/);
   expect(db.prepare(`SELECT subject FROM mails WHERE kind = 'milestone'`).get()).toEqual({ subject: 'You are now an Apprentice!' });
+  // its drawn badge in the mail's language, whatever the mail client sends
+  expect((db.prepare(`SELECT html FROM mails WHERE kind = 'milestone'`).get() as { html: string }).html).toContain('/services/wod/badges/apprentice.svg?lang=en"');
   expect([milestoneAt(3), milestoneAt(4), milestoneAt(5), milestoneAt(15)]).toEqual(['Apprentice', null, 'Expert', 'Legend']);
 });

@@ -1,7 +1,8 @@
 /**
  * The lab extension's pure parts: the clock's reading and warnings, the completion rule (checked
  * against the service's CLEANUP rule on the sample workshops), where the service is, and which
- * notebook concludes a workshop (with the catalog's warning for a pattern that names none).
+ * notebook concludes a workshop (with the catalog's warning for a pattern that names none), and
+ * the extension's French (the `wod` gettext domain in labextension/locale).
  */
 import fs from 'node:fs';
 import path from 'node:path';
@@ -14,6 +15,9 @@ import { serviceBaseUrl } from '../../labextension/src/hub';
 import { SERVICE_PREFIX } from '../../hub-service/src/config/urls';
 import { LatestSender } from '../../labextension/src/reporter';
 import { countCells, formatProgress, isWorkshopNotebook, percent, sumCounts } from '../../labextension/src/progress';
+import { describeChecks } from '../../labextension/src/checks';
+import { extensionOffer, extensionResult } from '../../labextension/src/extension';
+import { DOMAIN, type Trans } from '../../labextension/src/trans';
 
 describe('clock', () => {
   test('reads h:mm:ss with hours, m:ss without, never below zero', () => {
@@ -224,5 +228,63 @@ describe('conclusion', () => {
     expect(warning.message).toBe('"*Wrap*" matches no notebook: the survey opens with 10-Bonus.ipynb, the last numbered one');
     expect(checkConclusion('*bonus*', names, { file })).toEqual([]);
     expect(checkConclusion(null, names, { file })).toEqual([]);
+  });
+});
+
+describe('translations', () => {
+  const lab = path.join(__dirname, '..', '..', 'labextension');
+  const locales = path.join(lab, 'locale', 'wod_labextension_locale', 'locale');
+  type Catalog = Record<string, string[]> & { '': Record<string, string> };
+  const catalog = (locale: string) => JSON.parse(fs.readFileSync(path.join(locales, locale, 'LC_MESSAGES', `${DOMAIN}.json`), 'utf8')) as Catalog;
+  const fr = catalog('fr_FR');
+  const literal = String.raw`'((?:[^'\\]|\\.)*)'`;
+  /** Every message the sources give the translator, as gettext's msgids: `trans.__('…')` and `trans._n('…', '…', n)`. */
+  const used = new Map<string, string[]>();
+  for (const file of fs.readdirSync(path.join(lab, 'src')).filter((f) => f.endsWith('.ts'))) {
+    const source = fs.readFileSync(path.join(lab, 'src', file), 'utf8');
+    for (const m of source.matchAll(new RegExp(String.raw`\b__\(\s*${literal}`, 'g'))) used.set(m[1], [m[1]]);
+    for (const m of source.matchAll(new RegExp(String.raw`\b_n\(\s*${literal},\s*${literal}`, 'g'))) used.set(m[1], [m[1], m[2]]);
+  }
+  const placeholders = (text: string) => [...new Set(text.match(/%\d+/g))].sort();
+
+  /** gettext as JupyterLab's Gettext reads the file: French plurals are `n > 1`. */
+  const french: Trans = {
+    __: (msgid: string, ...args: unknown[]) => (fr[msgid]?.[0] ?? msgid).replace(/%(\d+)/g, (_, i: string) => String(args[Number(i) - 1])),
+    _n: (singular: string, plural: string, n: number, ...args: unknown[]) =>
+      (fr[singular]?.[n > 1 ? 1 : 0] ?? (n === 1 ? singular : plural)).replace(/%(\d+)/g, (_, i: string) => String([n, ...args][Number(i) - 1])),
+  };
+
+  test.each(fs.readdirSync(locales))('the sources use literal messages, every one translated in %s, with the same placeholders', (locale) => {
+    const translations = catalog(locale);
+    const forms = Number(translations[''].plural_forms.match(/nplurals=(\d+)/)![1]);
+    expect(used.size).toBeGreaterThanOrEqual(50);
+    for (const [msgid, source] of used) {
+      expect([msgid, translations[msgid]?.length]).toEqual([msgid, source.length === 1 ? 1 : forms]);
+      for (const translated of translations[msgid]) expect([msgid, placeholders(translated)]).toEqual([msgid, placeholders(source.at(-1)!)]);
+    }
+    // and nothing stale: every message translated is one the sources use
+    expect(Object.keys(translations).filter((k) => k && !used.has(k))).toEqual([]);
+  });
+
+  test('is the domain jupyterlab_server finds: the entry point names the file, in the package it points to', () => {
+    expect(fr['']).toMatchObject({ domain: DOMAIN, language: 'fr-FR', plural_forms: 'nplurals=2; plural=(n > 1);' });
+    const pyproject = fs.readFileSync(path.join(lab, 'locale', 'pyproject.toml'), 'utf8');
+    expect(pyproject).toMatch(new RegExp(String.raw`\[project\.entry-points\."jupyterlab\.locale"\]\n${DOMAIN} = "wod_labextension_locale"`));
+  });
+
+  test('the pure parts speak French through the bundle, English without one', () => {
+    expect(describeRemaining(3600 + 120, french)).toBe('il reste 1 heure 2 minutes');
+    expect(describeRemaining(2 * 3600 + 60, french)).toBe('il reste 2 heures 1 minute');
+    expect(describeRemaining(30, french)).toBe('il reste moins d’une minute');
+    expect(describeRemaining(0, french)).toBe('le temps est écoulé');
+    expect(formatProgress({ executed: 0, total: 0 }, french)).toBe('aucun exercice');
+    expect(formatProgress({ executed: 7, total: 20 }, french)).toBe('7/20 · 35 %');
+    expect(describeChecks({ passed: 2, total: 3 }, french)).toBe('Vérifications\u00a0: 2 sur 3 réussies');
+    expect(extensionOffer({ extension: { possible: true, minutes: 30 } } as Parameters<typeof extensionOffer>[0], french)).toBe('Demander 30 minutes de plus');
+    expect(extensionResult({ deadline: new Date(0) }, () => '10:50', french)).toEqual({
+      title: 'Temps supplémentaire accordé',
+      body: 'Votre atelier se termine désormais à 10:50.',
+    });
+    expect(describeRemaining(3600 + 120)).toBe('1 hour 2 minutes left');
   });
 });

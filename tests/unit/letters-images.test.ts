@@ -9,6 +9,7 @@ import { Sealer } from '../../hub-service/src/auth/seal';
 import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { importWorkshops } from '../../hub-service/src/catalog/sync';
 import { loadConfig } from '../../hub-service/src/config/load';
+import { Languages } from '../../hub-service/src/i18n/i18n';
 import { Letters } from '../../hub-service/src/journey/letters';
 import { MailLinks } from '../../hub-service/src/journey/links';
 import { createLogger } from '../../hub-service/src/log';
@@ -41,7 +42,7 @@ test('the thanks mail shows the badge found in the assets folder, or the drawn o
     config,
     createLogger('error', 't', () => {}),
   );
-  const letters = new Letters(db, mailer, links, config);
+  const letters = new Letters(db, mailer, links, config, new Languages());
   const registrations = new Registrations(db, {});
   const badgeOf = (workshop: string) => {
     const id = registrations.register({ email: `${workshop.toLowerCase()}@example.com`, name: 'Ada', company: 'ACME', workshop, acceptTerms: true }, { source: 'portal' }).id;

@@ -159,6 +159,7 @@ describe('response schemas', () => {
     progress: { executed: 2, total: 5, at: '2026-03-01T10:30:00.000Z' },
     checks: { passed: 1, total: 2 },
     survey: { rating: 5, good: 'all', improve: '', recommend: true, answeredAt: '2026-03-01T11:00:00.000Z' },
+    language: 'fr',
   };
 
   test.each<[string, string, string, number, () => unknown]>([

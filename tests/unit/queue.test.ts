@@ -5,7 +5,8 @@ import { importWorkshops } from '../../hub-service/src/catalog/sync';
 import { createQueueFacts } from '../../hub-service/src/jobs/queries';
 import { enqueueJob, JobStore } from '../../hub-service/src/jobs/store';
 import { syncPool } from '../../hub-service/src/pool/pool';
-import { about, describeQueue, estimateSeconds, queueProgress } from '../../hub-service/src/registrations/queue';
+import { Languages } from '../../hub-service/src/i18n/i18n';
+import { describeQueue, estimateSeconds, queueProgress } from '../../hub-service/src/registrations/queue';
 import { Registrations } from '../../hub-service/src/registrations/registrations';
 import { openDatabase } from '../../hub-service/src/store/db';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -13,6 +14,9 @@ import { tempWorkshops, writeWorkshop } from '../support/workshops';
 /** A minute from now: jobs queued by the tests (run_at: SQLite's now) are due by then. */
 const NOW = Date.now() + 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
+const languages = new Languages();
+const en = languages.get('en').t;
+const fr = languages.get('fr').t;
 
 function setup() {
   const root = tempWorkshops();
@@ -44,9 +48,14 @@ test('N ahead counts the CREATE jobs queued or running before this one, any work
   expect(queueProgress(db, second, lifecycle, NOW)).toMatchObject({ ahead: 1 });
   const p = queueProgress(db, third, lifecycle, NOW)!;
   expect(p).toEqual({ state: 'queued', ahead: 2, step: null, stepLabel: null, estimateSeconds: null, samples: 0, paused: false });
-  expect(describeQueue(p)).toBe('2 registrations ahead of you.');
-  expect(describeQueue({ ...p, ahead: 1 })).toBe('1 registration ahead of you.');
-  expect(describeQueue({ ...p, ahead: 0 })).toBe('You are next in the queue.');
+  expect(describeQueue(p, en)).toBe('2 registrations ahead of you.');
+  expect(describeQueue({ ...p, ahead: 1 }, en)).toBe('1 registration ahead of you.');
+  expect(describeQueue({ ...p, ahead: 0 }, en)).toBe('You are next in the queue.');
+  expect([describeQueue(p, fr), describeQueue({ ...p, ahead: 1 }, fr), describeQueue({ ...p, ahead: 0 }, fr)]).toEqual([
+    '2 inscriptions avant vous.',
+    '1 inscription avant vous.',
+    'Vous êtes le prochain dans la file.',
+  ]);
   // a failed CREATE in front is no longer ahead
   db.prepare(`UPDATE jobs SET state = 'failed' WHERE id = ?`).run(createOf(db, first));
   expect(queueProgress(db, third, lifecycle, NOW)!.ahead).toBe(1);
@@ -63,11 +72,12 @@ test('the estimate: median of recent CREATE durations × (ahead ÷ concurrency +
   finished(9, 20);
   const p = queueProgress(db, third, { concurrency: 2, paused: false }, NOW)!;
   expect(p).toMatchObject({ ahead: 2, estimateSeconds: 40, samples: 3 }); // 20 s × (2/2 + 1)
-  expect(describeQueue(p)).toBe('2 registrations ahead of you; ready in about 40 s.');
+  expect(describeQueue(p, en)).toBe('2 registrations ahead of you; ready in about 40 s.');
+  expect(describeQueue(p, fr)).toBe('2 inscriptions avant vous\u00a0; prêt dans 40 s environ.');
   expect(queueProgress(db, third, { concurrency: 1, paused: false }, NOW)!.estimateSeconds).toBe(60);
   const paused = queueProgress(db, third, { concurrency: 2, paused: true }, NOW)!;
   expect(paused).toMatchObject({ estimateSeconds: null, paused: true });
-  expect(describeQueue(paused)).toBe('2 registrations ahead of you; preparation is paused by the operators for now; your place is kept.');
+  expect(describeQueue(paused, en)).toBe('2 registrations ahead of you; preparation is paused by the operators for now; your place is kept.');
 });
 
 test('a running CREATE shows its step and what is left of the median; a done one has no queue', () => {
@@ -87,7 +97,10 @@ test('a running CREATE shows its step and what is left of the median; a done one
   const later = NOW + 5_000;
   const p = queueProgress(db, first, { concurrency: 4, paused: false }, later)!;
   expect(p).toEqual({ state: 'running', ahead: 0, step: 'server', stepLabel: 'starting your JupyterLab', estimateSeconds: 7, samples: 3, paused: false });
-  expect(describeQueue(p)).toBe('Your lab is being prepared: starting your JupyterLab; ready in about 7 s.');
+  expect(describeQueue(p, en)).toBe('Your lab is being prepared: starting your JupyterLab; ready in about 7 s.');
+  expect(describeQueue(p, fr)).toBe('Votre lab est en préparation\u00a0: démarrage de votre JupyterLab\u00a0; prêt dans 7 s environ.');
+  // a step the page has no words for shows its name
+  expect(describeQueue({ ...p, step: 'custom-step', estimateSeconds: null }, en)).toBe('Your lab is being prepared: custom-step.');
   expect(createQueueFacts(db, first)).toMatchObject({ lastStep: 'content', step: 'server' });
   // past the median it still says a second, never "0 s" or less
   expect(queueProgress(db, first, { concurrency: 4, paused: false }, NOW + 60_000)!.estimateSeconds).toBe(1);
@@ -95,12 +108,18 @@ test('a running CREATE shows its step and what is left of the median; a done one
   expect(queueProgress(db, first, { concurrency: 4, paused: false }, later)).toBeNull();
 });
 
-test('estimateSeconds and about, table-driven', () => {
+test('estimateSeconds, table-driven; the estimate in seconds, then in minutes', () => {
   const facts = (state: 'queued' | 'running', ahead: number, recentSeconds: number[], startedAt: string | null = null) => ({ state, ahead, recentSeconds, startedAt });
   expect(estimateSeconds(facts('queued', 0, [4, 2, 3]), 4, NOW)).toBe(3);
   expect(estimateSeconds(facts('queued', 8, [4, 2, 3]), 4, NOW)).toBe(9);
   expect(estimateSeconds(facts('queued', 8, [4, 2, 3, 5]), 4, NOW)).toBe(11); // median 3.5 × 3 = 10.5
   expect(estimateSeconds(facts('queued', 8, [4, 2]), 4, NOW)).toBeNull();
   expect(estimateSeconds(facts('running', 3, [10, 10, 10], iso(NOW - 4_000)), 4, NOW)).toBe(6);
-  expect([about(5), about(89), about(90), about(600)]).toEqual(['about 5 s', 'about 89 s', 'about 2 min', 'about 10 min']);
+  const waiting = { state: 'queued' as const, ahead: 0, step: null, stepLabel: null, samples: 3, paused: false };
+  expect([5, 89, 90, 600].map((s) => describeQueue({ ...waiting, estimateSeconds: s }, en))).toEqual([
+    'You are next in the queue; ready in about 5 s.',
+    'You are next in the queue; ready in about 89 s.',
+    'You are next in the queue; ready in about 2 min.',
+    'You are next in the queue; ready in about 10 min.',
+  ]);
 });

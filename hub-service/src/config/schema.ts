@@ -356,6 +356,14 @@ export const configSchema = z
       })
       .strict()
       .prefault({}),
+    /**
+     * the language (a folder of hub-service/locales) of visitors whose browser asks for none wod has,
+     * and of registrations made by mail orders
+     */
+    defaultLanguage: z
+      .string()
+      .regex(/^[a-z]{2,3}$/, 'a language code like en or fr')
+      .default('en'),
     branding: z
       .object({
         name: z.string().min(1).default('Workshops-on-Demand'),

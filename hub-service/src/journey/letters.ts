@@ -9,7 +9,8 @@ import { imageUrl, isAbsoluteUrl, resolveImage } from '../catalog/images.js';
 import type { WodConfig } from '../config/schema.js';
 import { portalUrl, SERVICE_PREFIX } from '../config/urls.js';
 import { TransientError } from '../jobs/engine.js';
-import { milestoneAt, mails } from '../mail-out/content.js';
+import type { Languages, Translator } from '../i18n/i18n.js';
+import { milestoneAt, milestoneSlug, mails } from '../mail-out/content.js';
 import type { Mailer } from '../mail-out/mailer.js';
 import { type MailLinks, START_LINK, STATUS_LINK, WORK_LINK } from './links.js';
 import { findArchive } from '../work/records.js';
@@ -31,6 +32,8 @@ interface Reg {
   badgeImg: string | null;
   deadlineAt: string | null;
   completion: number | null;
+  /** the language they registered in: their mails are written in it */
+  tr: Translator;
 }
 
 export class Letters {
@@ -38,17 +41,23 @@ export class Letters {
     private readonly db: Db,
     private readonly mailer: Mailer,
     private readonly links: MailLinks,
-    private readonly config: Pick<WodConfig, 'publicUrl' | 'workshops' | 'mail'>,
+    private readonly config: Pick<WodConfig, 'publicUrl' | 'workshops' | 'mail' | 'defaultLanguage'>,
+    private readonly languages: Languages,
   ) {}
 
   private reg(id: number): Reg {
     const row = this.db
       .prepare(
-        `SELECT r.id, r.external_id AS externalId, p.name, p.email, p.id AS participantId, w.name AS workshop, w.folder, w.path, w.spec, r.deadline_at AS deadlineAt, r.completion
+        `SELECT r.id, r.external_id AS externalId, p.name, p.email, p.id AS participantId, w.name AS workshop, w.folder, w.path, w.spec, r.deadline_at AS deadlineAt, r.completion, r.language
                 FROM registrations r JOIN participants p ON p.id = r.participant_id JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ?`,
       )
-      .get(id) as Reg & { spec: string };
-    return { ...row, name: row.name || row.email, badgeImg: (JSON.parse(row.spec) as { badgeImg: string | null }).badgeImg };
+      .get(id) as Omit<Reg, 'tr'> & { spec: string; language: string | null };
+    return {
+      ...row,
+      name: row.name || row.email,
+      badgeImg: (JSON.parse(row.spec) as { badgeImg: string | null }).badgeImg,
+      tr: this.languages.get(row.language ?? this.config.defaultLanguage),
+    };
   }
 
   /** Queued mails carry placeholders for the links that act as the participant: they are made at sending. */
@@ -65,7 +74,7 @@ export class Letters {
 
   welcome(id: number): void {
     const r = this.reg(id);
-    this.mailer.queue({ kind: 'welcome', key: `welcome-${id}`, registrationId: id, to: r.email, content: mails.welcome(this.base(r)) });
+    this.mailer.queue({ kind: 'welcome', key: `welcome-${id}`, registrationId: id, to: r.email, content: mails.welcome(this.base(r), r.tr) });
   }
 
   reminder(id: number, minutesLeft: number): void {
@@ -76,7 +85,7 @@ export class Letters {
       key: `reminder-${id}`,
       registrationId: id,
       to: r.email,
-      content: mails.reminder({ ...this.base(r), minutesLeft, startUrl: START_LINK, deadlineAt: r.deadlineAt! }),
+      content: mails.reminder({ ...this.base(r), minutesLeft, startUrl: START_LINK, deadlineAt: r.deadlineAt! }, r.tr),
     });
   }
 
@@ -90,15 +99,18 @@ export class Letters {
       key: `thanks-${id}`,
       registrationId: id,
       to: r.email,
-      content: mails.thanks({
-        ...this.base(r),
-        completion: r.completion,
-        badgeImage: this.badgeImage(r),
-        badgePage: `${portal}badges/workshop/${r.folder}`,
-        surveyUrl: this.config.workshops.surveyUrl,
-        portalUrl: portal,
-        work: archive && { url: WORK_LINK, expiresAt: archive.expiresAt },
-      }),
+      content: mails.thanks(
+        {
+          ...this.base(r),
+          completion: r.completion,
+          badgeImage: this.badgeImage(r),
+          badgePage: `${portal}badges/workshop/${r.folder}`,
+          surveyUrl: this.config.workshops.surveyUrl,
+          portalUrl: portal,
+          work: archive && { url: WORK_LINK, expiresAt: archive.expiresAt },
+        },
+        r.tr,
+      ),
     });
     const { n } = this.db.prepare(`SELECT COUNT(DISTINCT workshop_id) AS n FROM registrations WHERE participant_id = ? AND state = 'cleaned'`).get(r.participantId) as {
       n: number;
@@ -106,13 +118,15 @@ export class Letters {
     const level = milestoneAt(n);
     if (!level) return;
     this.db.prepare('UPDATE participants SET milestone = ? WHERE id = ?').run(level, r.participantId);
-    const slug = level.toLowerCase().replace(/\s+/g, '-');
+    const slug = milestoneSlug(level);
+    // the drawn badge speaks the mail's language (`?lang`, web/language.ts): a mail client fetching it sends no cookie
+    const badgeImage = `${portal}badges/${slug}.svg?lang=${r.tr.language}`;
     this.mailer.queue({
       kind: 'milestone',
       key: `milestone-${r.participantId}-${slug}`,
       registrationId: id,
       to: r.email,
-      content: mails.milestone({ name: r.name, level, count: n, badgePage: `${portal}badges/${slug}`, badgeImage: `${portal}badges/${slug}.svg` }),
+      content: mails.milestone({ name: r.name, level, count: n, badgePage: `${portal}badges/${slug}`, badgeImage }, r.tr),
     });
   }
 
@@ -124,14 +138,20 @@ export class Letters {
       key: `feedback-${id}`,
       registrationId: id,
       to: r.email,
-      content: mails.feedback({ ...this.base(r), rating, portalUrl: portalUrl(this.config) }),
+      content: mails.feedback({ ...this.base(r), rating, portalUrl: portalUrl(this.config) }, r.tr),
     });
   }
 
   apology(id: number): void {
     const r = this.reg(id);
     if (r.externalId !== null) return;
-    this.mailer.queue({ kind: 'apology', key: `apology-${id}`, registrationId: id, to: r.email, content: mails.apology({ ...this.base(r), portalUrl: portalUrl(this.config) }) });
+    this.mailer.queue({
+      kind: 'apology',
+      key: `apology-${id}`,
+      registrationId: id,
+      to: r.email,
+      content: mails.apology({ ...this.base(r), portalUrl: portalUrl(this.config) }, r.tr),
+    });
   }
 
   /**
@@ -178,22 +198,27 @@ export class Letters {
   }
 
   private async send(c: { jobId?: number; key?: string; student: string; password: string; workshop: { name: string } }, r: Reg | null, deadlineAt: string | null): Promise<void> {
+    // an operator's order (no registration) is mailed to the operator, in the site's language
+    const tr = r?.tr ?? this.languages.get(this.config.defaultLanguage);
     await this.mailer.sendNow({
       kind: 'credentials',
       key: c.key ?? `credentials-${r?.id ?? c.student}-job-${c.jobId}`,
       registrationId: r?.id ?? null,
       to: r?.email ?? this.config.mail.operatorAddress,
       bcc: this.config.mail.bccCredentials,
-      content: mails.credentials({
-        name: r?.name ?? 'operator',
-        workshop: c.workshop.name,
-        statusUrl: r ? this.links.statusUrl(r.id) : portalUrl(this.config),
-        student: c.student,
-        password: c.password,
-        startUrl: r ? this.links.startUrl(r.id, deadlineAt) : null,
-        hubUrl: `${this.config.publicUrl}/hub/login`,
-        deadlineAt,
-      }),
+      content: mails.credentials(
+        {
+          name: r?.name ?? tr.t('mail.operator'),
+          workshop: c.workshop.name,
+          statusUrl: r ? this.links.statusUrl(r.id) : portalUrl(this.config),
+          student: c.student,
+          password: c.password,
+          startUrl: r ? this.links.startUrl(r.id, deadlineAt) : null,
+          hubUrl: `${this.config.publicUrl}/hub/login`,
+          deadlineAt,
+        },
+        tr,
+      ),
     });
   }
 }

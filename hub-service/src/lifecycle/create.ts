@@ -16,6 +16,8 @@ import { passwordInContent } from '../catalog/spec.js';
 import { compileDirs, compileScripts, findShc } from '../content/compile.js';
 import { copySkeleton, deployWorkshop, writeWorkspace } from '../content/deploy.js';
 import type { Variables } from '../content/templating.js';
+import { shippedLanguages } from '../i18n/i18n.js';
+import { writeLabLocale } from '../i18n/lab-locale.js';
 import { RestartFrom } from '../jobs/engine.js';
 import { enqueueJob, type Job } from '../jobs/store.js';
 import { DEPLOYING, moveRegistration } from '../registrations/states.js';
@@ -38,6 +40,10 @@ export function createPlan(kit: Kit): VerbPlan {
 
   const acceptedAt = (registrationId: number) =>
     Date.parse((db.prepare('SELECT created_at FROM registrations WHERE id = ?').get(registrationId) as { created_at: string }).created_at);
+
+  /** The language the participant registered in (NULL, and a seat without a registration: the site's). */
+  const languageOf = (s: Subject) =>
+    (s.registration && (db.prepare('SELECT language FROM registrations WHERE id = ?').get(s.registration.id) as { language: string | null }).language) || config.defaultLanguage;
 
   const newPassword = async (s: Subject, job: Job) => {
     const password = generatePassword(16);
@@ -80,6 +86,7 @@ export function createPlan(kit: Kit): VerbPlan {
       const target = deployWorkshop({ folders: folders(w), home, folder: w.folder, vars, exclude: w.compile });
       contentVars.set(ctx.job.id, vars);
       writeWorkspace(home, w.folder);
+      writeLabLocale(home, shippedLanguages().get(languageOf(s)).info.jupyterlab);
       await host.chown(s.student, home);
       ctx.log(`${w.folder} deployed to ${target} (MODEWS=${String(vars.MODEWS)})\n`);
     }),

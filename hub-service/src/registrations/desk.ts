@@ -13,7 +13,8 @@ export type DeskOutcome =
   | { status: 201; registration: RegistrationView }
   | { status: 422; message: string; errors: { field: string; message: string }[] }
   | { status: 404 | 409; code: RegistrationError['code']; message: string; details: Record<string, unknown> }
-  | { status: 429; message: string; retryAfterSeconds: number };
+  /** `limit`: which one was hit, for a page to say it in its language */
+  | { status: 429; limit: 'network' | 'address'; message: string; retryAfterSeconds: number };
 
 export interface DeskLimits {
   perIpPerMinute: number;
@@ -36,11 +37,11 @@ export class RegistrationDesk {
     this.byEmail = new RateLimiter(limits.perEmailPerHour, 3_600_000, now);
   }
 
-  submit(body: unknown, meta: { ip: string; source: JobSource }): DeskOutcome {
+  submit(body: unknown, meta: { ip: string; source: JobSource; language?: string | null }): DeskOutcome {
     const ipHit = this.byIp.hit(meta.ip);
     if (!ipHit.allowed) {
       this.metrics?.registration('rate-limited', null);
-      return { status: 429, message: 'too many registrations from your network; please wait and try again', retryAfterSeconds: ipHit.retryAfterSeconds };
+      return { status: 429, limit: 'network', message: 'too many registrations from your network; please wait and try again', retryAfterSeconds: ipHit.retryAfterSeconds };
     }
     const parsed = registrationInput.safeParse(body ?? {});
     if (!parsed.success) {
@@ -55,7 +56,7 @@ export class RegistrationDesk {
     const emailHit = this.byEmail.hit(parsed.data.email);
     if (!emailHit.allowed) {
       this.metrics?.registration('rate-limited', null);
-      return { status: 429, message: 'too many registrations for this address; please wait and try again', retryAfterSeconds: emailHit.retryAfterSeconds };
+      return { status: 429, limit: 'address', message: 'too many registrations for this address; please wait and try again', retryAfterSeconds: emailHit.retryAfterSeconds };
     }
     try {
       const registration = this.registrations.register(parsed.data, meta);

@@ -6,6 +6,7 @@
  */
 import { median } from '../capacity/capacity.js';
 import { type CreateQueueFacts, createQueueFacts } from '../jobs/queries.js';
+import type { Translator } from '../i18n/i18n.js';
 import type { Db } from '../store/db.js';
 
 /** Below this many finished CREATE jobs there is no estimate: "about X s" from one or two runs would be a guess. */
@@ -80,18 +81,20 @@ export function queueProgress(db: Db, registrationId: number, lifecycle: { concu
   };
 }
 
-/** "about 40 s", "about 3 min": an estimate as the page says it. */
-export function about(seconds: number): string {
-  return seconds < 90 ? `about ${seconds} s` : `about ${Math.round(seconds / 60)} min`;
-}
-
-/** The sentence the status page shows: "2 registrations ahead of you; about 12 s." */
-export function describeQueue(p: QueueProgress): string {
+/**
+ * The sentence the status page shows, in its language: "2 registrations ahead of you; ready in about
+ * 12 s." A known step is said in that language (`portal.queue.step.<step>`), an unknown one by its name.
+ */
+export function describeQueue(p: QueueProgress, t: Translator['t']): string {
   const parts: string[] = [];
-  if (p.state === 'running') parts.push(p.stepLabel ? `Your lab is being prepared: ${p.stepLabel}` : 'Your lab is being prepared');
-  else if (p.ahead === 0) parts.push('You are next in the queue');
-  else parts.push(`${p.ahead} registration${p.ahead === 1 ? '' : 's'} ahead of you`);
-  if (p.paused) parts.push('preparation is paused by the operators for now; your place is kept');
-  else if (p.estimateSeconds !== null) parts.push(`ready in ${about(p.estimateSeconds)}`);
-  return `${parts.join('; ')}.`;
+  const step = p.step === null ? null : p.step in STEP_LABELS ? t(`portal.queue.step.${p.step}`) : p.step;
+  if (p.state === 'running') parts.push(step ? t('portal.queue.preparingStep', { step }) : t('portal.queue.preparing'));
+  else if (p.ahead === 0) parts.push(t('portal.queue.next'));
+  else parts.push(t('portal.queue.ahead', { count: p.ahead }));
+  if (p.paused) parts.push(t('portal.queue.paused'));
+  else if (p.estimateSeconds !== null) {
+    const s = p.estimateSeconds;
+    parts.push(s < 90 ? t('portal.queue.readyInSeconds', { seconds: s }) : t('portal.queue.readyInMinutes', { minutes: Math.round(s / 60) }));
+  }
+  return t('portal.queue.sentence', { parts: parts.join(t('portal.queue.separator')) });
 }

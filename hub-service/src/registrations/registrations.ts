@@ -42,13 +42,15 @@ export interface RegistrationView {
   /** check cells passed: live as reported, then the saved notebooks' at CLEANUP */
   checks: { passed: number; total: number } | null;
   survey: SurveyAnswer | null;
+  /** the language they registered in; null: the site's default */
+  language: string | null;
 }
 
 const SELECT_VIEW = `
   SELECT r.id, r.state, r.created_at AS createdAt, r.ready_at AS readyAt, r.deadline_at AS deadlineAt,
          r.ended_at AS endedAt, r.end_reason AS endReason, r.completion,
          r.progress_executed AS pExecuted, r.progress_total AS pTotal, r.progress_at AS pAt, r.survey,
-         r.checks_passed AS cPassed, r.checks_total AS cTotal,
+         r.checks_passed AS cPassed, r.checks_total AS cTotal, r.language,
          w.folder AS wFolder, w.name AS wName, w.duration_minutes AS wDuration,
          p.id AS pId, p.email AS pEmail, p.name AS pName, p.company AS pCompany, s.name AS student
   FROM registrations r
@@ -88,6 +90,7 @@ function toView(r: ViewRow): RegistrationView {
     progress: r.pAt ? { executed: r.pExecuted!, total: r.pTotal!, at: r.pAt } : null,
     checks: r.cTotal === null ? null : { passed: r.cPassed!, total: r.cTotal },
     survey: r.survey ? (JSON.parse(r.survey) as SurveyAnswer) : null,
+    language: r.language,
   };
 }
 
@@ -124,6 +127,8 @@ export interface Allocation {
   externalId?: string | null;
   ip?: string | null;
   source: JobSource;
+  /** the participant's language (i18n/i18n.ts); null: the site's default */
+  language?: string | null;
   /** the CREATE job's idempotency key (default: one per registration) */
   jobKey?: string;
   actor: Actor;
@@ -137,8 +142,8 @@ export interface Allocation {
 export function allocate(db: Db, a: Allocation): { registrationId: number; jobId: number } {
   const regId = Number(
     db
-      .prepare(`INSERT INTO registrations (participant_id, workshop_id, student_id, client_ip, external_id, mode) VALUES (?, ?, ?, ?, ?, ?)`)
-      .run(a.participantId, a.workshopId, a.studentId, a.ip ?? null, a.externalId ?? null, a.mode).lastInsertRowid,
+      .prepare(`INSERT INTO registrations (participant_id, workshop_id, student_id, client_ip, external_id, mode, language) VALUES (?, ?, ?, ?, ?, ?, ?)`)
+      .run(a.participantId, a.workshopId, a.studentId, a.ip ?? null, a.externalId ?? null, a.mode, a.language ?? null).lastInsertRowid,
   );
   db.prepare(
     `UPDATE students SET state = 'allocated', registration_id = ?, problem = NULL, problem_job_id = NULL,
@@ -197,7 +202,7 @@ export class Registrations {
     this.onCreated = hooks.onCreated ?? (() => {});
   }
 
-  register(input: RegistrationInput, meta: { source: JobSource; ip?: string }): RegistrationView {
+  register(input: RegistrationInput, meta: { source: JobSource; ip?: string; language?: string | null }): RegistrationView {
     const db = this.db;
     const id = db
       .transaction((): number => {
@@ -253,6 +258,7 @@ export class Registrations {
           mode: modeOf(input.workshop),
           ip: meta.ip ?? null,
           source: meta.source,
+          language: meta.language,
           actor: `participant:${input.email}`,
           details: { workshop: input.workshop },
         });

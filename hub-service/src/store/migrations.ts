@@ -289,4 +289,13 @@ export const migrations: Migration[] = [
       ALTER TABLE registrations ADD COLUMN checks_total INTEGER CHECK (checks_total >= checks_passed);
     `,
   },
+  {
+    version: 13,
+    name: 'the participant language',
+    sql: `
+      -- The language the participant registered in (i18n/i18n.ts: a folder of hub-service/locales):
+      -- their mails, status page and JupyterLab speak it. NULL: the site's defaultLanguage.
+      ALTER TABLE registrations ADD COLUMN language TEXT CHECK (length(language) BETWEEN 2 AND 3 AND language NOT GLOB '*[^a-z]*');
+    `,
+  },
 ];

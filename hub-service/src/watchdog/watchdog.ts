@@ -16,7 +16,8 @@ import { audit } from '../audit/audit.js';
 import type { WodConfig } from '../config/schema.js';
 import { STATUS_LINK } from '../journey/links.js';
 import type { Logger } from '../log.js';
-import type { MailContent } from '../mail-out/content.js';
+import { type MailContent, mails } from '../mail-out/content.js';
+import { shippedLanguages } from '../i18n/i18n.js';
 import type { Mailer } from '../mail-out/mailer.js';
 import type { Db } from '../store/db.js';
 import { bootTimeMs, readProcess, startedAtOf, type StudentProcess, type StudentSource, studentProcesses } from './proc.js';
@@ -26,7 +27,7 @@ export const WATCHDOG_ACTION = 'watchdog-stop';
 
 export interface WatchdogDeps {
   db: Db;
-  config: Pick<WodConfig, 'watchdog' | 'students' | 'mail' | 'timers'>;
+  config: Pick<WodConfig, 'watchdog' | 'students' | 'mail' | 'timers' | 'defaultLanguage'>;
   /** the hub's API URL: local mode finds its students' processes by it */
   hubApiUrl: string;
   mailer: Pick<Mailer, 'queue'>;
@@ -56,6 +57,8 @@ interface Holder extends StudentWorkshop {
   email: string;
   external: boolean;
   workshop: string;
+  /** the language of their mails */
+  language: string | null;
 }
 
 const never = new Set([1, process.pid, process.ppid]);
@@ -153,11 +156,20 @@ export class Watchdog {
   private holders(): Map<string, Holder> {
     const rows = this.deps.db
       .prepare(
-        `SELECT s.name AS student, r.id, r.created_at AS createdAt, r.deadline_at AS deadlineAt, r.external_id AS externalId, p.email, w.name AS workshop
+        `SELECT s.name AS student, r.id, r.created_at AS createdAt, r.deadline_at AS deadlineAt, r.external_id AS externalId, r.language, p.email, w.name AS workshop
          FROM students s JOIN registrations r ON r.id = s.registration_id JOIN participants p ON p.id = r.participant_id JOIN workshops w ON w.id = r.workshop_id
          WHERE r.state IN ('registered', 'deploying', 'ready', 'reminded', 'ended')`,
       )
-      .all() as { student: string; id: number; createdAt: string; deadlineAt: string | null; externalId: string | null; email: string; workshop: string }[];
+      .all() as {
+      student: string;
+      id: number;
+      createdAt: string;
+      deadlineAt: string | null;
+      externalId: string | null;
+      language: string | null;
+      email: string;
+      workshop: string;
+    }[];
     return new Map(
       rows.map((x) => [
         x.student,
@@ -168,6 +180,7 @@ export class Watchdog {
           email: x.email,
           external: x.externalId !== null,
           workshop: x.workshop,
+          language: x.language,
         },
       ]),
     );
@@ -222,20 +235,8 @@ export class Watchdog {
     };
     this.deps.mailer.queue({ kind: 'watchdog', key: `watchdog-${stop.student}-${hour}`, registrationId: null, to: this.deps.config.mail.operatorAddress, content: operator });
     if (!holder || holder.external) return;
-    const participant: MailContent = {
-      subject: `A process of yours was ${verb}`,
-      preheader: what,
-      blocks: [
-        { p: `Hello,` },
-        {
-          p:
-            stop.action === 'interrupted'
-              ? `in your ${holder.workshop} workshop, a notebook cell kept a CPU core fully busy for too long, so it was interrupted (as the ■ button does): ${what}. Your notebook and its variables are still there.`
-              : `in your ${holder.workshop} workshop, a process of yours was stopped: ${what}. The workshop's machine is shared with other participants; your files are untouched and your JupyterLab keeps running.`,
-        },
-        { link: { text: 'Your workshop:', href: STATUS_LINK } },
-      ],
-    };
+    const tr = shippedLanguages().get(holder.language ?? this.deps.config.defaultLanguage);
+    const participant = mails.watchdog({ workshop: holder.workshop, statusUrl: STATUS_LINK, interrupted: stop.action === 'interrupted', what }, tr);
     this.deps.mailer.queue({ kind: 'watchdog', key: `watchdog-${holder.registrationId}-${hour}`, registrationId: holder.registrationId, to: holder.email, content: participant });
   }
 }

@@ -46,6 +46,7 @@ import {
 } from './admin-views.js';
 import type { registeredSchema } from './api-responses.js';
 import { adminRegistration, adminWorkshop, participantStatus, publicWorkshop, surveyAnswer } from './views.js';
+import { pageLanguage } from './language.js';
 
 function invalid(res: Response, error: z.ZodError): void {
   res.status(422).json({ status: 422, message: 'invalid request', errors: fieldErrors(error) });
@@ -101,7 +102,7 @@ export function apiRouter(deps: WebDeps): express.Router {
   });
 
   router.post('/registrations', (req, res) => {
-    sendOutcome(res, deps.desk.submit(req.body, { ip: req.ip ?? 'unknown', source: 'api' }));
+    sendOutcome(res, deps.desk.submit(req.body, { ip: req.ip ?? 'unknown', source: 'api', language: pageLanguage(res) }));
   });
 
   const byToken = (req: Request, res: Response) => {

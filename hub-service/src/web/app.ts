@@ -27,6 +27,8 @@ export function createApp(opts: {
   peerUid?: PeerUidLookup;
   /** times every request by route template (wod_request_duration_seconds) */
   metrics?: WodMetrics;
+  /** sets the language pages speak (./language.ts), error pages included */
+  language?: express.RequestHandler;
 }): express.Express {
   const app = express();
   app.disable('x-powered-by');
@@ -75,6 +77,7 @@ export function createApp(opts: {
 
   const router = express.Router();
   router.use(cookieParser());
+  if (opts.language) router.use(opts.language);
   router.use(express.json({ limit: '100kb' }));
   router.use(express.urlencoded({ extended: false, limit: '100kb' }));
   opts.mount(router);
@@ -92,6 +95,8 @@ export function createApp(opts: {
 
 function fail(req: Request, res: Response, status: number, message: string, code?: string): void {
   res.status(status);
-  if (req.accepts(['json', 'html']) === 'html') res.render('message', { title: `Error ${status}`, message });
+  // the title in the page's language once ./language.ts has chosen it; the message is the domain's own
+  const t = res.locals.t as ((key: string, vars: Record<string, number>) => string) | undefined;
+  if (req.accepts(['json', 'html']) === 'html') res.render('message', { title: t ? t('portal.error.title', { status }) : `Error ${status}`, message });
   else res.json({ status, ...(code ? { code } : {}), message });
 }

@@ -5,6 +5,7 @@ import type { CapacityMeter } from '../capacity/meter.js';
 import type { ImportReport } from '../catalog/sync.js';
 import type { WodConfig } from '../config/schema.js';
 import type { HubClient } from '../hub/client.js';
+import type { Languages } from '../i18n/i18n.js';
 import type { Letters } from '../journey/letters.js';
 import type { Logger } from '../log.js';
 import type { Mailer } from '../mail-out/mailer.js';
@@ -30,4 +31,6 @@ export interface WebDeps {
   log: Logger;
   /** what a working seat costs here, and how many more fit (../capacity/meter.ts) */
   capacity: CapacityMeter;
+  /** the languages pages and mails speak (../i18n/i18n.ts) */
+  languages: Languages;
 }

@@ -116,6 +116,15 @@ export function openApiDocument(config: WodConfig) {
           summary: 'Register for a workshop',
           tags: ['registration'],
           description: "Allocates a student of the workshop's range in one transaction and queues its deployment. Credentials follow by mail.",
+          parameters: [
+            {
+              name: 'Accept-Language',
+              in: 'header',
+              required: false,
+              schema: { type: 'string', example: 'fr-FR,fr;q=0.9,en;q=0.8' },
+              description: "the participant's language, as browsers send it: their mails and JupyterLab speak the best match wod has, else the site's defaultLanguage",
+            },
+          ],
           requestBody: { required: true, ...json(ref('RegistrationInput')) },
           responses: {
             201: body('registered', 'Registered'),

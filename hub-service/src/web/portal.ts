@@ -22,11 +22,16 @@ import { openDownload } from '../work/link.js';
 import type { WebDeps } from './deps.js';
 import { type PublicWorkshop, participantStatus, publicWorkshop } from './views.js';
 import { CLOCK_RUNNING } from '../registrations/states.js';
+import type { Translator, Vars } from '../i18n/i18n.js';
+import { pageLanguage, speakFor } from './language.js';
 
 const STATIC_DIR = path.resolve(__dirname, '..', '..', 'static');
 const FORM_FIELDS = ['email', 'name', 'company', 'acceptTerms'];
-const LABELS: Record<string, string> = { email: 'Email', name: 'Full name', company: 'Company or school', workshop: 'Workshop' };
-const SURVEY_LABELS: Record<string, string> = { rating: 'your rating', good: 'what was good', improve: 'what to improve', recommend: 'would you recommend it' };
+/** Fields whose errors name them (`portal.subject.<field>`: "Email", "L'adresse e-mail"). */
+const LABELLED = ['email', 'name', 'company', 'workshop'];
+const SURVEY_FIELDS = ['rating', 'good', 'improve', 'recommend'];
+const BUILT_IN_TABS = ['all', 'latest', 'popular'];
+type T = Translator['t'];
 
 /**
  * Portal pages load nothing from elsewhere but images (logos and avatars may live anywhere) and run
@@ -38,37 +43,58 @@ const PAGE_CSP =
 const SVG_CSP = "default-src 'none'; style-src 'unsafe-inline'";
 
 /** 120 → "2 hours", 90 → "90 minutes", 150 → "2 hours 30 minutes". */
-export function duration(minutes: number): string {
+export function duration(minutes: number, t: T): string {
   const h = Math.floor(minutes / 60);
   const m = minutes % 60;
-  if (m === 0) return `${h} hour${h === 1 ? '' : 's'}`;
-  if (minutes < 120) return `${minutes} minutes`;
-  return `${h} hours ${m} minutes`;
+  if (m === 0) return t('portal.duration.hours', { count: h });
+  if (minutes < 120) return t('portal.duration.minutes', { count: minutes });
+  return t('portal.duration.hoursMinutes', { hours: h, minutes: m });
 }
 
 /** "2-hour", "90-minute": the length of the window the register form speaks of. */
-export function windowLength(minutes: number): string {
-  return minutes % 60 === 0 ? `${minutes / 60}-hour` : `${minutes}-minute`;
+export function windowLength(minutes: number, t: T): string {
+  return minutes % 60 === 0 ? t('portal.window.hours', { count: minutes / 60 }) : t('portal.window.minutes', { count: minutes });
 }
 
 /** 4980 → "1 h 23 min". */
-export function timeLeft(seconds: number): string {
+export function timeLeft(seconds: number, t: T): string {
   const h = Math.floor(seconds / 3600);
   const m = Math.floor((seconds % 3600) / 60);
-  return h ? `${h} h ${m} min` : `${m} min`;
+  return h ? t('portal.timeLeft.hours', { hours: h, minutes: m }) : t('portal.timeLeft.minutes', { minutes: m });
 }
-
-/** "Tue 24 Nov, 14:05 UTC": a deadline people read (the page's script shows it in their own time zone). */
-const DEADLINE = new Intl.DateTimeFormat('en-GB', { weekday: 'short', day: 'numeric', month: 'short', hour: '2-digit', minute: '2-digit', timeZone: 'UTC', timeZoneName: 'short' });
 
 /** A domain message as a sentence, unless it starts with a name or an address ("grace@example.com is…"). */
 const sentence = (text: string) => (/^[a-z]+[\s,;:]/.test(text) ? text.charAt(0).toUpperCase() + text.slice(1) : text);
 
-/** A field's error as a sentence of its own: "Email is not a valid email address". */
-export function fieldMessage(field: string, message: string): string {
-  if (field === 'acceptTerms') return 'Tick the box to accept the terms and conditions';
-  const label = LABELS[field];
-  return label && /^(is|are|must|has)\b/.test(message) ? `${label} ${message}` : sentence(message);
+/**
+ * The field messages of registrations/input.ts and clean-text.ts, a closed set, each to its key
+ * (`portal.fieldError.<kind>`); the groups are the message's variables.
+ */
+const FIELD_ERRORS: [RegExp, string, string[]][] = [
+  [/^is required$/, 'required', []],
+  [/^must be text$/, 'notText', []],
+  [/^is too long$/, 'tooLong', []],
+  [/^is too long \((\d+) characters, (\d+) at most\)$/, 'tooLongCount', ['length', 'max']],
+  [/^is not a valid email address$/, 'email', []],
+  [/^is not a workshop name/, 'workshop', []],
+  [/^must be on one line \(it contains a line break, (U\+[0-9A-F]+)\)$/, 'lineBreak', ['char']],
+  [/^must not contain text-direction controls \((U\+[0-9A-F]+) found\)/, 'bidi', ['char']],
+  [/^must not contain control characters \((U\+[0-9A-F]+) found\)$/, 'control', ['char']],
+  [/^registrations from this address are not accepted/, 'denied', []],
+  [/^disposable email addresses are not accepted/, 'disposable', []],
+];
+
+/** A field's error as a sentence of its own: "Email is not a valid email address"; a message it does not know stays as it is. */
+export function fieldMessage(field: string, message: string, t: T): string {
+  if (field === 'acceptTerms') return t('portal.fieldError.acceptTerms');
+  for (const [pattern, kind, names] of FIELD_ERRORS) {
+    const m = message.match(pattern);
+    if (!m) continue;
+    const vars = Object.fromEntries(names.map((n, i) => [n, m[i + 1]]));
+    if (kind === 'denied' || kind === 'disposable') return t(`portal.fieldError.${kind}`);
+    if (LABELLED.includes(field)) return t(`portal.fieldError.${kind}`, { ...vars, label: t(`portal.subject.${field}`) });
+  }
+  return sentence(message);
 }
 
 /** A description cut at a word near `max` characters. */
@@ -93,15 +119,18 @@ export function readableOnWhite(hex: string): string {
   return toHex(rgb);
 }
 
-const STATES: Record<string, { label: string; text: string }> = {
-  registered: { label: 'Being prepared', text: 'Your workshop is being prepared: your login arrives by mail in a few seconds.' },
-  deploying: { label: 'Being prepared', text: 'Your workshop is being prepared: your login arrives by mail in a few seconds.' },
-  ready: { label: 'Ready', text: 'Your workshop is ready.' },
-  reminded: { label: 'Ready', text: 'Your workshop is ready, and ends soon: save what you want to keep.' },
-  ended: { label: 'Ended', text: 'Your workshop has ended; its account is being cleaned.' },
-  cleaned: { label: 'Finished', text: 'Your workshop is finished. Thank you for taking part!' },
-  failed: { label: 'Failed', text: 'We could not prepare your workshop, sorry. Your seat is free again: please register again.' },
+/** The states a participant sees, each with `portal.state.<name>.label` and `.text`; registered and deploying read alike. */
+const STATES: Record<string, string> = {
+  registered: 'preparing',
+  deploying: 'preparing',
+  ready: 'ready',
+  reminded: 'reminded',
+  ended: 'ended',
+  cleaned: 'cleaned',
+  failed: 'failed',
 };
+const stateText = (state: string, t: T) =>
+  STATES[state] ? { label: t(`portal.state.${STATES[state]}.label`), text: t(`portal.state.${STATES[state]}.text`) } : { label: state, text: state };
 
 /**
  * How often a status page that is being prepared reloads itself (static/portal.js, unless the person
@@ -121,25 +150,34 @@ export function portalRouter(deps: WebDeps): express.Router {
 
   router.use((req, res, next) => {
     const prefix = req.app.locals.prefix as string;
-    Object.assign(res.locals, { brand, palette, publicUrl: config.publicUrl, terms: brand.termsUrl ?? `${prefix}terms`, duration, excerpt, og: null });
+    // res.locals.t, read when called: a status page may change the language (speakFor)
+    const inWords = (minutes: number) => duration(minutes, res.locals.t as T);
+    Object.assign(res.locals, { brand, palette, publicUrl: config.publicUrl, terms: brand.termsUrl ?? `${prefix}terms`, duration: inWords, excerpt, og: null });
     res.set('Content-Security-Policy', PAGE_CSP);
     next();
   });
   router.use('/static', express.static(STATIC_DIR, { maxAge: '1h', index: false }));
 
-  const notFound = (req: Request, res: Response, message = 'There is no such page.') =>
-    res.status(404).render('message', { title: 'Not found', message, link: { href: req.app.locals.prefix, text: 'See the workshops' } });
+  const tOf = (res: Response) => res.locals.t as T;
+  const notFound = (req: Request, res: Response, message = tOf(res)('portal.notFound.page')) =>
+    res.status(404).render('message', { title: tOf(res)('portal.notFound.title'), message, link: { href: req.app.locals.prefix, text: tOf(res)('portal.seeWorkshops') } });
   const openWorkshop = (req: Request): PublicWorkshop | null => {
     const folder = String(req.params.folder);
     const e = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
     return e && e.active ? publicWorkshop(req.app.locals.prefix, e, assetsDir) : null;
   };
-  const noWorkshop = (req: Request, res: Response) => notFound(req, res, 'There is no open workshop of that name.');
+  const noWorkshop = (req: Request, res: Response) => notFound(req, res, tOf(res)('portal.notFound.workshop'));
 
   router.get('/', (req, res) => {
-    const tabs = catalogTabs(listWorkshops(db)).map((t) => ({ ...t, entries: t.entries.map((e) => publicWorkshop(req.app.locals.prefix, e, assetsDir)) }));
-    const current = tabs.find((t) => t.id === req.query.tab) ?? tabs[0];
-    res.render('portal/catalog', { title: current.id === 'all' ? 'Workshops' : `${current.label} workshops`, tabs, current });
+    const t = tOf(res);
+    // the tabs of every catalog are words of the page; a category's is the workshops' own
+    const tabs = catalogTabs(listWorkshops(db)).map((tab) => ({
+      ...tab,
+      label: BUILT_IN_TABS.includes(tab.id) ? t(`portal.tab.${tab.id}`) : tab.label,
+      entries: tab.entries.map((e) => publicWorkshop(req.app.locals.prefix, e, assetsDir)),
+    }));
+    const current = tabs.find((tab) => tab.id === req.query.tab) ?? tabs[0];
+    res.render('portal/catalog', { title: current.id === 'all' ? t('portal.catalog.title') : t('portal.catalog.tabTitle', { label: current.label }), tabs, current });
   });
 
   router.get('/workshops/:folder', (req, res) => {
@@ -178,24 +216,26 @@ export function portalRouter(deps: WebDeps): express.Router {
     if (!e) return void res.status(404).end();
     res
       .set({ 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=3600', 'Content-Security-Policy': SVG_CSP })
-      .send(Buffer.from(avatarSvg(e.presenter, brand.primaryColor)));
+      .send(Buffer.from(avatarSvg(e.presenter ?? tOf(res)('portal.presenter'), initials(e.presenter), brand.primaryColor)));
   });
 
   type FormExtra = { values?: Record<string, unknown>; errors?: { field: string; message: string }[]; notice?: string | null };
-  const renderForm = (res: Response, w: PublicWorkshop, extra: FormExtra = {}) =>
+  const renderForm = (res: Response, w: PublicWorkshop, extra: FormExtra = {}) => {
+    const t = tOf(res);
     res.render('portal/register', {
-      title: `Register: ${w.name}`,
+      title: t('portal.register.title', { name: w.name }),
       w,
-      windowLength: windowLength(w.durationMinutes),
+      windowLength: windowLength(w.durationMinutes, t),
       values: extra.values ?? {},
-      errors: (extra.errors ?? []).map((e) => ({ field: e.field, text: fieldMessage(e.field, e.message), inForm: FORM_FIELDS.includes(e.field) })),
+      errors: (extra.errors ?? []).map((e) => ({ field: e.field, text: fieldMessage(e.field, e.message, t), inForm: FORM_FIELDS.includes(e.field) })),
       notice: extra.notice ?? null,
     });
+  };
 
   router.get('/workshops/:folder/register', (req, res) => {
     const w = openWorkshop(req);
     if (!w) return void noWorkshop(req, res);
-    renderForm(res, w, { notice: w.full ? `${w.name} is full at the moment; please try again later.` : null });
+    renderForm(res, w, { notice: w.full ? `${tOf(res)('portal.refused.full', { name: w.name })}.` : null });
   });
 
   router.post('/workshops/:folder/register', (req, res) => {
@@ -203,7 +243,8 @@ export function portalRouter(deps: WebDeps): express.Router {
     if (!w) return void noWorkshop(req, res);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const values = { email: body.email, name: body.name, company: body.company, acceptTerms: body.acceptTerms };
-    const outcome = deps.desk.submit({ ...values, workshop: w.folder }, { ip: req.ip ?? 'unknown', source: 'portal' });
+    const outcome = deps.desk.submit({ ...values, workshop: w.folder }, { ip: req.ip ?? 'unknown', source: 'portal', language: pageLanguage(res) });
+    const t = tOf(res);
     switch (outcome.status) {
       case 201:
         return void res.redirect(303, `${req.app.locals.prefix}registered/${ticketFor(sealer, outcome.registration.id)}`);
@@ -212,13 +253,13 @@ export function portalRouter(deps: WebDeps): express.Router {
         return void renderForm(res, w, { values, errors: outcome.errors });
       case 429:
         res.status(429).set('Retry-After', String(outcome.retryAfterSeconds));
-        return void renderForm(res, w, { values, notice: `${sentence(outcome.message)}.` });
+        return void renderForm(res, w, { values, notice: t(`portal.refused.tooMany.${outcome.limit}`) });
       case 404:
         return void noWorkshop(req, res);
       default:
         // 409: already registered (the mail holds the status page, where it can be ended), full, or closed.
         res.status(outcome.status);
-        renderForm(res, w, { values, notice: sentence(outcome.message) });
+        renderForm(res, w, { values, notice: refusal(outcome, w.name, String(values.email), t) });
     }
   });
 
@@ -228,7 +269,7 @@ export function portalRouter(deps: WebDeps): express.Router {
     if (!r) return void notFound(req, res);
     res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
     res.render('portal/registered', {
-      title: 'Check your mail',
+      title: tOf(res)('portal.registered.title'),
       email: r.participant.email,
       workshopName: r.workshop.name,
       minutes: r.workshop.durationMinutes,
@@ -238,7 +279,7 @@ export function portalRouter(deps: WebDeps): express.Router {
 
   router.get('/terms', (_req, res) => {
     if (brand.termsUrl) return void res.redirect(302, brand.termsUrl);
-    res.render('portal/terms', { title: 'Terms of use' });
+    res.render('portal/terms', { title: tOf(res)('portal.terms.title') });
   });
 
   const participant = (req: Request) => {
@@ -247,11 +288,21 @@ export function portalRouter(deps: WebDeps): express.Router {
     // an erased participant's links open nothing (participants/erase.ts)
     return r && !isErased(r.participant.email) ? r : null;
   };
-  const badStatusLink = (req: Request, res: Response) => notFound(req, res, 'This status link is not valid; use the link from your mail.');
-
-  const statusPage = (req: Request, res: Response, notice: { text: string; kind: 'ok' | 'error' } | null = null) => {
+  const badStatusLink = (req: Request, res: Response) => notFound(req, res, tOf(res)('portal.notFound.statusLink'));
+  /** The registration of a status link, its page speaking its language (unless the visitor chose one); null: the 404 is sent. */
+  const statusOf = (req: Request, res: Response) => {
     const r = participant(req);
-    if (!r) return void badStatusLink(req, res);
+    if (!r) badStatusLink(req, res);
+    else speakFor(req, res, deps.languages, r.language);
+    return r;
+  };
+
+  /** `notice`: a message key and its variables, said in the page's language. */
+  const statusPage = (req: Request, res: Response, notice: { key: string; vars?: Vars; kind: 'ok' | 'error' } | null = null) => {
+    const r = statusOf(req, res);
+    if (!r) return;
+    const t = tOf(res);
+    const tr = res.locals.tr as Translator;
     const prefix = req.app.locals.prefix as string;
     const queue = queueProgress(db, r.id, config.lifecycle);
     const st = participantStatus(r, config.publicUrl, Date.now(), queue, extensionNow(db, r.id, config.timers.reminderMinutes));
@@ -262,39 +313,46 @@ export function portalRouter(deps: WebDeps): express.Router {
       st,
       token: String(req.params.token),
       // "ends soon" while it does: an extension can move a reminded workshop's end out of the reminder window
-      state: STATES[st.state === 'reminded' && (st.secondsLeft ?? 0) > config.timers.reminderMinutes * 60 ? 'ready' : st.state] ?? { label: st.state, text: st.state },
-      timeLeft: st.secondsLeft === null ? null : timeLeft(st.secondsLeft),
-      deadline: st.deadlineAt ? DEADLINE.format(new Date(st.deadlineAt)) : null,
+      state: stateText(st.state === 'reminded' && (st.secondsLeft ?? 0) > config.timers.reminderMinutes * 60 ? 'ready' : st.state, t),
+      timeLeft: st.secondsLeft === null ? null : timeLeft(st.secondsLeft, t),
+      deadline: st.deadlineAt ? tr.dateTime(st.deadlineAt) : null,
+      extensionReason: st.extension?.code ? t(`portal.extension.${st.extension.code}`, { minutes: config.timers.reminderMinutes }) : null,
       preparing,
-      queue: queue && describeQueue(queue),
+      queue: queue && describeQueue(queue, t),
       refreshSeconds: preparing && req.method === 'GET' ? REFRESH_SECONDS : null,
       askSurvey: [...CLOCK_RUNNING, 'ended', 'cleaned'].includes(st.state),
       survey: readSurvey(db, r.id),
       badge: entry ? { page: `${prefix}badges/workshop/${encodeURIComponent(entry.folder)}`, image: publicWorkshop(prefix, entry, assetsDir).badgeImg } : null,
-      notice:
-        notice?.text ??
-        (req.query.ended
-          ? 'Your workshop has ended. Its account is being cleaned now.'
+      notice: notice
+        ? t(notice.key, notice.vars)
+        : req.query.ended
+          ? t('portal.status.endedNotice')
           : req.query.thanks
-            ? 'Thank you for your answer!'
+            ? t('portal.status.thanksNotice')
             : req.query.extended && st.deadlineAt
-              ? `You have more time: your workshop now ends at ${DEADLINE.format(new Date(st.deadlineAt))}.`
-              : null),
+              ? t('portal.status.extendedNotice', { deadline: tr.dateTime(st.deadlineAt) })
+              : null,
       noticeKind: notice?.kind ?? 'ok',
     });
   };
   router.get('/status/:token', (req, res) => statusPage(req, res));
+  // The forms' answers are POSTs: a reload there, or the language picker's link, lands on the status page.
+  router.get(['/status/:token/feedback', '/status/:token/extend', '/status/:token/end'], (req, res) => {
+    const query = req.originalUrl.indexOf('?');
+    res.redirect(303, `${req.app.locals.prefix}status/${encodeURIComponent(String(req.params.token))}${query < 0 ? '' : req.originalUrl.slice(query)}`);
+  });
 
   // The thanks mail's download of the participant's work (work/link.ts): the zip while it is kept, 410 after.
   router.get('/work/:token', async (req, res) => {
     const found = openDownload(db, sealer, String(req.params.token));
     res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' });
-    if (found.kind === 'invalid') return void notFound(req, res, 'This download link is not valid; use the link from your mail.');
+    const t = tOf(res);
+    if (found.kind === 'invalid') return void notFound(req, res, t('portal.notFound.downloadLink'));
     const gone = () =>
       void res.status(410).render('message', {
-        title: 'No longer available',
-        message: `The archive of your work is no longer kept: it is deleted ${config.participants.workDays} days after the workshop, or when you ask us to forget you.`,
-        link: { href: req.app.locals.prefix, text: 'See the workshops' },
+        title: t('portal.gone.title'),
+        message: t('portal.gone.work', { count: config.participants.workDays }),
+        link: { href: req.app.locals.prefix, text: t('portal.seeWorkshops') },
       });
     if (found.kind === 'gone') return gone();
     // opened before any zip header: a file the sweep deleted meanwhile is the 410 page; once open, it is read whole
@@ -315,13 +373,17 @@ export function portalRouter(deps: WebDeps): express.Router {
   });
 
   router.post('/status/:token/feedback', (req, res) => {
-    const r = participant(req);
-    if (!r) return void badStatusLink(req, res);
+    const r = statusOf(req, res);
+    if (!r) return;
     const answer = surveyInput.safeParse(req.body);
     if (!answer.success) {
       res.status(422);
+      // which answers are missing or wrong; the survey's own messages are for the API
+      const fields = [...new Set(answer.error.issues.map((i) => String(i.path[0])))].filter((f) => SURVEY_FIELDS.includes(f));
+      const t = tOf(res);
       return statusPage(req, res, {
-        text: `Please complete your answer: ${answer.error.issues.map((i) => `${SURVEY_LABELS[String(i.path[0])] ?? i.path.join('.')}: ${i.message}`).join('; ')}.`,
+        key: 'portal.survey.incomplete',
+        vars: { fields: fields.map((f) => t(`portal.survey.field.${f}`)).join(t('portal.listSeparator')) },
         kind: 'error',
       });
     }
@@ -335,24 +397,28 @@ export function portalRouter(deps: WebDeps): express.Router {
   // More time (registrations/extension.ts): the button shows only when it would be granted; a
   // refusal (the page was old, someone took the last chance) shows its reason.
   router.post('/status/:token/extend', (req, res) => {
-    const r = participant(req);
-    if (!r) return void badStatusLink(req, res);
+    const r = statusOf(req, res);
+    if (!r) return;
     try {
       askExtension(db, registrations, r.id, `participant:${r.participant.email}`, config.timers.reminderMinutes);
       res.redirect(303, `${req.app.locals.prefix}status/${req.params.token}?extended=1`);
     } catch (e) {
       if (!(e instanceof ExtensionError)) throw e;
       res.status(409);
-      statusPage(req, res, { text: `No more time: ${e.message}.`, kind: 'error' });
+      statusPage(req, res, {
+        key: 'portal.extension.refused',
+        vars: { reason: tOf(res)(`portal.extension.${e.code}`, { minutes: config.timers.reminderMinutes }) },
+        kind: 'error',
+      });
     }
   });
 
   router.post('/status/:token/end', (req, res) => {
-    const r = participant(req);
-    if (!r) return void badStatusLink(req, res);
+    const r = statusOf(req, res);
+    if (!r) return;
     if ((req.body as { confirm?: string } | undefined)?.confirm !== 'yes') {
       res.status(422);
-      return statusPage(req, res, { text: 'Tick the box to confirm that you want to end your workshop now.', kind: 'error' });
+      return statusPage(req, res, { key: 'portal.status.confirmEnd', kind: 'error' });
     }
     try {
       registrations.end(r.id, `participant:${r.participant.email}`, 'participant');
@@ -360,7 +426,8 @@ export function portalRouter(deps: WebDeps): express.Router {
     } catch (e) {
       if (!(e instanceof RegistrationError)) throw e;
       res.status(e.status);
-      statusPage(req, res, { text: e.code === 'not-running' ? 'Your workshop has already ended.' : sentence(e.message), kind: 'error' });
+      // the other codes (an unknown registration) cannot come from a valid status link
+      statusPage(req, res, { key: e.code === 'not-running' ? 'portal.status.alreadyEnded' : 'portal.status.endFailed', kind: 'error' });
     }
   });
 
@@ -368,31 +435,51 @@ export function portalRouter(deps: WebDeps): express.Router {
   router.get('/badges/workshop/:folder', (req, res) => {
     const folder = String(req.params.folder);
     const e = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
-    if (!e) return void notFound(req, res, 'There is no such badge.');
+    const t = tOf(res);
+    if (!e) return void notFound(req, res, t('portal.notFound.badge'));
     const w = publicWorkshop(req.app.locals.prefix, e, assetsDir);
     const image = `${config.publicUrl}${drawnBadgeUrl(req.app.locals.prefix)}`;
     const badge = w.badgeImg ? `${w.badgeImg.startsWith('/') && !w.badgeImg.startsWith('//') ? config.publicUrl : ''}${w.badgeImg}` : image;
     const url = `${config.publicUrl}${req.app.locals.prefix}badges/workshop/${folder}`;
-    const title = `${w.name}: finisher`;
-    const description = `Completed the hands-on ${w.name} workshop on ${brand.name}.`;
+    const title = t('portal.badge.workshopTitle', { name: w.name });
+    const description = t('portal.badge.workshopDescription', { name: w.name, site: brand.name });
     res.render('portal/badge', { title, description, image: badge, url, og: { title, description, url, image: badge } });
   });
   router.get('/badges/:slug.svg', (req, res) => {
     const m = MILESTONES.find((x) => slugOf(x.name) === req.params.slug) ?? (req.params.slug === 'finisher' ? { name: 'Finisher', count: 1 } : null);
     if (!m) return void res.status(404).end();
-    res.set({ 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=86400' }).send(Buffer.from(badgeSvg(m.name, m.count, brand.primaryColor)));
+    const t = tOf(res);
+    res
+      .set({ 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=86400' })
+      .send(Buffer.from(badgeSvg(t('portal.badge.milestoneTitle', { name: m.name }), m.name, t('portal.badge.workshops', { count: m.count }), brand.primaryColor)));
   });
   router.get('/badges/:slug', (req, res) => {
     const m = MILESTONES.find((x) => slugOf(x.name) === req.params.slug);
-    if (!m) return void notFound(req, res, 'There is no such badge.');
+    const t = tOf(res);
+    if (!m) return void notFound(req, res, t('portal.notFound.badge'));
     const url = `${config.publicUrl}${req.app.locals.prefix}badges/${req.params.slug}`;
-    const title = `${m.name} badge`;
-    const description = `Completed ${m.count} hands-on workshops on ${brand.name}.`;
+    const title = t('portal.badge.milestoneTitle', { name: m.name });
+    const description = t('portal.badge.milestoneDescription', { count: m.count, site: brand.name });
     const image = `${url}.svg`;
     res.render('portal/badge', { title, description, image, url, og: { title, description, url, image } });
   });
 
   return router;
+}
+
+/** A registration the desk refused (409), as the form says it; a code it has no words for keeps the domain's. */
+export function refusal(o: { code: string; message: string; details: Record<string, unknown> }, workshopName: string, email: string, t: T): string {
+  switch (o.code) {
+    case 'full':
+      return t('portal.refused.full', { name: workshopName });
+    case 'inactive':
+      return t('portal.refused.inactive', { name: workshopName });
+    case 'already-registered':
+      // the address as the desk stored it (registrations/input.ts: trimmed, lower case)
+      return t('portal.refused.alreadyRegistered', { email: email.trim().toLowerCase(), workshop: String(o.details.workshop) });
+    default:
+      return sentence(o.message);
+  }
 }
 
 const slugOf = (name: string) => name.toLowerCase().replace(/\s+/g, '-');
@@ -407,20 +494,20 @@ export function initials(name: string | null): string {
 }
 
 /** A presenter drawn rather than shipped: their initials on the brand colour. */
-function avatarSvg(name: string | null, colour: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 80 80" role="img" aria-label="${esc(name ?? 'presenter')}">
+function avatarSvg(label: string, letters: string, colour: string): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 80 80" role="img" aria-label="${esc(label)}">
   <circle cx="40" cy="40" r="40" fill="${esc(colour)}"/>
-  <text x="40" y="40" dy="0.35em" text-anchor="middle" font-family="sans-serif" font-size="32" font-weight="700" fill="#fff">${esc(initials(name))}</text>
+  <text x="40" y="40" dy="0.35em" text-anchor="middle" font-family="sans-serif" font-size="32" font-weight="700" fill="#fff">${esc(letters)}</text>
 </svg>
 `;
 }
 
-/** A milestone badge, drawn rather than shipped: a medal with the level and the count. */
-function badgeSvg(name: string, count: number, colour: string): string {
-  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200" role="img" aria-label="${esc(name)} badge">
+/** A milestone badge, drawn rather than shipped: a medal with the level and the count ("3 workshops"). */
+function badgeSvg(label: string, name: string, count: string, colour: string): string {
+  return `<svg xmlns="http://www.w3.org/2000/svg" viewBox="0 0 200 200" role="img" aria-label="${esc(label)}">
   <circle cx="100" cy="100" r="94" fill="${esc(colour)}"/><circle cx="100" cy="100" r="80" fill="none" stroke="#fff" stroke-width="4" stroke-dasharray="6 6"/>
   <text x="100" y="92" text-anchor="middle" font-family="sans-serif" font-size="${name.length > 8 ? 22 : 28}" font-weight="700" fill="#fff">${esc(name)}</text>
-  <text x="100" y="126" text-anchor="middle" font-family="sans-serif" font-size="18" fill="#fff">${count} workshop${count === 1 ? '' : 's'}</text>
+  <text x="100" y="126" text-anchor="middle" font-family="sans-serif" font-size="18" fill="#fff">${esc(count)}</text>
 </svg>
 `;
 }

@@ -107,6 +107,10 @@ export function adminWorkshop(prefix: string, e: CatalogEntry, assetsDir: string
 }
 
 const registrationState = z.enum(REGISTRATION_STATES);
+const registrationLanguage = z
+  .string()
+  .nullable()
+  .meta({ description: "the language the participant registered in (their mails, status page and JupyterLab speak it); null: the site's defaultLanguage", example: 'fr' });
 const workshopRef = z.object({ folder: z.string(), name: z.string(), durationMinutes: z.number().int() });
 
 /** A survey answer as stored: the answer the participant gave (SurveyInput, read) and when. */
@@ -153,6 +157,7 @@ export const statusSchema = z
     jupyterUrl: z.string().nullable().meta({ description: 'set once the JupyterLab is ready' }),
     queue: queueSchema.nullable().meta({ description: 'while its CREATE is queued or running; null otherwise' }),
     extension: extensionSchema.nullable().meta({ description: 'whether more time can be asked now; null in the answer to an end' }),
+    language: registrationLanguage,
   })
   .meta({ description: "a participant's registration, as their status page shows it: never the password, never other people" });
 export type ParticipantStatus = z.output<typeof statusSchema>;
@@ -195,6 +200,7 @@ export function participantStatus(
       paused: queue.paused,
     },
     extension: extension && presentExtension(extension),
+    language: r.language,
   };
 }
 
@@ -220,6 +226,7 @@ export const registrationSchema = z
     progress: z.object({ executed: count, total: count, at: timestamp }).nullable().meta({ description: 'live, as the JupyterLab extension reports it' }),
     checks: checksView,
     survey: surveyAnswerSchema.nullable(),
+    language: registrationLanguage,
   })
   .meta({ description: 'a registration, as an admin sees it' });
 export type AdminRegistration = z.output<typeof registrationSchema>;
@@ -240,6 +247,7 @@ export function adminRegistration(r: RegistrationView): AdminRegistration {
     progress: r.progress && { executed: r.progress.executed, total: r.progress.total, at: r.progress.at },
     checks: r.checks && { passed: r.checks.passed, total: r.checks.total },
     survey: r.survey && surveyAnswer(r.survey),
+    language: r.language,
   };
 }
 

@@ -1,0 +1,1 @@
+"""Translations of the wod JupyterLab extension: locale/<locale>/LC_MESSAGES/wod.json."""
