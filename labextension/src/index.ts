@@ -33,7 +33,16 @@ interface Speech {
  */
 function speech(translator: ITranslator | null): Speech {
   const lab = translator ?? nullTranslator;
-  return { trans: lab.load(DOMAIN), locales: lab.languageCode === 'en' ? [] : [lab.languageCode] };
+  return { trans: lab.load(DOMAIN), locales: lab.languageCode === 'en' ? [] : tagOf(lab.languageCode) };
+}
+
+/** A JupyterLab locale as Intl takes it ("fr-FR"; "zh-Hans_CN" → "zh-Hans-CN"); none (the browser's) when Intl does not know it. */
+function tagOf(code: string): string[] {
+  try {
+    return Intl.getCanonicalLocales(code.replace(/_/g, '-'));
+  } catch {
+    return [];
+  }
 }
 
 /** Calls `setUp` once, with the first workshop the session reports. */
@@ -70,12 +79,12 @@ const timeOfDay = (d: Date, locales: string[]) => d.toLocaleTimeString(locales, 
  * clock follows the new deadline (and its ten-minute call comes again before it: staleAlerts).
  */
 async function askMoreTime(session: IWorkshopSession, { trans, locales }: Speech): Promise<void> {
-  let outcome: { deadline: Date } | { refused: string };
+  let outcome: { deadline: Date } | { refused: string; code: string | null };
   try {
     const me = await session.service.extend();
     outcome = { deadline: new Date(Date.now() + (me.deadlineAt ? msUntil(me.deadlineAt, me.now) : 0)) };
   } catch (e) {
-    outcome = { refused: e instanceof ServiceError ? e.message : trans.__('the workshop service cannot be reached; try again in a moment') };
+    outcome = e instanceof ServiceError ? { refused: e.message, code: e.code } : { refused: trans.__('the workshop service cannot be reached; try again in a moment'), code: null };
   }
   session.refresh();
   const { title, body } = extensionResult(outcome, (d) => timeOfDay(d, locales), trans);

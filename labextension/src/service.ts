@@ -43,6 +43,8 @@ export class ServiceError extends Error {
     readonly status: number,
     message: string,
     readonly fields: Record<string, string> = {},
+    /** the service's stable reason (`not-allowed`, `seat-needed`, …): what the lab words in its language */
+    readonly code: string | null = null,
   ) {
     super(message);
   }
@@ -93,9 +95,9 @@ export class WodService {
   private async read(res: Response): Promise<unknown> {
     const body = res.status === 204 ? null : await res.json().catch(() => null);
     if (!res.ok) {
-      const b = (body ?? {}) as { message?: string; errors?: { field: string; message: string }[] };
+      const b = (body ?? {}) as { message?: string; code?: string; errors?: { field: string; message: string }[] };
       const fields = Object.fromEntries((b.errors ?? []).map((e) => [e.field, e.message]));
-      throw new ServiceError(res.status, b.message ?? `the workshop service answered ${res.status}`, fields);
+      throw new ServiceError(res.status, b.message ?? `the workshop service answered ${res.status}`, fields, b.code ?? null);
     }
     return body;
   }

@@ -93,6 +93,18 @@ function escapeHtml(s: string): string {
   return s.replace(/[&<>"']/g, (c) => `&#${c.charCodeAt(0)};`);
 }
 
+/** The service's refusal of an answer, field by field, in the lab's words (its own are English). */
+function refusedAnswers(fields: Record<string, string>, trans: Trans): Record<string, string> {
+  const words: Record<string, string> = {
+    rating: trans.__('Choose a rating from 1 to 5.'),
+    recommend: trans.__('Say yes or no.'),
+    good: trans.__('Too long, or holding characters that cannot be kept.'),
+    improve: trans.__('Too long, or holding characters that cannot be kept.'),
+  };
+  const known = Object.keys(fields).filter((f) => f in words);
+  return known.length ? Object.fromEntries(known.map((f) => [f, words[f]])) : { rating: trans.__('Your answer was not saved') };
+}
+
 /** What the form must have before it goes to the service (which checks again). */
 export function missingAnswers(d: Draft, trans: Trans): Record<string, string> {
   const errors: Record<string, string> = {};
@@ -126,7 +138,7 @@ export async function askSurvey(service: WodService, workshop: string, previous:
       return await service.answerSurvey(draft as SurveyInput);
     } catch (e) {
       if (e instanceof ServiceError && e.status === 422) {
-        errors = Object.keys(e.fields).length ? e.fields : { rating: e.message };
+        errors = refusedAnswers(e.fields, trans);
         continue;
       }
       await showDialog({ title: trans.__('Your answer was not saved'), body: e instanceof Error ? e.message : String(e), buttons: [Dialog.okButton()] });

@@ -11,11 +11,11 @@ import { importWorkshops } from '../../hub-service/src/catalog/sync';
 import { parseWorkshopSpec } from '../../hub-service/src/catalog/spec';
 import { scheduleWarm } from '../../hub-service/src/lifecycle/warm';
 import { syncPool } from '../../hub-service/src/pool/pool';
-import { askExtension, ExtensionError, extensionNow } from '../../hub-service/src/registrations/extension';
+import { askExtension, EXTENSION_REFUSALS, ExtensionError, extensionNow } from '../../hub-service/src/registrations/extension';
 import { Registrations } from '../../hub-service/src/registrations/registrations';
 import { openDatabase } from '../../hub-service/src/store/db';
 import { type Alert, staleAlerts } from '../../labextension/src/clock';
-import { extensionOffer, extensionResult } from '../../labextension/src/extension';
+import { EXTENSION_REFUSALS as LAB_REFUSALS, extensionOffer, extensionResult } from '../../labextension/src/extension';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
 
 const WINDOW = 60;
@@ -193,9 +193,18 @@ describe("the lab clock's offer", () => {
   test('says the new end, or the reason for refusing', () => {
     const at = (d: Date) => d.toISOString().slice(11, 16);
     expect(extensionResult({ deadline: new Date('2026-12-02T10:50:00Z') }, at)).toEqual({ title: 'More time granted', body: 'Your workshop now ends at 10:50.' });
-    expect(extensionResult({ refused: 'the seat is needed: people are waiting for this workshop' }, at)).toEqual({
+    expect(extensionResult({ refused: 'the seat is needed: people are waiting for this workshop', code: 'seat-needed' }, at)).toEqual({
       title: 'No more time',
-      body: 'The seat is needed: people are waiting for this workshop.',
+      body: 'Your seat is needed by someone waiting for this workshop.',
     });
+    // a reason the lab has no words for: the service's own
+    expect(extensionResult({ refused: 'something new', code: 'new-reason' }, at)).toEqual({ title: 'No more time', body: 'Something new.' });
+  });
+
+  test("the lab words every one of the service's refusals", () => {
+    expect(LAB_REFUSALS).toEqual(EXTENSION_REFUSALS);
+    const bodies = LAB_REFUSALS.map((code) => extensionResult({ refused: 'x', code }, () => '').body);
+    expect(bodies.every((b) => b !== 'X.')).toBe(true);
+    expect(new Set(bodies).size).toBe(LAB_REFUSALS.length);
   });
 });

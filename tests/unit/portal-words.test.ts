@@ -1,5 +1,6 @@
 /** The portal's words in English and French: durations, time left, field errors, refusals. Pure. */
 import { Languages } from '../../hub-service/src/i18n/i18n';
+import { fieldErrors, refusedEmail, registrationInput } from '../../hub-service/src/registrations/input';
 import { duration, fieldMessage, refusal, timeLeft, windowLength } from '../../hub-service/src/web/portal';
 
 const languages = new Languages();
@@ -52,4 +53,21 @@ test('refusals by code; the address as stored', () => {
   expect(refusal(already, 'Alpha', 'grace@example.com', fr)).toMatch(/^grace@example\.com est déjà inscrit à Zeta/);
   expect(refusal({ code: 'full', message: '…', details: {} }, 'Alpha', '', en)).toBe('Alpha is full at the moment; please try again later');
   expect(refusal({ code: 'inactive', message: '…', details: {} }, 'Alpha', '', fr)).toBe("Alpha n'est pas ouvert aux inscriptions pour le moment");
+});
+
+test('every message the registration rules can give has French words: a rewording there is caught here', () => {
+  const bodies: Record<string, unknown>[] = [
+    {},
+    { email: 'x'.repeat(250) + '@example.org', name: 'n'.repeat(101), company: 7, workshop: 'nope', acceptTerms: 'no' },
+    { email: 'not an address', name: 'Ada\nLovelace', company: 'A\u202eB', workshop: 'WKSHP-A', acceptTerms: true },
+    { email: 'ada@example.org', name: 'Ada\u0007', company: '', workshop: 'WKSHP-A', acceptTerms: true },
+  ];
+  const issues = bodies.flatMap((b) => fieldErrors(registrationInput.safeParse(b).error!));
+  const refused = [
+    refusedEmail('eve@blocked.example', { denyList: ['@blocked.example'], refuseDisposable: false })!,
+    refusedEmail('eve@mailinator.com', { denyList: [], refuseDisposable: true })!,
+  ].map((message) => ({ field: 'email', message }));
+  const all = [...issues, ...refused];
+  expect(new Set(all.map((i) => i.message)).size).toBeGreaterThanOrEqual(10);
+  for (const { field, message } of all) expect([field, message, fieldMessage(field, message, fr)]).not.toEqual([field, message, fieldMessage(field, message, en)]);
 });

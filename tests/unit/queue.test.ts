@@ -15,8 +15,8 @@ import { tempWorkshops, writeWorkshop } from '../support/workshops';
 const NOW = Date.now() + 60_000;
 const iso = (ms: number) => new Date(ms).toISOString();
 const languages = new Languages();
-const en = languages.get('en').t;
-const fr = languages.get('fr').t;
+const [english, french] = [languages.get('en'), languages.get('fr')];
+const [en, fr] = [english.t, french.t];
 
 function setup() {
   const root = tempWorkshops();
@@ -44,9 +44,9 @@ test('N ahead counts the CREATE jobs queued or running before this one, any work
   const second = register(2, 'WKSHP-B');
   const third = register(3, 'WKSHP-A');
   const lifecycle = { concurrency: 2, paused: false };
-  expect(queueProgress(db, first, lifecycle, NOW)).toMatchObject({ state: 'queued', ahead: 0, step: null, estimateSeconds: null, samples: 0 });
-  expect(queueProgress(db, second, lifecycle, NOW)).toMatchObject({ ahead: 1 });
-  const p = queueProgress(db, third, lifecycle, NOW)!;
+  expect(queueProgress(db, first, lifecycle, english, NOW)).toMatchObject({ state: 'queued', ahead: 0, step: null, estimateSeconds: null, samples: 0 });
+  expect(queueProgress(db, second, lifecycle, english, NOW)).toMatchObject({ ahead: 1 });
+  const p = queueProgress(db, third, lifecycle, english, NOW)!;
   expect(p).toEqual({ state: 'queued', ahead: 2, step: null, stepLabel: null, estimateSeconds: null, samples: 0, paused: false });
   expect(describeQueue(p, en)).toBe('2 registrations ahead of you.');
   expect(describeQueue({ ...p, ahead: 1 }, en)).toBe('1 registration ahead of you.');
@@ -58,7 +58,7 @@ test('N ahead counts the CREATE jobs queued or running before this one, any work
   ]);
   // a failed CREATE in front is no longer ahead
   db.prepare(`UPDATE jobs SET state = 'failed' WHERE id = ?`).run(createOf(db, first));
-  expect(queueProgress(db, third, lifecycle, NOW)!.ahead).toBe(1);
+  expect(queueProgress(db, third, lifecycle, english, NOW)!.ahead).toBe(1);
 });
 
 test('the estimate: median of recent CREATE durations × (ahead ÷ concurrency + 1), only from 3 samples, none while paused', () => {
@@ -68,14 +68,14 @@ test('the estimate: median of recent CREATE durations × (ahead ÷ concurrency +
   const third = register(3, 'WKSHP-A');
   finished(7, 10);
   finished(8, 30);
-  expect(queueProgress(db, third, { concurrency: 2, paused: false }, NOW)).toMatchObject({ estimateSeconds: null, samples: 2 });
+  expect(queueProgress(db, third, { concurrency: 2, paused: false }, english, NOW)).toMatchObject({ estimateSeconds: null, samples: 2 });
   finished(9, 20);
-  const p = queueProgress(db, third, { concurrency: 2, paused: false }, NOW)!;
+  const p = queueProgress(db, third, { concurrency: 2, paused: false }, english, NOW)!;
   expect(p).toMatchObject({ ahead: 2, estimateSeconds: 40, samples: 3 }); // 20 s × (2/2 + 1)
   expect(describeQueue(p, en)).toBe('2 registrations ahead of you; ready in about 40 s.');
   expect(describeQueue(p, fr)).toBe('2 inscriptions avant vous\u00a0; prêt dans 40 s environ.');
-  expect(queueProgress(db, third, { concurrency: 1, paused: false }, NOW)!.estimateSeconds).toBe(60);
-  const paused = queueProgress(db, third, { concurrency: 2, paused: true }, NOW)!;
+  expect(queueProgress(db, third, { concurrency: 1, paused: false }, english, NOW)!.estimateSeconds).toBe(60);
+  const paused = queueProgress(db, third, { concurrency: 2, paused: true }, english, NOW)!;
   expect(paused).toMatchObject({ estimateSeconds: null, paused: true });
   expect(describeQueue(paused, en)).toBe('2 registrations ahead of you; preparation is paused by the operators for now; your place is kept.');
 });
@@ -95,17 +95,19 @@ test('a running CREATE shows its step and what is left of the median; a done one
   store.stepDone(job, 'content');
   store.beginStep(job, 'server');
   const later = NOW + 5_000;
-  const p = queueProgress(db, first, { concurrency: 4, paused: false }, later)!;
+  const p = queueProgress(db, first, { concurrency: 4, paused: false }, english, later)!;
   expect(p).toEqual({ state: 'running', ahead: 0, step: 'server', stepLabel: 'starting your JupyterLab', estimateSeconds: 7, samples: 3, paused: false });
   expect(describeQueue(p, en)).toBe('Your lab is being prepared: starting your JupyterLab; ready in about 7 s.');
-  expect(describeQueue(p, fr)).toBe('Votre lab est en préparation\u00a0: démarrage de votre JupyterLab\u00a0; prêt dans 7 s environ.');
+  expect(describeQueue(queueProgress(db, first, { concurrency: 4, paused: false }, french, later)!, fr)).toBe(
+    'Votre lab est en préparation\u00a0: démarrage de votre JupyterLab\u00a0; prêt dans 7 s environ.',
+  );
   // a step the page has no words for shows its name
-  expect(describeQueue({ ...p, step: 'custom-step', estimateSeconds: null }, en)).toBe('Your lab is being prepared: custom-step.');
+  expect(describeQueue({ ...p, step: 'custom-step', stepLabel: 'custom-step', estimateSeconds: null }, en)).toBe('Your lab is being prepared: custom-step.');
   expect(createQueueFacts(db, first)).toMatchObject({ lastStep: 'content', step: 'server' });
   // past the median it still says a second, never "0 s" or less
-  expect(queueProgress(db, first, { concurrency: 4, paused: false }, NOW + 60_000)!.estimateSeconds).toBe(1);
+  expect(queueProgress(db, first, { concurrency: 4, paused: false }, english, NOW + 60_000)!.estimateSeconds).toBe(1);
   store.done(job);
-  expect(queueProgress(db, first, { concurrency: 4, paused: false }, later)).toBeNull();
+  expect(queueProgress(db, first, { concurrency: 4, paused: false }, english, later)).toBeNull();
 });
 
 test('estimateSeconds, table-driven; the estimate in seconds, then in minutes', () => {

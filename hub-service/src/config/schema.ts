@@ -1,6 +1,7 @@
 import path from 'node:path';
 import { z } from 'zod';
 import { parseSize } from '../isolation/limit-rules.js';
+import { LANGUAGE_CODE } from '../i18n/i18n.js';
 import { LEVELS, LOG_FORMATS } from '../log.js';
 import { LOOPBACK_REASON } from '../mail-in/access.js';
 import { CIDR, isCidr, isInsideAny, parseNetwork, touchesLoopback } from '../network/addresses.js';
@@ -360,10 +361,7 @@ export const configSchema = z
      * the language (a folder of hub-service/locales) of visitors whose browser asks for none wod has,
      * and of registrations made by mail orders
      */
-    defaultLanguage: z
-      .string()
-      .regex(/^[a-z]{2,3}$/, 'a language code like en or fr')
-      .default('en'),
+    defaultLanguage: z.string().regex(LANGUAGE_CODE, 'a language code like en or fr').default('en'),
     branding: z
       .object({
         name: z.string().min(1).default('Workshops-on-Demand'),

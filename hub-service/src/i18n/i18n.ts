@@ -11,6 +11,8 @@ import fs from 'node:fs';
 import path from 'node:path';
 
 export const LOCALES_DIR = path.resolve(__dirname, '..', '..', 'locales');
+/** A language's code, its folder's name: ISO 639 ("en", "fr"), as the config and migration 13 accept it. */
+export const LANGUAGE_CODE = /^[a-z]{2,3}$/;
 export const SOURCE_LANGUAGE = 'en';
 
 type Plural = Partial<Record<Intl.LDMLPluralRule, string>> & { other: string };
@@ -48,7 +50,7 @@ export function readLanguageInfo(language: string, dir = LOCALES_DIR): LanguageI
 
 /** The languages there are locale files for, English first. */
 export function availableLanguages(dir = LOCALES_DIR): string[] {
-  const found = fs.readdirSync(dir).filter((d) => /^[a-z]{2,3}(-[A-Z]{2})?$/.test(d) && fs.existsSync(path.join(dir, d, 'language.json')));
+  const found = fs.readdirSync(dir).filter((d) => LANGUAGE_CODE.test(d) && fs.existsSync(path.join(dir, d, 'language.json')));
   return [SOURCE_LANGUAGE, ...found.filter((d) => d !== SOURCE_LANGUAGE).sort()];
 }
 
@@ -84,6 +86,8 @@ export interface Translator {
   readonly info: LanguageInfo;
   /** the message `key` with its placeholders filled; a plural message takes its form from `vars.count` */
   t(key: string, vars?: Vars): string;
+  /** there is a message `key` (for keys made from an open set, like a job step's name) */
+  has(key: string): boolean;
   /** a date and time as people of this language write it, in UTC ("mar. 24 nov., 14:05 UTC") */
   dateTime(iso: string): string;
 }
@@ -125,6 +129,7 @@ export class Languages {
           const text = typeof m === 'string' ? m : (m[plural.select(Number(vars.count))] ?? m.other);
           return fill(text, vars, key);
         },
+        has: (key) => Object.hasOwn(messages, key),
         dateTime: (iso) => dates.format(new Date(iso)),
       });
     }

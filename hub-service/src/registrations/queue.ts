@@ -31,19 +31,8 @@ export interface QueueProgress {
   paused: boolean;
 }
 
-/** The steps of a CREATE (../lifecycle/create.ts) as a participant reads them; unknown steps show their name. */
-const STEP_LABELS: Record<string, string> = {
-  deploying: 'starting',
-  password: 'making your password',
-  directory: 'adding you to the directory',
-  account: 'creating your account',
-  home: 'preparing your home folder',
-  content: "copying the workshop's notebooks",
-  compiled: 'preparing the notebooks',
-  'post-copy': 'finishing the content',
-  server: 'starting your JupyterLab',
-  credentials: 'mailing your login',
-};
+/** A step of a CREATE (../lifecycle/create.ts) as a participant reads it (`portal.queue.step.<step>`); an unknown one by its name. */
+const stepLabel = (step: string, tr: Translator) => (tr.has(`portal.queue.step.${step}`) ? tr.t(`portal.queue.step.${step}`) : step);
 
 /**
  * Seconds until a CREATE is done, about, from the median of recent CREATE durations: a queued job
@@ -67,14 +56,14 @@ export function estimateSeconds(
 }
 
 /** The progress of a registration's CREATE, null when it has none queued or running. */
-export function queueProgress(db: Db, registrationId: number, lifecycle: { concurrency: number; paused: boolean }, now = Date.now()): QueueProgress | null {
+export function queueProgress(db: Db, registrationId: number, lifecycle: { concurrency: number; paused: boolean }, tr: Translator, now = Date.now()): QueueProgress | null {
   const facts = createQueueFacts(db, registrationId, SAMPLES);
   if (!facts) return null;
   return {
     state: facts.state,
     ahead: facts.ahead,
     step: facts.step,
-    stepLabel: facts.step === null ? null : (STEP_LABELS[facts.step] ?? facts.step),
+    stepLabel: facts.step === null ? null : stepLabel(facts.step, tr),
     estimateSeconds: lifecycle.paused ? null : estimateSeconds(facts, lifecycle.concurrency, now),
     samples: facts.recentSeconds.length,
     paused: lifecycle.paused,
@@ -87,7 +76,7 @@ export function queueProgress(db: Db, registrationId: number, lifecycle: { concu
  */
 export function describeQueue(p: QueueProgress, t: Translator['t']): string {
   const parts: string[] = [];
-  const step = p.step === null ? null : p.step in STEP_LABELS ? t(`portal.queue.step.${p.step}`) : p.step;
+  const step = p.stepLabel;
   if (p.state === 'running') parts.push(step ? t('portal.queue.preparingStep', { step }) : t('portal.queue.preparing'));
   else if (p.ahead === 0) parts.push(t('portal.queue.next'));
   else parts.push(t('portal.queue.ahead', { count: p.ahead }));

@@ -58,8 +58,10 @@ export type Rule = 'miner' | 'stale-kernel' | 'cpu';
 export interface Verdict {
   action: 'stop' | 'interrupt';
   rule: Rule;
-  /** one line for the audit, the admins and the student */
+  /** one line for the audit and the admins */
   why: string;
+  /** the same for the student, in their language: `mail.watchdog.why.<key>` with these values */
+  reason: { key: 'miner' | 'kernelBefore' | 'kernelAfter' | 'cpu'; vars: Record<string, string | number> };
   /** the CPU share over the last interval (% of one core) */
   cpuPercent: number;
 }
@@ -136,16 +138,22 @@ export function judge(
   const percent = Math.round(cpuPercent);
 
   const miner = minerNamed(r, rules.miners);
-  if (miner) return { verdict: { action: 'stop', rule: 'miner', why: `a known miner (${miner})`, cpuPercent: percent }, track };
+  if (miner) return { verdict: { action: 'stop', rule: 'miner', why: `a known miner (${miner})`, reason: { key: 'miner', vars: { miner } }, cpuPercent: percent }, track };
 
   const kernel = isKernel(r.argv);
   if (kernel && workshop) {
     // /proc gives start times to the second: two seconds of slack
     if (r.startedAt + 2_000 < workshop.createdAt) {
-      return { verdict: { action: 'stop', rule: 'stale-kernel', why: 'a kernel started before this workshop began', cpuPercent: percent }, track };
+      return {
+        verdict: { action: 'stop', rule: 'stale-kernel', why: 'a kernel started before this workshop began', reason: { key: 'kernelBefore', vars: {} }, cpuPercent: percent },
+        track,
+      };
     }
     if (workshop.closesAt !== null && now > workshop.closesAt) {
-      return { verdict: { action: 'stop', rule: 'stale-kernel', why: 'a kernel still running after the workshop ended', cpuPercent: percent }, track };
+      return {
+        verdict: { action: 'stop', rule: 'stale-kernel', why: 'a kernel still running after the workshop ended', reason: { key: 'kernelAfter', vars: {} }, cpuPercent: percent },
+        track,
+      };
     }
   }
 
@@ -154,12 +162,13 @@ export function judge(
     const minutes = (now - track.busySince) / 60_000;
     const span = minutes >= 1 ? `${Math.floor(minutes)} min` : `${Math.round(minutes * 60)} s`;
     const why = `${percent} % of a CPU core for ${span} without a pause`;
+    const reason = { key: 'cpu' as const, vars: { percent, span } };
     const interruptedInThisRun = track.interruptedAt !== null && track.interruptedAt >= track.busySince;
     if (kernel && !interruptedInThisRun) {
       // The interrupt restarts the count: stopped only if it is still burning a whole cpuMinutes later.
-      return { verdict: { action: 'interrupt', rule: 'cpu', why, cpuPercent: percent }, track: { ...track, busySince: now, interruptedAt: now } };
+      return { verdict: { action: 'interrupt', rule: 'cpu', why, reason, cpuPercent: percent }, track: { ...track, busySince: now, interruptedAt: now } };
     }
-    return { verdict: { action: 'stop', rule: 'cpu', why, cpuPercent: percent }, track };
+    return { verdict: { action: 'stop', rule: 'cpu', why, reason, cpuPercent: percent }, track };
   }
   return { verdict: null, track };
 }

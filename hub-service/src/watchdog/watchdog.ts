@@ -202,7 +202,7 @@ export class Watchdog {
     const { db } = this.deps;
     db.transaction(() => {
       audit(db, 'system', WATCHDOG_ACTION, holder ? { type: 'registration', id: holder.registrationId } : { type: 'student', id: r.student }, stop);
-      this.tell(stop, holder);
+      this.tell(stop, v.reason, holder);
     })();
     this.deps.log.warn(`watchdog ${stop.action} a process of ${r.student}`, { pid: r.pid, name, rule: v.rule, why: v.why });
     if (v.action === 'stop') {
@@ -214,7 +214,7 @@ export class Watchdog {
   }
 
   /** The operator's and the participant's mails: one of each per student and hour. */
-  private tell(stop: WatchdogStop, holder: Holder | null): void {
+  private tell(stop: WatchdogStop, reason: Verdict['reason'], holder: Holder | null): void {
     const hour = stop.at.slice(0, 13);
     const what = `${stop.name} (pid ${stop.pid}), ${stop.why}`;
     const verb = stop.action === 'interrupted' ? 'interrupted' : 'stopped';
@@ -236,7 +236,15 @@ export class Watchdog {
     this.deps.mailer.queue({ kind: 'watchdog', key: `watchdog-${stop.student}-${hour}`, registrationId: null, to: this.deps.config.mail.operatorAddress, content: operator });
     if (!holder || holder.external) return;
     const tr = shippedLanguages().get(holder.language ?? this.deps.config.defaultLanguage);
-    const participant = mails.watchdog({ workshop: holder.workshop, statusUrl: STATUS_LINK, interrupted: stop.action === 'interrupted', what }, tr);
+    const participant = mails.watchdog(
+      {
+        workshop: holder.workshop,
+        statusUrl: STATUS_LINK,
+        interrupted: stop.action === 'interrupted',
+        what: `${stop.name} (pid ${stop.pid}), ${tr.t(`mail.watchdog.why.${reason.key}`, reason.vars)}`,
+      },
+      tr,
+    );
     this.deps.mailer.queue({ kind: 'watchdog', key: `watchdog-${holder.registrationId}-${hour}`, registrationId: holder.registrationId, to: holder.email, content: participant });
   }
 }

@@ -46,7 +46,7 @@ import {
 } from './admin-views.js';
 import type { registeredSchema } from './api-responses.js';
 import { adminRegistration, adminWorkshop, participantStatus, publicWorkshop, surveyAnswer } from './views.js';
-import { pageLanguage } from './language.js';
+import { askedLanguage } from './language.js';
 
 function invalid(res: Response, error: z.ZodError): void {
   res.status(422).json({ status: 422, message: 'invalid request', errors: fieldErrors(error) });
@@ -102,7 +102,7 @@ export function apiRouter(deps: WebDeps): express.Router {
   });
 
   router.post('/registrations', (req, res) => {
-    sendOutcome(res, deps.desk.submit(req.body, { ip: req.ip ?? 'unknown', source: 'api', language: pageLanguage(res) }));
+    sendOutcome(res, deps.desk.submit(req.body, { ip: req.ip ?? 'unknown', source: 'api', language: askedLanguage(res) }));
   });
 
   const byToken = (req: Request, res: Response) => {
@@ -113,8 +113,15 @@ export function apiRouter(deps: WebDeps): express.Router {
     if (!r) res.status(404).json({ status: 404, message: 'this status link is not valid; use the link from your mail' });
     return r;
   };
+  // in the words of the participant's language, as their status page
   const statusOf = (r: RegistrationView) =>
-    participantStatus(r, config.publicUrl, Date.now(), queueProgress(db, r.id, config.lifecycle), extensionNow(db, r.id, config.timers.reminderMinutes));
+    participantStatus(
+      r,
+      config.publicUrl,
+      Date.now(),
+      queueProgress(db, r.id, config.lifecycle, deps.languages.get(r.language ?? config.defaultLanguage)),
+      extensionNow(db, r.id, config.timers.reminderMinutes),
+    );
   router.get('/status/:token', (req, res) => {
     const r = byToken(req, res);
     if (r) res.json(statusOf(r));

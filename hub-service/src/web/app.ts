@@ -95,8 +95,7 @@ export function createApp(opts: {
 
 function fail(req: Request, res: Response, status: number, message: string, code?: string): void {
   res.status(status);
-  // the title in the page's language once ./language.ts has chosen it; the message is the domain's own
-  const t = res.locals.t as ((key: string, vars: Record<string, number>) => string) | undefined;
-  if (req.accepts(['json', 'html']) === 'html') res.render('message', { title: t ? t('portal.error.title', { status }) : `Error ${status}`, message });
+  // the domain's own words, in English like the admin panel and the API (the portal has its own error pages)
+  if (req.accepts(['json', 'html']) === 'html') res.render('message', { title: `Error ${status}`, message, lang: 'en' });
   else res.json({ status, ...(code ? { code } : {}), message });
 }

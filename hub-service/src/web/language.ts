@@ -20,13 +20,15 @@ interface Choice {
 export function languageChoice(languages: Languages, defaultLanguage: string, secureCookie: boolean): RequestHandler {
   return (req: Request, res: Response, next: NextFunction) => {
     const asked = languages.has(req.query.lang) ? req.query.lang : null;
-    if (asked) {
+    // a page remembers the pick; an image or a file asked with ?lang (a mail's badge) speaks it once
+    const page = req.method === 'GET' && !/\.\w+$/.test(req.path) && !req.path.startsWith('/static/') && !req.path.startsWith('/api/');
+    if (asked && page) {
       res.cookie(LANGUAGE_COOKIE, asked, { maxAge: YEAR_MS, httpOnly: true, sameSite: 'lax', secure: secureCookie, path: req.app.locals.prefix as string });
     }
     const cookie = (req.cookies as Record<string, unknown> | undefined)?.[LANGUAGE_COOKIE];
     const choice: Choice = { chosen: asked ?? (languages.has(cookie) ? cookie : null), browser: negotiate(req.get('accept-language'), languages.list), fallback: defaultLanguage };
     res.locals.languageChoice = choice;
-    res.vary('Accept-Language').vary('Cookie');
+    if (!req.path.startsWith('/static/')) res.vary('Accept-Language').vary('Cookie');
     speak(req, res, languages, languages.choose(choice.chosen, choice.browser, choice.fallback));
     next();
   };
@@ -38,8 +40,14 @@ export function speakFor(req: Request, res: Response, languages: Languages, reme
   speak(req, res, languages, languages.choose(c.chosen, remembered, c.browser, c.fallback));
 }
 
-/** The language a form's submission registers in: the one its page spoke. */
-export const pageLanguage = (res: Response): string => res.locals.lang as string;
+/**
+ * The language a registration remembers: the visitor's pick, else their browser's; null when they
+ * asked for none wod has, so that the registration follows the site's defaultLanguage.
+ */
+export function askedLanguage(res: Response): string | null {
+  const c = res.locals.languageChoice as Choice;
+  return c.chosen ?? c.browser;
+}
 
 function speak(req: Request, res: Response, languages: Languages, language: string): void {
   const tr = languages.get(language);

@@ -6,7 +6,7 @@ import { z } from 'zod';
 import type { ErasureResult } from '../participants/erase.js';
 import type { ParticipantExport, ParticipantSummary } from '../participants/participants.js';
 import { REGISTRATION_STATES } from '../registrations/states.js';
-import { checksView, surveyAnswerSchema, timestamp } from './views.js';
+import { checksView, registrationLanguage, surveyAnswerSchema, timestamp } from './views.js';
 
 const count = z.number().int().min(0);
 
@@ -46,6 +46,7 @@ export const participantExportSchema = z
         badge: z.string().nullable(),
         clientIp: z.string().nullable().meta({ description: 'the address the registration came from' }),
         externalId: z.string().nullable().meta({ description: "the api-db's participant id, for its orders" }),
+        language: registrationLanguage,
       }),
     ),
     mails: z.array(

@@ -11,7 +11,7 @@ import { type Sealer, safeEqual } from '../auth/seal.js';
 import { catalogTabs, getWorkshop, listWorkshops, workshopPath } from '../catalog/catalog.js';
 import { drawnBadgeUrl, imageFile, MAX_DEPTH } from '../catalog/images.js';
 import { WORKSHOP_FOLDER } from '../catalog/spec.js';
-import { MILESTONES } from '../mail-out/content.js';
+import { levelName, MILESTONES, milestoneSlug } from '../mail-out/content.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import { askExtension, ExtensionError, extensionNow } from '../registrations/extension.js';
 import { describeQueue, queueProgress } from '../registrations/queue.js';
@@ -23,7 +23,7 @@ import type { WebDeps } from './deps.js';
 import { type PublicWorkshop, participantStatus, publicWorkshop } from './views.js';
 import { CLOCK_RUNNING } from '../registrations/states.js';
 import type { Translator, Vars } from '../i18n/i18n.js';
-import { pageLanguage, speakFor } from './language.js';
+import { askedLanguage, speakFor } from './language.js';
 
 const STATIC_DIR = path.resolve(__dirname, '..', '..', 'static');
 const FORM_FIELDS = ['email', 'name', 'company', 'acceptTerms'];
@@ -243,7 +243,7 @@ export function portalRouter(deps: WebDeps): express.Router {
     if (!w) return void noWorkshop(req, res);
     const body = (req.body ?? {}) as Record<string, unknown>;
     const values = { email: body.email, name: body.name, company: body.company, acceptTerms: body.acceptTerms };
-    const outcome = deps.desk.submit({ ...values, workshop: w.folder }, { ip: req.ip ?? 'unknown', source: 'portal', language: pageLanguage(res) });
+    const outcome = deps.desk.submit({ ...values, workshop: w.folder }, { ip: req.ip ?? 'unknown', source: 'portal', language: askedLanguage(res) });
     const t = tOf(res);
     switch (outcome.status) {
       case 201:
@@ -304,7 +304,7 @@ export function portalRouter(deps: WebDeps): express.Router {
     const t = tOf(res);
     const tr = res.locals.tr as Translator;
     const prefix = req.app.locals.prefix as string;
-    const queue = queueProgress(db, r.id, config.lifecycle);
+    const queue = queueProgress(db, r.id, config.lifecycle, tr);
     const st = participantStatus(r, config.publicUrl, Date.now(), queue, extensionNow(db, r.id, config.timers.reminderMinutes));
     const entry = st.state === 'cleaned' ? getWorkshop(db, st.workshop.folder) : null;
     const preparing = st.state === 'registered' || st.state === 'deploying';
@@ -378,12 +378,19 @@ export function portalRouter(deps: WebDeps): express.Router {
     const answer = surveyInput.safeParse(req.body);
     if (!answer.success) {
       res.status(422);
-      // which answers are missing or wrong; the survey's own messages are for the API
-      const fields = [...new Set(answer.error.issues.map((i) => String(i.path[0])))].filter((f) => SURVEY_FIELDS.includes(f));
+      // what is wrong with each answer, in the page's words; the survey's own messages are for the API
       const t = tOf(res);
+      const problems = SURVEY_FIELDS.flatMap((f) => {
+        const issue = answer.error.issues.find((i) => i.path[0] === f);
+        if (!issue) return [];
+        if (f === 'rating' || f === 'recommend') return [t(`portal.survey.problem.${f}`)];
+        const field = t(`portal.survey.field.${f}`);
+        const long = issue.message.match(/^is too long \((\d+) characters, (\d+) at most\)$/);
+        return [long ? t('portal.survey.problem.tooLong', { field, length: long[1], max: long[2] }) : t('portal.survey.problem.text', { field })];
+      });
       return statusPage(req, res, {
-        key: 'portal.survey.incomplete',
-        vars: { fields: fields.map((f) => t(`portal.survey.field.${f}`)).join(t('portal.listSeparator')) },
+        key: problems.length ? 'portal.survey.incomplete' : 'portal.survey.unanswered',
+        vars: { problems: problems.join(t('portal.listSeparator')) },
         kind: 'error',
       });
     }
@@ -446,19 +453,20 @@ export function portalRouter(deps: WebDeps): express.Router {
     res.render('portal/badge', { title, description, image: badge, url, og: { title, description, url, image: badge } });
   });
   router.get('/badges/:slug.svg', (req, res) => {
-    const m = MILESTONES.find((x) => slugOf(x.name) === req.params.slug) ?? (req.params.slug === 'finisher' ? { name: 'Finisher', count: 1 } : null);
+    const m = MILESTONES.find((x) => milestoneSlug(x.name) === req.params.slug) ?? (req.params.slug === 'finisher' ? { name: 'Finisher', count: 1 } : null);
     if (!m) return void res.status(404).end();
     const t = tOf(res);
+    const level = levelName(res.locals.tr as Translator, m.name);
     res
       .set({ 'Content-Type': 'image/svg+xml', 'Cache-Control': 'public, max-age=86400' })
-      .send(Buffer.from(badgeSvg(t('portal.badge.milestoneTitle', { name: m.name }), m.name, t('portal.badge.workshops', { count: m.count }), brand.primaryColor)));
+      .send(Buffer.from(badgeSvg(t('portal.badge.milestoneTitle', { name: level }), level, t('portal.badge.workshops', { count: m.count }), brand.primaryColor)));
   });
   router.get('/badges/:slug', (req, res) => {
-    const m = MILESTONES.find((x) => slugOf(x.name) === req.params.slug);
+    const m = MILESTONES.find((x) => milestoneSlug(x.name) === req.params.slug);
     const t = tOf(res);
     if (!m) return void notFound(req, res, t('portal.notFound.badge'));
     const url = `${config.publicUrl}${req.app.locals.prefix}badges/${req.params.slug}`;
-    const title = t('portal.badge.milestoneTitle', { name: m.name });
+    const title = t('portal.badge.milestoneTitle', { name: levelName(res.locals.tr as Translator, m.name) });
     const description = t('portal.badge.milestoneDescription', { count: m.count, site: brand.name });
     const image = `${url}.svg`;
     res.render('portal/badge', { title, description, image, url, og: { title, description, url, image } });
@@ -481,8 +489,6 @@ export function refusal(o: { code: string; message: string; details: Record<stri
       return sentence(o.message);
   }
 }
-
-const slugOf = (name: string) => name.toLowerCase().replace(/\s+/g, '-');
 
 const esc = (t: string) => t.replace(/[<>&"']/g, (c) => `&#${c.charCodeAt(0)};`);
 

@@ -107,7 +107,7 @@ export function adminWorkshop(prefix: string, e: CatalogEntry, assetsDir: string
 }
 
 const registrationState = z.enum(REGISTRATION_STATES);
-const registrationLanguage = z
+export const registrationLanguage = z
   .string()
   .nullable()
   .meta({ description: "the language the participant registered in (their mails, status page and JupyterLab speak it); null: the site's defaultLanguage", example: 'fr' });
