@@ -415,7 +415,14 @@ test("the browser's language, unless the picker chose one: then its cookie keeps
   const picked = await page(`/status/${link}/end?lang=en`, { follow: false });
   expect(picked.status).toBe(303);
   expect(picked.headers.get('location')).toBe(`/services/wod/status/${link}?lang=en`);
-  expect((await page(`/status/${link}?lang=en`)).text).toContain('Your workshop is being prepared');
+  // the picker on a status page (its link holds dots) is kept; a mail's badge image asked in French is not a pick
+  const reader = new Browser(hub.url);
+  expect((await reader.request(`/services/wod/status/${link}?lang=en`)).text).toContain('Your workshop is being prepared');
+  expect(reader.cookie('wod_lang')).toMatchObject({ value: 'en' });
+  const badgeReader = new Browser(hub.url);
+  const badge = await badgeReader.request('/services/wod/badges/apprentice.svg?lang=fr');
+  expect(badge.text).toContain('Apprenti');
+  expect(badgeReader.cookie('wod_lang')).toBeUndefined();
 });
 
 describe('with no workshops and terms of the operator', () => {

@@ -21,7 +21,8 @@ export function languageChoice(languages: Languages, defaultLanguage: string, se
   return (req: Request, res: Response, next: NextFunction) => {
     const asked = languages.has(req.query.lang) ? req.query.lang : null;
     // a page remembers the pick; an image or a file asked with ?lang (a mail's badge) speaks it once
-    const page = req.method === 'GET' && !/\.\w+$/.test(req.path) && !req.path.startsWith('/static/') && !req.path.startsWith('/api/');
+    // (status links hold dots: a file is known by its type's extension)
+    const page = req.method === 'GET' && !/\.(svg|png|jpe?g|gif|webp|ico|css|js)$/i.test(req.path) && !req.path.startsWith('/static/') && !req.path.startsWith('/api/');
     if (asked && page) {
       res.cookie(LANGUAGE_COOKIE, asked, { maxAge: YEAR_MS, httpOnly: true, sameSite: 'lax', secure: secureCookie, path: req.app.locals.prefix as string });
     }
