@@ -8,6 +8,7 @@ or directly with `jupyterhub -f spawner-config/jupyterhub_config.py`.
 
 import json
 import os
+import pwd
 import shutil
 import subprocess
 import sys
@@ -89,7 +90,9 @@ c.JupyterHub.services = [
     {
         "name": service["name"],
         "url": service_url,
-        "command": [NODE, str(ROOT / "hub-service" / "dist" / "main.js")],
+        # service.wrapper: a command the service is started through, e.g. remote mode's test runs it
+        # in a mount namespace where the homes folder is an empty tmpfs (the service never sees the homes).
+        "command": wod["service"]["wrapper"] + [NODE, str(ROOT / "hub-service" / "dist" / "main.js")],
         "cwd": str(ROOT),
         # The service resolves the same configuration from the same inputs.
         "environment": {k: v for k, v in os.environ.items() if k.startswith("WOD_") or k == "NODE_OPTIONS"},
@@ -122,6 +125,9 @@ c.JupyterHub.load_roles = [
             # /users/:name/server/progress (read:servers).
             "servers",
             # GET /users/:name/tokens and DELETE /users/:name/tokens/:id: revoking a student's tokens.
+            # Remote mode needs no more: it reaches a student's server (its contents API) only with a
+            # short-lived token of that student's own, for that server only, made (POST) and revoked
+            # here too, never with the service's own token.
             "tokens",
         ],
         "services": [service["name"]],
@@ -179,12 +185,16 @@ c.Spawner.start_timeout = 120
 c.Spawner.http_timeout = 60
 # How soon the hub notices a server that died (the service then starts it again: lifecycle/reconcile.ts).
 c.Spawner.poll_interval = 10
-home_template = str(Path(wod["students"]["homeRoot"]) / "{username}")
-if wod["students"]["mode"] == "local" and os.geteuid() != 0:
+home_root = Path(wod["students"]["homeRoot"])
+home_template = str(home_root / "{username}")
+# remote mode runs the students here as local mode does: the spawner makes and owns the homes, which
+# the service reaches only through each server's contents API (hub-service/src/lifecycle/remote-home.ts).
+students_here = "local" if wod["students"]["mode"] == "remote" else wod["students"]["mode"]
+if students_here == "local" and os.geteuid() != 0:
     # No root needed: every student runs as the invoking user, each with a home of their own.
     c.JupyterHub.spawner_class = "simple"
     c.SimpleLocalProcessSpawner.home_dir_template = home_template
-elif wod["students"]["mode"] == "local":
+elif students_here == "local":
     # Started as root: the students' servers run as wod's unprivileged account, never as root.
     from wod_spawner import UnprivilegedLocalSpawner
 
@@ -211,3 +221,33 @@ else:
             raise ValueError(f"{spawner.user.name} has no server here: in system-users mode only workshop students do")
 
     c.Spawner.pre_spawn_hook = students_only
+
+if wod["students"]["mode"] == "remote":
+    from wod_spawner import kill_student_processes, maintenance_environment, remote_runtime_dir
+
+    # What wod's CREATE, CLEANUP and wipes need of a student's server, checked against jupyter_server
+    # 2.x: hidden entries (.jupyter, dotfiles) listed, written and deleted, nothing hidden by name at
+    # the top of the home, and deletes that remove a folder whole instead of moving it to a trash.
+    c.Spawner.args = [
+        "--ContentsManager.allow_hidden=True",
+        "--ContentsManager.hide_globs=[]",
+        "--FileContentsManager.delete_to_trash=False",
+        "--FileContentsManager.always_delete_dir=True",
+    ]
+    # The server's own runtime files (kernel connection files) outside the home: a wipe must not pull them away.
+    runtime_root = home_root / ".runtime"
+    c.Spawner.environment["JUPYTER_RUNTIME_DIR"] = lambda spawner: str(runtime_root / spawner.user.name)
+    run_as = wod["students"]["localAccount"] if os.geteuid() == 0 else None
+
+    def remote_pre_spawn(spawner):
+        remote_runtime_dir(runtime_root, spawner.user.name, run_as)
+        # The service's own starts (hub-service/src/lifecycle/remote-home.ts) load nothing from the home.
+        # A participant asking for it gets less, never more: only the exact `true` counts, no value is used.
+        if spawner.user_options.get("wod_maintenance") is True:
+            spawner.environment = {**spawner.environment, **maintenance_environment(runtime_root)}
+
+    c.Spawner.pre_spawn_hook = remote_pre_spawn
+    # Every student runs as one account here (no isolation between them, as in local mode): a stopped
+    # server's processes, in sessions of their own too, are found by their environment and killed.
+    students_uid = pwd.getpwnam(run_as).pw_uid if run_as else os.geteuid()
+    c.Spawner.post_stop_hook = lambda spawner: kill_student_processes(spawner.hub.api_url, spawner.user.name, students_uid)

@@ -1,5 +1,10 @@
 """wod's spawners.
 
+`remote_runtime_dir`, `maintenance_environment` and `kill_student_processes`, for `remote` mode run
+on this host: each server's runtime files kept outside the home the service wipes through it; the
+servers the service starts for its own work loading nothing from the home; a stopped server's
+processes ended with it.
+
 `UnprivilegedLocalSpawner`, for `local` mode when wod runs as root: no participant process may run
 as root. Every student's server runs as one unprivileged account that wod made (no login shell), in
 the student's own home under students.homeRoot, which the service prepares and gives to that account.
@@ -12,6 +17,7 @@ memory, CPU and process limits.
 
 import os
 import pwd
+import signal
 
 from jupyterhub.spawner import LocalProcessSpawner, SimpleLocalProcessSpawner
 from traitlets import Dict, List, Unicode
@@ -37,6 +43,54 @@ class UnprivilegedLocalSpawner(SimpleLocalProcessSpawner):
             os.chdir(home)
 
         return preexec
+
+
+def remote_runtime_dir(runtime_root, name, run_as=None):
+    """Remote mode: a student server's runtime folder, outside its home (which wod wipes through the
+    server itself), private to the account the server runs as (run_as, when the hub is root)."""
+    os.makedirs(runtime_root, 0o711, exist_ok=True)
+    # the hub's umask (077) took the others' x away: the account must reach its own folder
+    os.chmod(runtime_root, 0o711)
+    folder = os.path.join(runtime_root, name)
+    os.makedirs(folder, 0o700, exist_ok=True)
+    if run_as:
+        account = pwd.getpwnam(run_as)
+        os.chown(folder, account.pw_uid, account.pw_gid)
+    os.chmod(folder, 0o700)
+
+
+def maintenance_environment(runtime_root):
+    """Remote mode: the environment of a server the service starts for its own work (its user option
+    wod_maintenance), in which nothing of the participant's home is loaded: no user site (.pth files,
+    sitecustomize under ~/.local), and Jupyter's config and data folders (~/.jupyter, ~/.local/share/jupyter:
+    jupyter_server_config.py, server extensions enabled there) replaced by empty ones the students'
+    account cannot write (made by the hub, 0755). Only Python's and the system's own ones stay."""
+    folder = os.path.join(runtime_root, ".maintenance")
+    dirs = {"JUPYTER_CONFIG_DIR": os.path.join(folder, "config"), "JUPYTER_DATA_DIR": os.path.join(folder, "data")}
+    for d in dirs.values():
+        os.makedirs(d, 0o755, exist_ok=True)
+        os.chmod(d, 0o755)
+    return {**dirs, "PYTHONNOUSERSITE": "1", "JUPYTER_CONFIG_PATH": "", "JUPYTER_PREFER_ENV_PATH": "1"}
+
+
+def kill_student_processes(api_url, name, uid):
+    """Remote mode on this host: every process of a student's server, started in a session of its own
+    (setsid, nohup) or not, found by its environment (JUPYTERHUB_API_URL of this hub and JUPYTERHUB_USER,
+    as hub-service/src/lifecycle/processes.ts finds them) among the processes of the account the
+    servers run as, and killed: a stopped server must not leave anything that writes to the home."""
+    markers = [f"\0JUPYTERHUB_API_URL={api_url}\0".encode(), f"\0JUPYTERHUB_USER={name}\0".encode()]
+    for entry in os.listdir("/proc"):
+        if not entry.isdigit() or int(entry) == os.getpid():
+            continue
+        try:
+            if os.stat(f"/proc/{entry}").st_uid != uid:
+                continue
+            with open(f"/proc/{entry}/environ", "rb") as f:
+                environ = b"\0" + f.read()
+            if all(m in environ for m in markers):
+                os.kill(int(entry), signal.SIGKILL)
+        except (FileNotFoundError, ProcessLookupError, PermissionError):
+            pass  # gone, or not ours
 
 
 def ensure_cgroups(dirs, site_writes):

@@ -22,7 +22,11 @@ import { JobStore } from './jobs/store.js';
 import { ApiDb } from './lifecycle/api-db.js';
 import { ensureLocalAccount, studentsRunAs } from './isolation/student-side.js';
 import { isDirectoryConfigured, LdapDirectory, readLdapBindPassword } from './lifecycle/directory.js';
-import { LocalHost, SystemUsersHost } from './lifecycle/host.js';
+import { DiskHome } from './lifecycle/home.js';
+import { LocalHost, RemoteHost, SystemUsersHost } from './lifecycle/host.js';
+import { RemoteHome } from './lifecycle/remote-home.js';
+import { ContentsClient } from './hub/contents.js';
+import { localProxyUrl } from './config/urls.js';
 import { studentLimits } from './isolation/limits.js';
 import { restoreLimits } from './lifecycle/limits.js';
 import { ServerReconciler } from './lifecycle/reconcile.js';
@@ -87,10 +91,22 @@ function main(): void {
   const letters = new Letters(db, mailer, links, config, languages);
   const registrations = new Registrations(db, { onJob: () => engine?.kick(), onCreated: (id) => letters.welcome(id) });
   const runAs = studentsRunAs(config.students);
-  const host =
+  const disk =
     config.students.mode === 'local'
       ? new LocalHost(config.students.homeRoot, hubEnv.apiUrl, runAs.kind === 'account' ? ensureLocalAccount(runAs.name) : null)
-      : new SystemUsersHost(config.students.homeRoot, config.students.uidBase);
+      : config.students.mode === 'system-users'
+        ? new SystemUsersHost(config.students.homeRoot, config.students.uidBase)
+        : null;
+  // remote mode: the homes only through each student's server, reached through the hub's proxy (lifecycle/remote-home.ts)
+  const host = disk ?? new RemoteHost();
+  const files = disk
+    ? new DiskHome(disk, config.students)
+    : new RemoteHome(
+        hub,
+        // never the service's token: each student's server gets one of the student's own (lifecycle/remote-home.ts)
+        new ContentsClient({ serversUrl: config.students.serversUrl ?? localProxyUrl(config), maxFileBytes: config.participants.workMaxBytes || undefined }),
+        config.lifecycle.serverTimeout * 1000,
+      );
   // system-users mode: each student's processes in a cgroup of their own (isolation/limits.ts)
   const limits = config.students.mode === 'system-users' ? studentLimits(config) : undefined;
   const jobs = new JobStore(db);
@@ -100,6 +116,7 @@ function main(): void {
     config,
     hub,
     host,
+    files,
     messenger: letters,
     surveyUrl: (id) => `${links.statusUrl(id)}#feedback`,
     onTokensRevoked: (student) => identities.forgetUser(student),
@@ -226,7 +243,8 @@ function main(): void {
     } catch (e) {
       log.warn(`per-student limits: the seated students' groups could not be made again: ${(e as Error).message}`);
     }
-  } else log.info('per-student limits: none in local mode (every student is one account): use students.mode system-users');
+  } else if (config.students.mode === 'remote') log.info("per-student limits: none from wod in remote mode: they are the spawner's to set");
+  else log.info('per-student limits: none in local mode (every student is one account): use students.mode system-users');
   if (config.lifecycle.paused) log.warn('lifecycle paused (lifecycle.paused): jobs are queued, not run');
   else engine.start();
   // The clock is the service's: reminders, deadlines (CLEANUP) and the deployment watchdog.
@@ -277,7 +295,9 @@ function main(): void {
   mailer.start();
   // Miners, CPU burners and kernels older than their workshop are stopped (watchdog/watchdog.ts).
   const watchdog = new Watchdog({ db, config, hubApiUrl: hubEnv.apiUrl, mailer, log: log.child('watchdog') });
-  if (config.watchdog.enabled) watchdog.start();
+  // remote mode: the students' processes are not on this machine; watching them is the spawner's job
+  if (config.watchdog.enabled && config.students.mode === 'remote') log.info("process watchdog: off in remote mode (the students' processes are the spawner's)");
+  else if (config.watchdog.enabled) watchdog.start();
 
   const mailApi = config.mailApi.enabled
     ? createMailApi({

@@ -23,6 +23,7 @@ import { openDownload, verifyWorkToken, workToken } from '../../hub-service/src/
 import { expiredArchives, findArchive, saveArchive, sweepArchives, workFile } from '../../hub-service/src/work/records';
 import type { Step, StepContext } from '../../hub-service/src/jobs/engine';
 import type { Job } from '../../hub-service/src/jobs/store';
+import type { WorkToArchive } from '../../hub-service/src/lifecycle/home';
 import type { Kit, Subject } from '../../hub-service/src/lifecycle/steps';
 import { workArchivedStep } from '../../hub-service/src/work/step';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -253,13 +254,14 @@ describe("CLEANUP's work-archived step", () => {
     return {
       db: t.db,
       config: { dataDir: t.root, projectRoot: t.root, participants: { workDays, workMaxBytes: 1_000_000 } },
-      host: { home: () => home },
+      // the disk's archive as this process (a DiskHome as root would make it as the local account, which cannot read a temp folder)
+      files: { archive: (_student: string, o: WorkToArchive) => archiveWork({ ...o, home, ids: null }) },
       step,
     } as unknown as Kit;
   };
   const run = async (kit: Kit, registrationId: number) => {
     const logged: string[] = [];
-    await workArchivedStep(kit, async () => null).run({ job: { id: 1, registration_id: registrationId } as Job, log: (text) => void logged.push(text) });
+    await workArchivedStep(kit).run({ job: { id: 1, registration_id: registrationId } as Job, log: (text) => void logged.push(text) });
     return logged.join('');
   };
 

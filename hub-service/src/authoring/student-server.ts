@@ -5,6 +5,7 @@
  */
 import crypto from 'node:crypto';
 import WebSocket from 'ws';
+import { apiPath } from '../hub/contents.js';
 import { type Call, tokenCaller } from './http.js';
 import type { Notebook } from './solutions.js';
 
@@ -36,16 +37,21 @@ export class StudentServer {
     return new URL(p.split('/').map(encodeURIComponent).join('/'), this.base).toString();
   }
 
+  /** A contents API URL: the path checked and escaped as the service's own client does it (no `..`). */
+  private contents(p: string): string {
+    return new URL(`api/contents/${apiPath(p)}`, this.base).toString();
+  }
+
   async list(dir: string): Promise<{ name: string; type: string }[]> {
-    return (await this.call<{ content: { name: string; type: string }[] }>('GET', `${this.url(`api/contents/${dir}`)}?content=1`)).content;
+    return (await this.call<{ content: { name: string; type: string }[] }>('GET', `${this.contents(dir)}?content=1`)).content;
   }
 
   async read(file: string): Promise<Notebook> {
-    return (await this.call<{ content: Notebook }>('GET', `${this.url(`api/contents/${file}`)}?type=notebook&content=1`)).content;
+    return (await this.call<{ content: Notebook }>('GET', `${this.contents(file)}?type=notebook&content=1`)).content;
   }
 
   async save(file: string, notebook: Notebook): Promise<void> {
-    await this.call('PUT', this.url(`api/contents/${file}`), { type: 'notebook', format: 'json', content: notebook });
+    await this.call('PUT', this.contents(file), { type: 'notebook', format: 'json', content: notebook });
   }
 
   /** A kernel session for the notebook, as JupyterLab opens one: the kernel starts in the notebook's folder. */

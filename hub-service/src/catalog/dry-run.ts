@@ -20,7 +20,7 @@ import { modeOf } from '../registrations/registrations.js';
 import { contentFiles, workshopFolders } from './folders.js';
 import { checkImages } from './images.js';
 import type { LoadedWorkshop } from './loader.js';
-import { checkCompile, checkLdap, type Problem } from './problems.js';
+import { checkCompile, checkLdap, checkRemoteMode, type Problem } from './problems.js';
 
 export type DryRunConfig = Pick<WodConfig, 'publicUrl' | 'projectRoot' | 'dataDir' | 'workshops' | 'mailApi' | 'apiDb' | 'branding' | 'students' | 'mail' | 'ldap'>;
 
@@ -109,6 +109,7 @@ export function dryRunWorkshop(w: LoadedWorkshop, config: DryRunConfig, kernels:
   problems.push(...checkImages(spec, folders.content, config.workshops.assetsDir));
   problems.push(...checkLdap(spec, config, w.at.ldap ?? { file: specFile }));
   problems.push(...checkCompile(spec, compileDirs(folders.content, config), w.at.compile ?? { file: specFile }));
+  problems.push(...checkRemoteMode(spec, config, w.at.compile ?? { file: specFile }));
   return problems;
 }
 

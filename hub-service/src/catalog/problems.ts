@@ -55,6 +55,23 @@ export function checkLdap(
 }
 
 /**
+ * Remote mode (students.mode: remote): the service reaches the homes only through the students'
+ * servers, so the compiled binaries it builds on this machine cannot be put into one. Pure.
+ */
+export function checkRemoteMode(spec: Pick<WorkshopSpec, 'compile'>, config: { students: Pick<WodConfig['students'], 'mode'> }, at: At): Problem[] {
+  if (config.students.mode !== 'remote' || !spec.compile.length) return [];
+  return [
+    {
+      severity: 'error',
+      ...at,
+      field: 'compile',
+      message: "compile cannot work in remote mode: the service does not see the students' homes, where the binaries would go",
+      fix: 'remove compile (give each student credentials of their own instead), or use students.mode local or system-users',
+    },
+  ];
+}
+
+/**
  * `compile`: every script must be found (in the workshop's folders, then the overlay scripts
  * folder, in `dirs` order) and shc must be installed. A note says what shc is: obfuscation, not
  * encryption. Reads only whether the files exist.

@@ -78,6 +78,7 @@ program
   .description("what limits each student's processes in system-users mode (cgroups), or why nothing does")
   .action(() => {
     const config = loadConfig();
+    if (config.students.mode === 'remote') return void console.log("per-student limits: none from wod in remote mode: they are the spawner's to set");
     if (config.students.mode !== 'system-users') return void console.log('per-student limits: none in local mode (every student is one account): use students.mode system-users');
     const limits = studentLimits(config);
     console.log(`per-student limits: ${limits.describe()}`);

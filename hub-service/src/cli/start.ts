@@ -39,6 +39,10 @@ export async function start(config: WodConfig, opts: { waitSeconds: number }): P
       `wod: local mode: participants run as ${own ? "your own account and can read wod's data" : `the one account ${config.students.localAccount}`} and are not isolated from each other; use students.mode: system-users to face the public`,
     );
   }
+  if (config.students.mode === 'remote')
+    say(
+      "wod: remote mode: wod reaches the students only through the hub and their servers' APIs; per-student limits, the process watchdog and compile: true workshops are not wod's here (the spawner's limits apply), and hooks get no STUDENT_HOME. With this host's spawner every student runs as one account, not isolated from the others (as in local mode): for testing, or with a spawner elsewhere",
+    );
   const listening = config.bindSocket ? `${config.bindSocket} (group ${config.bindSocketGroup})` : `${config.bindIp}:${config.port}`;
   say(`wod: starting JupyterHub on ${listening} (data in ${config.dataDir})`);
 

@@ -12,6 +12,10 @@ import { CIDR, isCidr, isInsideAny, parseNetwork, touchesLoopback } from '../net
  * `WOD_HUB_API_PORT`), lists as comma-separated values.
  */
 const port = z.coerce.number().int().min(1).max(65535);
+/** How the service reaches the students: lifecycle/host.ts */
+export const STUDENT_MODES = ['local', 'system-users', 'remote'] as const;
+export type StudentMode = (typeof STUDENT_MODES)[number];
+
 /** Hub user names wod creates or accepts for accounts. */
 export const USER_NAME = /^[a-z][a-z0-9._-]{0,63}$/;
 /** A size in bytes, written as a number or with a unit (512MiB, 2GiB, 500MB). */
@@ -59,13 +63,25 @@ export const configSchema = z
     service: z
       .object({
         port: port.default(10101),
+        /**
+         * a command the hub starts the service through, its own command appended (e.g. a mount
+         * namespace that hides the homes in remote mode: the test of "no file access")
+         */
+        wrapper: z.array(z.string().min(1)).default([]),
       })
       .strict()
       .prefault({}),
     students: z
       .object({
-        mode: z.enum(['local', 'system-users']).default('local'),
+        /**
+         * local: one account, homes on this disk; system-users: an account each; remote: wherever the
+         * hub's spawner runs them, reached only through the hub and their servers' REST APIs
+         */
+        mode: z.enum(STUDENT_MODES).default('local'),
+        /** where the homes are; in remote mode only the spawner's (jupyterhub_config.py), never opened by the service */
         homeRoot: z.string().min(1).optional(),
+        /** remote mode: where the service reaches the students' servers (/user/<name>/api/…), the hub's proxy; default its local address */
+        serversUrl: z.string().url().optional(),
         /** the pool: student1 … studentN */
         count: z.coerce.number().int().min(1).max(100_000).default(100),
         /** system-users mode: studentN gets uid and gid uidBase + N */
@@ -397,6 +413,13 @@ export const configSchema = z
     // Behind a socket the hub has no address of its own to put in mails and links.
     if (c.bindSocket && !c.publicUrl)
       ctx.addIssue({ code: 'custom', path: ['publicUrl'], message: 'required with bindSocket: the address the reverse proxy serves, like https://wod.example.org' });
+    // The service reaches the students' servers over HTTP: the proxy's socket is not an address fetch can use.
+    if (c.students.mode === 'remote' && c.bindSocket && !c.students.serversUrl)
+      ctx.addIssue({
+        code: 'custom',
+        path: ['students', 'serversUrl'],
+        message: "required in remote mode with bindSocket: where the service reaches the students' servers, like http://127.0.0.1:8000",
+      });
   });
 
 export type ConfigInput = z.input<typeof configSchema>;

@@ -48,7 +48,12 @@ export async function runDoctor(config: WodConfig, opts: { timeoutMs: number }):
     evaluateDatabase('wod-db', paths.database, wod.db, wod.facts ? { version: wod.facts.schemaVersion, known: KNOWN_SCHEMA } : undefined),
     evaluateDatabase('hub-db', paths.hubDatabase, hubDb.db),
     disk('disk-data', 'data folder', config.dataDir, 'free space on that filesystem, or move dataDir to a larger one'),
-    disk('disk-homes', 'homes', config.students.homeRoot, 'free space on that filesystem, or move students.homeRoot to a larger one'),
+    config.students.mode === 'remote'
+      ? ok(
+          'remote-mode',
+          "students reached through the hub and their servers only: per-student limits and the process watchdog are the spawner's, compile: true workshops are refused, hooks get no STUDENT_HOME; with this host's spawner (jupyterhub_config.py) every student runs as one account, not isolated from the others (as in local mode): for testing, or with a spawner elsewhere",
+        )
+      : disk('disk-homes', 'homes', config.students.homeRoot, 'free space on that filesystem, or move students.homeRoot to a larger one'),
     transport,
     mailApi,
     wod.facts

@@ -15,6 +15,8 @@ export interface HubServer {
   started: string | null;
   last_activity: string | null;
   progress_url: string;
+  /** what it was started with (POST /users/:name/server's user_options) */
+  user_options?: Record<string, unknown> | null;
 }
 
 export interface HubUser {
@@ -214,6 +216,20 @@ export class HubClient {
     const tokens = res.status === 404 ? [] : (res.body as { api_tokens: { id: string }[] }).api_tokens;
     for (const t of tokens) await this.request('DELETE', `/users/${enc(name)}/tokens/${enc(t.id)}`, { accept: [404] });
     return tokens.length;
+  }
+
+  /**
+   * A token of the user's own that reaches their server only (`access:servers!user=<name>`: no hub
+   * API, no other server), expiring in `expiresIn` s: what the service hands a student's server
+   * (hub/contents.ts) instead of its own. Needs the `tokens` scope on the user.
+   */
+  async serverToken(name: string, expiresIn: number, note: string): Promise<{ id: string; token: string }> {
+    const res = await this.request('POST', `/users/${enc(name)}/tokens`, { body: { scopes: [`access:servers!user=${name}`], expires_in: expiresIn, note } });
+    return res.body as { id: string; token: string };
+  }
+
+  async revokeToken(name: string, id: string): Promise<void> {
+    await this.request('DELETE', `/users/${enc(name)}/tokens/${enc(id)}`, { accept: [404] });
   }
 
   /** The user, or null when the hub has none of that name. */

@@ -14,16 +14,15 @@ import path from 'node:path';
 import { generatePassword, hashPassword } from '../accounts/passwords.js';
 import { passwordInContent } from '../catalog/spec.js';
 import { compileDirs, compileScripts, findShc } from '../content/compile.js';
-import { copySkeleton, deployWorkshop, writeWorkspace } from '../content/deploy.js';
 import type { Variables } from '../content/templating.js';
 import { shippedLanguages } from '../i18n/i18n.js';
-import { writeLabLocale } from '../i18n/lab-locale.js';
 import { RestartFrom } from '../jobs/engine.js';
 import { enqueueJob, type Job } from '../jobs/store.js';
 import { DEPLOYING, moveRegistration } from '../registrations/states.js';
 import { setDirectoryPassword } from './directory.js';
 import { limitsStep } from './limits.js';
 import type { Kit, Subject, VerbPlan } from './steps.js';
+import { isMaintenance } from './remote-home.js';
 import { isWarmFor, isWarmJob, markWarm } from './warm.js';
 
 /** What a warm seat's preparation runs of CREATE (then marks the seat). */
@@ -32,7 +31,7 @@ const WARM_PREPARATION = new Set(['account', 'server-stopped', 'processes-stoppe
 const DONE_WHEN_WARM = new Set(['account', 'server-stopped', 'processes-stopped', 'home']);
 
 export function createPlan(kit: Kit): VerbPlan {
-  const { db, config, hub, host, deps, step, needWorkshop, folders, variables, hooks } = kit;
+  const { db, config, hub, host, files, deps, step, needWorkshop, folders, variables, hooks } = kit;
   /** clear passwords of running CREATE jobs, by job id: memory only */
   const passwords = new Map<number, string>();
   /** the variables each running CREATE's content was rendered with, for its compiled scripts: memory only */
@@ -72,8 +71,7 @@ export function createPlan(kit: Kit): VerbPlan {
     kit.stopServer,
     kit.kill,
     step('home', async (s) => {
-      await host.resetHome(s.student);
-      copySkeleton(path.join(config.projectRoot, 'spawner-config', 'skel'), host.home(s.student));
+      await files.prepare(s.student, path.join(config.projectRoot, 'spawner-config', 'skel'));
     }),
     step('content', async (s, ctx) => {
       const w = needWorkshop(s);
@@ -81,13 +79,10 @@ export function createPlan(kit: Kit): VerbPlan {
       // With varpass or ldap the content holds the password (PASSSTU): after a restart it must be made anew.
       if (passwordInContent(w) && !password) throw new RestartFrom('password');
       const fromHooks = await hooks('create', s, ctx, password);
-      const home = host.home(s.student);
       const vars = variables(s, w, password, fromHooks);
-      const target = deployWorkshop({ folders: folders(w), home, folder: w.folder, vars, exclude: w.compile });
+      const locale = shippedLanguages().get(languageOf(s)).info.jupyterlab;
+      const target = await files.deploy(s.student, { folders: folders(w), folder: w.folder, vars, exclude: w.compile, locale });
       contentVars.set(ctx.job.id, vars);
-      writeWorkspace(home, w.folder);
-      writeLabLocale(home, shippedLanguages().get(languageOf(s)).info.jupyterlab);
-      await host.chown(s.student, home);
       ctx.log(`${w.folder} deployed to ${target} (MODEWS=${String(vars.MODEWS)})\n`);
     }),
     step('compiled', async (s, ctx) => {
@@ -96,8 +91,10 @@ export function createPlan(kit: Kit): VerbPlan {
       // the scripts get the variables the content got, hooks' values included: after a restart, made anew
       const vars = contentVars.get(ctx.job.id);
       if (!vars) throw new RestartFrom('content');
+      const home = files.localPath(s.student);
+      if (!home) throw new Error(`${w.folder}: compile needs the home on this machine, and remote mode has none (wod lint says so)`);
       const dirs = compileDirs(folders(w).content, config);
-      const installed = await compileScripts({ names: w.compile, dirs, vars, home: host.home(s.student), shc: findShc() });
+      const installed = await compileScripts({ names: w.compile, dirs, vars, home, shc: findShc() });
       ctx.log(`compiled with shc (obfuscated, not encrypted): ${installed.map((f) => path.basename(f)).join(', ')}\n`);
     }),
     step('post-copy', async (s, ctx) => {
@@ -106,7 +103,13 @@ export function createPlan(kit: Kit): VerbPlan {
     }),
     limitsStep(kit),
     step('server', async (s, ctx) => {
-      const server = await hub.getServer(s.student);
+      let server = await hub.getServer(s.student);
+      // remote mode: the server that wrote the home was the service's own; the participant's is a normal one
+      if (isMaintenance(server)) {
+        await hub.stopServer(s.student);
+        await hub.waitForStopped(s.student, 60_000);
+        server = null;
+      }
       if (!server?.ready) {
         await hub.startServer(s.student);
         await hub.waitForServer(s.student, config.lifecycle.serverTimeout * 1000);

@@ -1,28 +1,36 @@
 /**
- * Where students live on this machine. `local`: every student runs as the user running wod (or,
+ * Where students live: their accounts and processes. `local`: every student runs as the user running wod (or,
  * when that is root, as one unprivileged account), with a home of their own. `system-users`: real Linux accounts studentN (uid/gid
- * uidBase + N) with 0700 homes they own, so that students cannot read each other's files.
+ * uidBase + N) with 0700 homes they own, so that students cannot read each other's files. `remote`:
+ * wherever the hub's spawner runs them; the service has no account to make and no process to see.
+ * What the lifecycle does to the homes' files is lifecycle/home.ts.
  */
 import { execFile } from 'node:child_process';
 import fs from 'node:fs';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import type { StudentMode } from '../config/schema.js';
 import type { Ids } from '../isolation/student-side.js';
 import { findProcesses, killAll } from './processes.js';
 
 const run = promisify(execFile);
 
 export interface StudentHost {
+  readonly mode: StudentMode;
+  /** the account exists (a no-op in local and remote mode) */
+  ensureAccount(student: string, n: number): Promise<void>;
+  /** stops every process of the student; returns how many there were */
+  killProcesses(student: string): Promise<number>;
+}
+
+/** A host whose homes are on this machine's disk, where the service writes them itself. */
+export interface DiskHost extends StudentHost {
   readonly mode: 'local' | 'system-users';
   home(student: string): string;
-  /** the account exists (a no-op in local mode) */
-  ensureAccount(student: string, n: number): Promise<void>;
   /** an empty home, owned by the student, mode 0700 */
   resetHome(student: string): Promise<void>;
   /** gives a path inside the home to the student */
   chown(student: string, target: string): Promise<void>;
-  /** stops every process of the student; returns how many there were */
-  killProcesses(student: string): Promise<number>;
 }
 
 async function emptyDir(dir: string): Promise<void> {
@@ -31,7 +39,7 @@ async function emptyDir(dir: string): Promise<void> {
   await fs.promises.chmod(dir, 0o700);
 }
 
-export class LocalHost implements StudentHost {
+export class LocalHost implements DiskHost {
   readonly mode = 'local';
   constructor(
     private readonly homeRoot: string,
@@ -65,7 +73,7 @@ export class LocalHost implements StudentHost {
   }
 }
 
-export class SystemUsersHost implements StudentHost {
+export class SystemUsersHost implements DiskHost {
   readonly mode = 'system-users';
   constructor(
     private readonly homeRoot: string,
@@ -115,5 +123,20 @@ export class SystemUsersHost implements StudentHost {
     );
     await killAll(pids, 'SIGTERM', 3_000);
     return pids.length;
+  }
+}
+
+/**
+ * Students wherever the hub's spawner runs them (another host, a Kubernetes pod): no account to
+ * make, and their processes end with their server, which the hub stops (the `server-stopped` step).
+ */
+export class RemoteHost implements StudentHost {
+  readonly mode = 'remote';
+
+  async ensureAccount(): Promise<void> {}
+
+  /** none to find here: they end with the server (the lifecycle's `server-stopped` step) */
+  async killProcesses(): Promise<number> {
+    return 0;
   }
 }

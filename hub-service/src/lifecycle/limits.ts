@@ -1,7 +1,7 @@
 /**
  * The limits steps: CREATE makes the student's cgroup with the workshop's limits before the server
  * starts (the spawner puts the server in it); CLEANUP, RESET and PURGE remove it once the student's
- * processes are stopped. Where limits cannot be applied (local mode, no cgroup controller) the step
+ * processes are stopped. Where limits cannot be applied (local and remote mode, no cgroup controller) the step
  * says so in its log and goes on. At the service's start the groups of the students holding a seat
  * are made again with their workshop's limits (after a reboot, or `wod start` removed them).
  */
@@ -14,7 +14,10 @@ import type { Kit } from './steps.js';
 export function limitsStep(kit: Kit): Step {
   return kit.step('limits', async (s, ctx) => {
     const limits = kit.deps.limits;
-    if (!limits) return void ctx.log('no per-student limits: local mode (every student is one account)\n');
+    if (!limits)
+      return void ctx.log(
+        kit.host.mode === 'remote' ? "no per-student limits from wod: remote mode (the spawner's to set)\n" : 'no per-student limits: local mode (every student is one account)\n',
+      );
     ctx.log(`${limits.prepare(s.student, kit.needWorkshop(s).limits ?? null)}\n`);
   });
 }

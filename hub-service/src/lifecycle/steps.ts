@@ -23,7 +23,8 @@ import { findHooks, type HookKind, runHook } from './hooks.js';
 import { type WorkshopFolders, workshopFolders } from '../catalog/folders.js';
 import { asEnvironment, challengeName, deploymentFiles, passDir, passFile, resolveVariables, siteBase, studentValues } from '../content/site-variables.js';
 import { type Mode, modeOf } from '../registrations/registrations.js';
-import type { StudentHost } from './host.js';
+import type { DiskHost, StudentHost } from './host.js';
+import { DiskHome, type StudentHome } from './home.js';
 import { clearWarm } from './warm.js';
 import type { StudentLimits } from '../isolation/limits.js';
 import type { WodMetrics } from '../metrics/metrics.js';
@@ -52,6 +53,8 @@ export interface LifecycleDeps {
   config: WodConfig;
   hub: HubClient;
   host: StudentHost;
+  /** what the verbs do to the homes' files; default: the disk host's homes (lifecycle/home.ts) */
+  files?: StudentHome;
   messenger: Messenger;
   /** told when a student's hub tokens were revoked, so that nothing remembers them */
   onTokensRevoked?: (student: string) => void;
@@ -63,7 +66,7 @@ export interface LifecycleDeps {
   onJob?: () => void;
   /** the site's LDAP directory, for workshops with `ldap: true` (none: their CREATE fails, saying so) */
   directory?: Directory;
-  /** system-users mode: the students' cgroups (isolation/limits.ts); none in local mode */
+  /** system-users mode: the students' cgroups (isolation/limits.ts); none in local and remote mode */
   limits?: StudentLimits;
   /** told how long each registration took from accepted to ready (wod_provision_duration_seconds) */
   metrics?: WodMetrics;
@@ -99,6 +102,7 @@ export interface Kit {
   config: WodConfig;
   hub: HubClient;
   host: StudentHost;
+  files: StudentHome;
   deps: LifecycleDeps;
   /** a step that reads its subject afresh when it runs */
   step(name: string, run: (s: Subject, ctx: StepContext) => Promise<void>): Step;
@@ -124,6 +128,8 @@ export interface Kit {
 
 export function lifecycleKit(deps: LifecycleDeps): Kit {
   const { db, config, hub, host } = deps;
+  if (!deps.files && host.mode === 'remote') throw new Error('remote mode needs its homes given (lifecycle/remote-home.ts): there is no disk to fall back on');
+  const files = deps.files ?? new DiskHome(host as DiskHost, config.students);
 
   const subject = (job: Job): Subject => {
     const s = db.prepare('SELECT id, name FROM students WHERE id = ?').get(job.student_id) as { id: number; name: string };
@@ -181,18 +187,18 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
     const ip = vars[`IP-${w.folder}`];
     const appliance = typeof ip === 'string' && ip && ip !== 'x.y.z.t' ? ip : undefined;
     const target = appliance && w.multiAppliance ? offsetIp(appliance, s.n - w.range[0]) : appliance;
-    const home = host.home(s.student);
+    // remote mode: no home the hooks could reach
+    const home = files.localPath(s.student);
     return {
       ...asEnvironment(vars),
       stdid: String(s.n),
-      stddir: home,
+      ...(home ? { stddir: home, STUDENT_HOME: home } : {}),
       w: String(vars.CHALLENGE),
       ws: w.folder,
       wid: String(s.workshopId ?? ''),
       STDID: String(s.n),
       STUDENT: s.student,
       WORKSHOP: w.folder,
-      STUDENT_HOME: home,
       STUDENT_MODE: host.mode,
       HUB_URL: config.publicUrl,
       WOD_PASS_FILE: passFile(config, String(vars.CHALLENGE), s.n),
@@ -229,6 +235,8 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
     ctx.log(`server of ${s.student} stopped\n`);
   });
   const kill = step('processes-stopped', async (s, ctx) => {
+    // remote mode: none on this machine to look for; they ended with the server the hub stopped
+    if (host.mode === 'remote') return void ctx.log(`the processes of ${s.student} ended with their server\n`);
     ctx.log(`${await host.killProcesses(s.student)} process(es) stopped\n`);
   });
   const lock = step('locked', async (s, ctx) => {
@@ -242,7 +250,7 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
     for (const mode of ['WKSHP', 'CHLG'] as const) if (s.workshop) fs.rmSync(passFile(config, challengeName(s.workshop.folder, mode), s.n), { force: true });
   };
   const wipe = step('home-wiped', async (s) => {
-    await host.resetHome(s.student);
+    await files.wipe(s.student);
     dropHandOver(s);
     clearWarm(db, s.n); // a warm seat's home is gone with it
   });
@@ -310,7 +318,29 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
 
   const retry = { maxAttempts: config.lifecycle.maxAttempts, backoffMs: 2_000 };
 
-  return { db, config, hub, host, deps, retry, step, needWorkshop, folders, variables, hooks, dropHandOver, stopServer, kill, lock, wipe, release, report, reportsToApiDb, stuck };
+  return {
+    db,
+    config,
+    hub,
+    host,
+    files,
+    deps,
+    retry,
+    step,
+    needWorkshop,
+    folders,
+    variables,
+    hooks,
+    dropHandOver,
+    stopServer,
+    kill,
+    lock,
+    wipe,
+    release,
+    report,
+    reportsToApiDb,
+    stuck,
+  };
 }
 
 /** a.b.c.d + k, for one appliance per student (multiAppliance). */

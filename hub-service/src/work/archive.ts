@@ -55,7 +55,22 @@ export interface Collected {
   leftOut: LeftOut[];
 }
 
-const isVenv = (dir: string) => fs.existsSync(path.join(dir, 'pyvenv.cfg'));
+/** Names that are the environment rather than the work: never archived, never mentioned. */
+export const isNotWork = (name: string): boolean => name.startsWith('.') || NOT_WORK.has(name);
+
+/**
+ * unzip tools read a backslash or a drive letter as a path: `..\..\x` would land outside the folder
+ * it is unzipped in; so would an absolute name, a `..` part or a NUL cutting the name short (names a
+ * disk never lists, a remote server's listing might).
+ */
+export const unzipsElsewhere = (name: string, rel: string): boolean =>
+  name.includes('\\') || name.includes('\0') || /^[a-zA-Z]:/.test(rel) || rel.startsWith('/') || rel.split('/').some((part) => part === '..' || part === '.');
+export const UNZIPS_ELSEWHERE = 'a name unzip tools would read as a path';
+
+/** A folder holding this file is a Python virtual environment, whatever its name. */
+export const VENV_MARK = 'pyvenv.cfg';
+
+const isVenv = (dir: string) => fs.existsSync(path.join(dir, VENV_MARK));
 
 function sizeOf(file: string): number | null {
   try {
@@ -90,9 +105,8 @@ export function collectWork(home: string, workshopFolder: string): Collected {
       }
       const abs = path.join(dir, e.name);
       const r = rel ? `${rel}/${e.name}` : e.name;
-      if (e.name.startsWith('.') || NOT_WORK.has(e.name)) continue;
-      // unzip tools read a backslash or a drive letter as a path: `..\..\x` would land outside the folder it is unzipped in
-      if (e.name.includes('\\') || /^[a-zA-Z]:/.test(r)) leftOut.push({ rel: r, why: 'a name unzip tools would read as a path' });
+      if (isNotWork(e.name)) continue;
+      if (unzipsElsewhere(e.name, r)) leftOut.push({ rel: r, why: UNZIPS_ELSEWHERE });
       else if (e.isSymbolicLink()) leftOut.push({ rel: r, why: 'a link: links are not followed' });
       else if (e.isDirectory()) {
         if (!isVenv(abs)) walk(abs, r);
@@ -175,11 +189,24 @@ export interface WorkOptions {
 export async function zipWork(o: WorkOptions, out: NodeJS.WritableStream): Promise<Archived> {
   const found = collectWork(o.home, o.workshopFolder);
   const capped = withinCap(found.files, o.maxBytes);
-  const leftOut = [...found.leftOut, ...capped.leftOut];
+  return writeZip(capped.files, [...found.leftOut, ...capped.leftOut], (f) => readRegular(f.abs, f.size, o.owner), out);
+}
+
+/**
+ * The zip of the files kept (each read by `read`: null leaves it out, with its reason), with the
+ * NOT-INCLUDED.txt note when something was left out, written to `out`. Nothing to keep: nothing is
+ * written. Returns what it zipped (bytes: what it wrote).
+ */
+export async function writeZip(
+  kept: Candidate[],
+  leftOut: LeftOut[],
+  read: (f: Candidate) => Buffer | null | Promise<Buffer | null>,
+  out: NodeJS.WritableStream,
+): Promise<Archived> {
   const zip = new ZipFile();
   let files = 0;
-  for (const f of capped.files) {
-    const bytes = readRegular(f.abs, f.size, o.owner);
+  for (const f of kept) {
+    const bytes = await read(f);
     if (!bytes) {
       leftOut.push({ rel: f.rel, why: 'could not be read, is not your own file, or changed while it was archived' });
       continue;
