@@ -40,10 +40,6 @@ export function createPlan(kit: Kit): VerbPlan {
   const acceptedAt = (registrationId: number) =>
     Date.parse((db.prepare('SELECT created_at FROM registrations WHERE id = ?').get(registrationId) as { created_at: string }).created_at);
 
-  /** The language the participant registered in (NULL, and a seat without a registration: the site's). */
-  const languageOf = (s: Subject) =>
-    (s.registration && (db.prepare('SELECT language FROM registrations WHERE id = ?').get(s.registration.id) as { language: string | null }).language) || config.defaultLanguage;
-
   const newPassword = async (s: Subject, job: Job) => {
     const password = generatePassword(16);
     db.prepare('UPDATE students SET password_hash = ? WHERE id = ?').run(await hashPassword(password), s.n);
@@ -80,7 +76,8 @@ export function createPlan(kit: Kit): VerbPlan {
       if (passwordInContent(w) && !password) throw new RestartFrom('password');
       const fromHooks = await hooks('create', s, ctx, password);
       const vars = variables(s, w, password, fromHooks);
-      const locale = shippedLanguages().get(languageOf(s)).info.jupyterlab;
+      // the language the participant registered in (none, and a seat without a registration: the site's)
+      const locale = shippedLanguages().get(s.registration?.language ?? config.defaultLanguage).info.jupyterlab;
       const target = await files.deploy(s.student, { folders: folders(w), folder: w.folder, vars, exclude: w.compile, locale });
       contentVars.set(ctx.job.id, vars);
       ctx.log(`${w.folder} deployed to ${target} (MODEWS=${String(vars.MODEWS)})\n`);

@@ -90,7 +90,16 @@ export interface Subject {
   n: number;
   student: string;
   workshopId: number | null;
-  registration: { id: number; state: string; email: string | null; deadlineAt: string | null; externalId: string | null; mode: Mode } | null;
+  registration: {
+    id: number;
+    state: string;
+    email: string | null;
+    deadlineAt: string | null;
+    externalId: string | null;
+    mode: Mode;
+    /** the language they registered in; null: the site's defaultLanguage */
+    language: string | null;
+  } | null;
   workshop: Workshop | null;
 }
 
@@ -136,7 +145,7 @@ export function lifecycleKit(deps: LifecycleDeps): Kit {
     const r = job.registration_id
       ? (db
           .prepare(
-            `SELECT r.id, r.state, p.email, r.deadline_at AS deadlineAt, r.external_id AS externalId, r.mode
+            `SELECT r.id, r.state, p.email, r.deadline_at AS deadlineAt, r.external_id AS externalId, r.mode, r.language
                     FROM registrations r JOIN participants p ON p.id = r.participant_id WHERE r.id = ?`,
           )
           .get(job.registration_id) as Subject['registration'])
