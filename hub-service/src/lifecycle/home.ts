@@ -53,6 +53,14 @@ export interface StudentHome {
   wipe(student: string): Promise<void>;
 }
 
+/** The workshop rendered into a home folder, with its JupyterLab workspace and language; returns the workshop's folder there. */
+export function renderInto(home: string, d: Deployment): string {
+  const target = deployWorkshop({ folders: d.folders, home, folder: d.folder, vars: d.vars, exclude: d.exclude });
+  writeWorkspace(home, d.folder);
+  writeLabLocale(home, d.locale);
+  return target;
+}
+
 /** Whom the archive's child runs as: the student's account, the local mode's account, or (null) this process's user. */
 export async function archiverIds(host: Pick<DiskHost, 'mode'>, students: WodConfig['students'], student: string): Promise<Ids | null> {
   if (host.mode === 'system-users') {
@@ -81,9 +89,7 @@ export class DiskHome implements StudentHome {
 
   async deploy(student: string, d: Deployment): Promise<string> {
     const home = this.host.home(student);
-    const target = deployWorkshop({ folders: d.folders, home, folder: d.folder, vars: d.vars, exclude: d.exclude });
-    writeWorkspace(home, d.folder);
-    writeLabLocale(home, d.locale);
+    const target = renderInto(home, d);
     await this.host.chown(student, home);
     return target;
   }

@@ -20,13 +20,11 @@
 import fs from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { deployWorkshop, writeWorkspace } from '../content/deploy.js';
 import { childPath, type ContentsClient } from '../hub/contents.js';
 import type { HubClient, HubServer } from '../hub/client.js';
-import { writeLabLocale } from '../i18n/lab-locale.js';
 import type { Archived } from '../work/archive.js';
 import { archiveRemoteWork } from '../work/remote.js';
-import type { Deployment, StudentHome, WorkToArchive } from './home.js';
+import { type Deployment, renderInto, type StudentHome, type WorkToArchive } from './home.js';
 
 /** The folder jupyter_server keeps notebooks' checkpoints in, beside them. */
 const CHECKPOINTS = '.ipynb_checkpoints';
@@ -85,9 +83,7 @@ export class RemoteHome implements StudentHome {
     try {
       const home = path.join(staging, 'home');
       fs.mkdirSync(home, { mode: 0o700 });
-      deployWorkshop({ folders: d.folders, home, folder: d.folder, vars: d.vars, exclude: d.exclude });
-      writeWorkspace(home, d.folder);
-      writeLabLocale(home, d.locale);
+      renderInto(home, d);
       await this.withAccess(student, async () => {
         await this.running(student);
         // as on a disk: the workshop's folder replaced whole, not merged with what a first attempt left
