@@ -162,4 +162,35 @@ describe('registrations and survey answers over HTTP', () => {
     expect((await admin<{ items: { good: string }[] }>('/surveys')).items[0].good).toBe('Clear.\nThanks');
     expect(await answers()).toEqual([1, 1]);
   });
+
+  test('the language asked for (?lang, the wod_lang cookie, Accept-Language) is only ever one wod has, and a GET on a status form leads nowhere else', async () => {
+    const page = `${hub.url}/services/wod/workshops/WKSHP-Open/register`;
+    const langOf = async (res: Response) => (await res.text()).match(/<html lang="([^"]*)">/)?.[1];
+    await attack('language: ?lang naming a folder outside the locales (../en, %2e%2e/fr, a 10 KB value)', async () => {
+      for (const lang of ['../en', '%2e%2e%2ffr', 'fr/../../etc', 'x'.repeat(10_000), 'FR', 'fr\r\nSet-Cookie: a=b']) {
+        const res = await fetch(`${page}?lang=${encodeURIComponent(lang)}`);
+        expect([lang.slice(0, 20), res.status, res.headers.get('set-cookie'), await langOf(res)]).toEqual([lang.slice(0, 20), 200, null, 'en']);
+      }
+    });
+    await attack('language: a forged wod_lang cookie and a hostile Accept-Language', async () => {
+      const hostile: Record<string, string>[] = [
+        { Cookie: 'wod_lang=../../secrets' },
+        { Cookie: 'wod_lang=de' },
+        { 'Accept-Language': `${'fr-'.repeat(3000)}x;q=0.9` },
+        { 'Accept-Language': 'q=1;;,,;fr' },
+      ];
+      for (const headers of hostile) {
+        const res = await fetch(page, { headers });
+        expect(res.status).toBe(200);
+        expect(['en', 'fr']).toContain(await langOf(res));
+      }
+    });
+    await attack('language: the GET of a status form redirected off the site (//evil.example, a forged token)', async () => {
+      for (const path of ['/status/1.forged/end?lang=en', '/status/%2F%2Fevil.example/end', '/status/x/feedback?next=//evil.example']) {
+        const res = await fetch(`${hub.url}/services/wod${path}`, { redirect: 'manual' });
+        const location = res.headers.get('location');
+        expect([path, location === null || location.startsWith('/services/wod/status/')]).toEqual([path, true]);
+      }
+    });
+  });
 });
