@@ -19,7 +19,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from wod_authenticator import STUDENT, WodAuthenticator  # noqa: E402
+from wod_authenticator import STUDENT, WodAuthenticator, landing_url  # noqa: E402
 from wod_logging import log_request  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by JupyterHub)
@@ -75,15 +75,7 @@ c.JupyterHub.log_level = {"debug": "DEBUG", "info": "INFO", "warn": "WARN", "err
 c.JupyterHub.tornado_settings.update({"log_function": log_request})
 
 
-def default_url(handler):
-    """After logging in, a student lands on the workshop's first notebook; anyone else on the portal."""
-    user = handler.current_user
-    if user is not None and STUDENT.match(user.name):
-        return handler.authenticator.landing.pop(user.name, None) or f"/user/{user.name}/lab"
-    return service["prefix"]
-
-
-c.JupyterHub.default_url = default_url
+c.JupyterHub.default_url = landing_url(service["prefix"])
 
 # --- the wod service ---------------------------------------------------------------------------
 c.JupyterHub.services = [
@@ -111,25 +103,9 @@ c.JupyterHub.load_roles = [
     {
         "name": "wod-service",
         "description": "What the wod service needs to run students' accounts and servers",
-        # Exactly what the hub client (hub-service/src/hub/client.ts) calls; GET /hub/api/ (the
-        # version) and GET /user (whose token it is) need none of the service's own. admin:users
-        # also grants the two read scopes; they are named for the calls that need them.
-        "scopes": [
-            # POST /users/:name creates a student (there is no narrower scope for it).
-            "admin:users",
-            # GET /users?state=active, the reconciler's look at which servers run.
-            "list:users",
-            # GET /users/:name, a student and their server.
-            "read:users",
-            # POST and DELETE /users/:name/server, and reading the server in the user model and
-            # /users/:name/server/progress (read:servers).
-            "servers",
-            # GET /users/:name/tokens and DELETE /users/:name/tokens/:id: revoking a student's tokens.
-            # Remote mode needs no more: it reaches a student's server (its contents API) only with a
-            # short-lived token of that student's own, for that server only, made (POST) and revoked
-            # here too, never with the service's own token.
-            "tokens",
-        ],
+        # Exactly what the hub client (hub-service/src/hub/client.ts) calls, each scope with its calls in
+        # wod_service_scopes.json, which the Kubernetes values read too (hub-service/src/kubernetes).
+        "scopes": list(json.loads((HERE / "wod_service_scopes.json").read_text())["scopes"]),
         "services": [service["name"]],
     },
     {
@@ -223,17 +199,9 @@ else:
     c.Spawner.pre_spawn_hook = students_only
 
 if wod["students"]["mode"] == "remote":
-    from wod_spawner import kill_student_processes, maintenance_environment, remote_runtime_dir
+    from wod_spawner import REMOTE_SERVER_ARGS, kill_student_processes, maintenance_environment, remote_runtime_dir
 
-    # What wod's CREATE, CLEANUP and wipes need of a student's server, checked against jupyter_server
-    # 2.x: hidden entries (.jupyter, dotfiles) listed, written and deleted, nothing hidden by name at
-    # the top of the home, and deletes that remove a folder whole instead of moving it to a trash.
-    c.Spawner.args = [
-        "--ContentsManager.allow_hidden=True",
-        "--ContentsManager.hide_globs=[]",
-        "--FileContentsManager.delete_to_trash=False",
-        "--FileContentsManager.always_delete_dir=True",
-    ]
+    c.Spawner.args = REMOTE_SERVER_ARGS
     # The server's own runtime files (kernel connection files) outside the home: a wipe must not pull them away.
     runtime_root = home_root / ".runtime"
     c.Spawner.environment["JUPYTER_RUNTIME_DIR"] = lambda spawner: str(runtime_root / spawner.user.name)

@@ -62,6 +62,19 @@ def connection_of(handler):
     }
 
 
+def landing_url(service_prefix):
+    """The hub's default_url: after logging in, a student lands on the workshop's first notebook (what
+    the service answered to the login), anyone else on the portal (the service's prefix)."""
+
+    def default_url(handler):
+        user = handler.current_user
+        if user is not None and STUDENT.match(user.name):
+            return handler.authenticator.landing.pop(user.name, None) or f"/user/{user.name}/lab"
+        return service_prefix
+
+    return default_url
+
+
 class WodLoginHandler(BaseHandler):
     """GET /hub/wod-login?token=...: the start link of a participant's mail, straight into JupyterLab."""
 

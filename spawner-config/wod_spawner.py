@@ -3,7 +3,8 @@
 `remote_runtime_dir`, `maintenance_environment` and `kill_student_processes`, for `remote` mode run
 on this host: each server's runtime files kept outside the home the service wipes through it; the
 servers the service starts for its own work loading nothing from the home; a stopped server's
-processes ended with it.
+processes ended with it. `REMOTE_SERVER_ARGS` and `maintenance_variables` serve KubeSpawner's pods
+too (wod_kubernetes.py).
 
 `UnprivilegedLocalSpawner`, for `local` mode when wod runs as root: no participant process may run
 as root. Every student's server runs as one unprivileged account that wod made (no login shell), in
@@ -59,18 +60,40 @@ def remote_runtime_dir(runtime_root, name, run_as=None):
     os.chmod(folder, 0o700)
 
 
-def maintenance_environment(runtime_root):
+# Remote mode: what wod's CREATE, CLEANUP and wipes need of a student's server, checked against
+# jupyter_server 2.x: hidden entries (.jupyter, dotfiles) listed, written and deleted, nothing hidden
+# by name at the top of the home, and deletes that remove a folder whole instead of moving it to a
+# trash. For this host's hub and for KubeSpawner's pods (wod_kubernetes.py).
+REMOTE_SERVER_ARGS = [
+    "--ContentsManager.allow_hidden=True",
+    "--ContentsManager.hide_globs=[]",
+    "--FileContentsManager.delete_to_trash=False",
+    "--FileContentsManager.always_delete_dir=True",
+]
+
+
+def maintenance_variables(folder):
     """Remote mode: the environment of a server the service starts for its own work (its user option
     wod_maintenance), in which nothing of the participant's home is loaded: no user site (.pth files,
     sitecustomize under ~/.local), and Jupyter's config and data folders (~/.jupyter, ~/.local/share/jupyter:
-    jupyter_server_config.py, server extensions enabled there) replaced by empty ones the students'
-    account cannot write (made by the hub, 0755). Only Python's and the system's own ones stay."""
-    folder = os.path.join(runtime_root, ".maintenance")
-    dirs = {"JUPYTER_CONFIG_DIR": os.path.join(folder, "config"), "JUPYTER_DATA_DIR": os.path.join(folder, "data")}
-    for d in dirs.values():
+    jupyter_server_config.py, server extensions enabled there) replaced by the empty ones `config` and
+    `data` of `folder`, which the students' account cannot write. Only Python's and the system's own stay."""
+    return {
+        "JUPYTER_CONFIG_DIR": os.path.join(folder, "config"),
+        "JUPYTER_DATA_DIR": os.path.join(folder, "data"),
+        "PYTHONNOUSERSITE": "1",
+        "JUPYTER_CONFIG_PATH": "",
+        "JUPYTER_PREFER_ENV_PATH": "1",
+    }
+
+
+def maintenance_environment(runtime_root):
+    """maintenance_variables on this host: its empty folders made by the hub (0755) under runtime_root."""
+    env = maintenance_variables(os.path.join(runtime_root, ".maintenance"))
+    for d in (env["JUPYTER_CONFIG_DIR"], env["JUPYTER_DATA_DIR"]):
         os.makedirs(d, 0o755, exist_ok=True)
         os.chmod(d, 0o755)
-    return {**dirs, "PYTHONNOUSERSITE": "1", "JUPYTER_CONFIG_PATH": "", "JUPYTER_PREFER_ENV_PATH": "1"}
+    return env
 
 
 def kill_student_processes(api_url, name, uid):

@@ -60,6 +60,14 @@ import { Watchdog } from './watchdog/watchdog.js';
 import { CapacityMeter } from './capacity/meter.js';
 import { eraseExpired } from './participants/retention.js';
 import { sweepArchives } from './work/records.js';
+import { SeatDesk } from './locations/backend.js';
+import { LocationHealth } from './locations/health.js';
+import { Mirror } from './locations/mirror.js';
+import { Peers } from './locations/peers.js';
+import { portalPlaces, seatsEverywhere } from './locations/places.js';
+import { LocationRouter } from './locations/router.js';
+import { PortalUpdates } from './locations/updates.js';
+import { locationApiRouter } from './web/location-api.js';
 
 /** How often the memory of working seats is read (capacity/meter.ts): a few small /proc files per seat. */
 const CAPACITY_SAMPLE_SECONDS = 60;
@@ -88,8 +96,22 @@ function main(): void {
   const mailer = new Mailer(db, transport, links, config, log.child('mail-out'), Date.now, new MailVault(sessionKey), metrics);
   const languages = shippedLanguages();
   if (!languages.has(config.defaultLanguage)) throw new Error(`defaultLanguage ${config.defaultLanguage}: there are locale files for ${languages.list.join(', ')} only`);
-  const letters = new Letters(db, mailer, links, config, languages);
-  const registrations = new Registrations(db, { onJob: () => engine?.kick(), onCreated: (id) => letters.welcome(id) });
+  // Locations (locations/): the backends this wod routes registrations to, the portals it seats them for.
+  const peers = new Peers(config);
+  const locationLog = log.child('locations');
+  const health = new LocationHealth(peers, locationLog, config.locations.pollSeconds);
+  metrics.watchLocations(() => health.list());
+  const portalUpdates = new PortalUpdates(db, peers, locationLog);
+  const letters = new Letters(db, mailer, links, config, languages, portalUpdates.relay);
+  let router: LocationRouter | null = null;
+  const registrations = new Registrations(
+    db,
+    { onJob: () => engine?.kick(), onCreated: (id) => letters.welcome(id) },
+    portalPlaces(config, peers, health, () => router?.kick()),
+  );
+  const mirror = new Mirror(db, letters);
+  router = new LocationRouter({ db, config, peers, health, mirror, letters, log: locationLog, onJob: () => engine?.kick(), metrics });
+  const seatDesk = new SeatDesk({ db, registrations, letters, links, locationName: config.locations.name ?? null });
   const runAs = studentsRunAs(config.students);
   const disk =
     config.students.mode === 'local'
@@ -189,6 +211,7 @@ function main(): void {
     log,
     capacity,
     languages,
+    locations: { peers, health, router, seatsOf: seatsEverywhere(config, peers, health) },
   };
 
   // One rule for the client address, for the hub's logins and the service's own rate limits.
@@ -214,8 +237,10 @@ function main(): void {
           endGraceSeconds: config.timers.endGraceSeconds,
           proxies,
           metrics,
+          siteLimits: config.students.limits,
         }),
       );
+      r.use('/api/locations/v1', locationApiRouter({ peers, seatDesk, mirror, onJobs: () => engine?.kick() }));
       r.use('/api/v1', apiRouter(deps));
       r.use('/admin', adminRouter(deps));
       r.use(portalRouter(deps));
@@ -293,6 +318,17 @@ function main(): void {
   reconcile();
   const reconciling = setInterval(reconcile, config.timers.reconcileSeconds * 1000);
   mailer.start();
+  if (peers.backends().length) {
+    health.start();
+    router.start();
+    locationLog.info(
+      `routing registrations to ${peers
+        .backends()
+        .map((p) => `${p.name} (${p.url})`)
+        .join(', ')}`,
+    );
+  }
+  if (config.locations.portals.length) portalUpdates.start();
   // Miners, CPU burners and kernels older than their workshop are stopped (watchdog/watchdog.ts).
   const watchdog = new Watchdog({ db, config, hubApiUrl: hubEnv.apiUrl, mailer, log: log.child('watchdog') });
   // remote mode: the students' processes are not on this machine; watching them is the spawner's job
@@ -336,6 +372,9 @@ function main(): void {
     clearInterval(measuring);
     watchdog.stop();
     mailer.stop();
+    health.stop();
+    router.stop();
+    portalUpdates.stop();
     mailApi?.close();
     server.close(() => {
       void engine!.stop().then(() => {

@@ -70,6 +70,8 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
     ...options.env,
   };
   if (options.generatedPassword) delete env.WOD_ADMIN_PASSWORD;
+  // a caller that must know the address before the start (another hub's configuration names it) gives the port
+  const publicPort = Number(env.WOD_PORT);
 
   const child = spawn(process.execPath, [WOD_CLI, 'start', '--wait', '150'], { env, stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
@@ -109,10 +111,10 @@ export async function startHub(options: HubOptions = {}): Promise<RunningHub> {
   }
   const printed = parseCredentials(output);
   return {
-    url: `http://127.0.0.1:${pub}`,
+    url: `http://127.0.0.1:${publicPort}`,
     dataDir,
     env,
-    ports: { public: pub, hubApi, proxyApi, service, mailApi },
+    ports: { public: publicPort, hubApi, proxyApi, service, mailApi },
     hubApiUrl,
     serviceUrl: `http://127.0.0.1:${service}/services/wod`,
     admin: printed ?? { name: 'admin', password },

@@ -160,6 +160,7 @@ describe('response schemas', () => {
     checks: { passed: 1, total: 2 },
     survey: { rating: 5, good: 'all', improve: '', recommend: true, answeredAt: '2026-03-01T11:00:00.000Z' },
     language: 'fr',
+    location: 'lyon',
   };
 
   test.each<[string, string, string, number, () => unknown]>([

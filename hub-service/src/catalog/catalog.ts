@@ -21,7 +21,7 @@ export interface CatalogEntry extends Pick<WorkshopSpec, SpecFields> {
   warmReady: number;
   range: [number, number];
   durationMinutes: number;
-  /** seats a registration could take now: min(capacity − running, free students in range) */
+  /** seats a registration could take here now: min(capacity − running, free students in range) */
   seats: number;
   running: number;
   /** distinct participants ever */
@@ -47,7 +47,7 @@ interface Row extends WorkshopRow {
 const RUNNING_SQL = sqlList(HOLDS_SEAT);
 const SELECT = `
   SELECT w.*,
-    (SELECT COUNT(*) FROM registrations r WHERE r.workshop_id = w.id AND r.state IN (${RUNNING_SQL})) AS running,
+    (SELECT COUNT(*) FROM registrations r WHERE r.workshop_id = w.id AND r.state IN (${RUNNING_SQL}) AND r.location IS NULL) AS running,
     (SELECT COUNT(*) FROM students s WHERE s.state = 'free' AND s.id BETWEEN w.range_min AND w.range_max) AS free_students,
     (SELECT COUNT(*) FROM students s WHERE s.state = 'free' AND s.warm_workshop_id = w.id) AS warm_ready,
     (SELECT COUNT(DISTINCT r.participant_id) FROM registrations r WHERE r.workshop_id = w.id) AS participants

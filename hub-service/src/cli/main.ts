@@ -33,6 +33,8 @@ import { registerBackup } from './backup.js';
 import { registerDoctor } from './doctor.js';
 import { registerServiceUnit } from './service-unit.js';
 import { registerAuthoring } from './authoring.js';
+import { registerLocations } from './locations.js';
+import { registerKubernetes } from '../kubernetes/cli.js';
 
 const program = new Command('wod').description('Workshops-on-Demand on JupyterHub').version(VERSION).showHelpAfterError();
 
@@ -234,6 +236,8 @@ registerServiceUnit(program);
 registerMetrics(program);
 registerDoctor(program);
 registerParticipants(program);
+registerLocations(program);
+registerKubernetes(program);
 
 program.parseAsync().catch((e: Error) => {
   process.stderr.write(`wod: ${process.env.WOD_DEBUG ? (e.stack ?? e.message) : e.message}\n`);

@@ -29,6 +29,18 @@ const size = z.union([z.number(), z.string()]).transform((v, ctx) => {
 });
 const names = z.array(z.string().regex(USER_NAME, 'a user name: lower-case letters, digits, . _ -')).default([]);
 
+/** A location's name (the original's backend FQDN, or a short name): what workshops' location and alternateLocation say. */
+export const LOCATION_NAME = /^[a-z0-9](?:[a-z0-9.-]{0,62}[a-z0-9])?$/;
+const locationName = z.string().regex(LOCATION_NAME, 'a location name: lower-case letters, digits, . and -, like lyon or wod2.example.org');
+/** Another wod: its name and its public URL (the hub's root, where /services/wod/ is served). */
+const locationPeer = z
+  .object({
+    name: locationName,
+    url: z.url({ protocol: /^https?$/ }).transform((u) => u.replace(/\/+$/, '')),
+  })
+  .strict();
+export type LocationPeer = z.output<typeof locationPeer>;
+
 export const configSchema = z
   .object({
     port: port.default(8000),
@@ -292,6 +304,36 @@ export const configSchema = z
         baseStdid: z.coerce.number().int().min(0).default(0),
       })
       .strict()
+      .prefault({}),
+    locations: z
+      .object({
+        /**
+         * this wod's name as a location: a workshop whose `location` is this name (or unset, or a
+         * name nobody here knows) runs here; the name a portal knows this wod by
+         */
+        name: locationName.optional(),
+        /** portal side: the backend wods this one routes registrations to, by the workshops' location and alternateLocation */
+        backends: z.array(locationPeer).default([]),
+        /** backend side: the portals that may route registrations here (and are told how they go) */
+        portals: z.array(locationPeer).default([]),
+        /** a backend silent this long: a registration waiting for it moves to an alternate location */
+        failoverSeconds: z.coerce.number().int().min(1).max(3600).default(30),
+        /** how often a portal asks each backend for its seats and health */
+        pollSeconds: z.coerce.number().int().min(1).max(600).default(5),
+      })
+      .strict()
+      .superRefine((c, ctx) => {
+        const seen = new Set<string>(c.name ? [c.name] : []);
+        for (const [list, peers] of [
+          ['backends', c.backends],
+          ['portals', c.portals],
+        ] as const)
+          peers.forEach((p, i) => {
+            if (seen.has(p.name) && p.name !== c.name) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `${p.name} is named twice` });
+            if (p.name === c.name) ctx.addIssue({ code: 'custom', path: [list, i, 'name'], message: `${p.name} is this wod's own name (locations.name)` });
+            seen.add(p.name);
+          });
+      })
       .prefault({}),
     ldap: z
       .object({

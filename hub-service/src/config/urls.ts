@@ -20,3 +20,7 @@ export const localProxyUrl = (config: Pick<WodConfig, 'bindIp' | 'port' | 'bindS
 
 /** The hub's REST API, on loopback only (hub_ip in spawner-config/jupyterhub_config.py). */
 export const hubApiUrl = (config: Pick<WodConfig, 'hub'>): string => `http://127.0.0.1:${config.hub.apiPort}/hub/api`;
+
+/** The public URL of the hub where a registration's seat is: a backend's (locations), or this one's. */
+export const hubUrlFor = (config: Pick<WodConfig, 'publicUrl' | 'locations'>, location: string | null): string =>
+  (location && config.locations.backends.find((b) => b.name === location)?.url) || config.publicUrl;

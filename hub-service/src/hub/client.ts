@@ -124,7 +124,9 @@ export class HubClient {
 
   /** Asks the hub to start the user's default server: 'ready' at once, or 'pending' while it spawns. */
   async startServer(name: string, userOptions: Record<string, unknown> = {}): Promise<'ready' | 'pending'> {
-    const res = await this.request('POST', `/users/${enc(name)}/server`, { body: { user_options: userOptions } });
+    // JupyterHub 6 reads the options from user_options; JupyterHub 5 (Zero to JupyterHub 4.x) takes
+    // the whole body as them, so they are also spread beside it: both see `wod_maintenance`.
+    const res = await this.request('POST', `/users/${enc(name)}/server`, { body: { ...userOptions, user_options: userOptions } });
     return res.status === 201 ? 'ready' : 'pending';
   }
 

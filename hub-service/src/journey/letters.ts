@@ -7,13 +7,14 @@ import crypto from 'node:crypto';
 import { generatePassword, hashPassword } from '../accounts/passwords.js';
 import { imageUrl, isAbsoluteUrl, resolveImage } from '../catalog/images.js';
 import type { WodConfig } from '../config/schema.js';
-import { portalUrl, SERVICE_PREFIX } from '../config/urls.js';
+import { hubUrlFor, portalUrl, SERVICE_PREFIX } from '../config/urls.js';
 import { TransientError } from '../jobs/engine.js';
 import type { Languages, Translator } from '../i18n/i18n.js';
 import { milestoneAt, milestoneSlug, mails } from '../mail-out/content.js';
 import type { Mailer } from '../mail-out/mailer.js';
 import { type MailLinks, START_LINK, STATUS_LINK, WORK_LINK } from './links.js';
 import { findArchive } from '../work/records.js';
+import { queueCommand, routedTo } from '../locations/commands.js';
 import { RegistrationError } from '../registrations/registrations.js';
 import type { Db } from '../store/db.js';
 import { CLOCK_RUNNING, sqlList } from '../registrations/states.js';
@@ -34,21 +35,29 @@ interface Reg {
   completion: number | null;
   /** the language they registered in: their mails are written in it */
   tr: Translator;
+  /** backend side: the portal that routed it here, which tells its participant (externalId is its id there) */
+  portal: string | null;
+  /** portal side: the backend that seats it, whose hub they log in to */
+  location: string | null;
 }
+
+/** Backend side: hands a routed registration's credentials to its portal, which mails them (locations/updates.ts). */
+export type CredentialsRelay = (portal: string, c: { ref: number; key: string; student: string; password: string; deadlineAt: string }) => Promise<void>;
 
 export class Letters {
   constructor(
     private readonly db: Db,
     private readonly mailer: Mailer,
     private readonly links: MailLinks,
-    private readonly config: Pick<WodConfig, 'publicUrl' | 'workshops' | 'mail' | 'defaultLanguage'>,
+    private readonly config: Pick<WodConfig, 'publicUrl' | 'workshops' | 'mail' | 'defaultLanguage' | 'locations'>,
     private readonly languages: Languages,
+    private readonly relay?: CredentialsRelay,
   ) {}
 
   private reg(id: number): Reg {
     const row = this.db
       .prepare(
-        `SELECT r.id, r.external_id AS externalId, p.name, p.email, p.id AS participantId, w.name AS workshop, w.folder, w.path, w.spec, r.deadline_at AS deadlineAt, r.completion, r.language
+        `SELECT r.id, r.external_id AS externalId, p.name, p.email, p.id AS participantId, w.name AS workshop, w.folder, w.path, w.spec, r.deadline_at AS deadlineAt, r.completion, r.language, r.portal, r.location
                 FROM registrations r JOIN participants p ON p.id = r.participant_id JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ?`,
       )
       .get(id) as Omit<Reg, 'tr'> & { spec: string; language: string | null };
@@ -133,6 +142,7 @@ export class Letters {
   /** The acknowledgement of a survey answer: once per registration, however often it is changed. */
   feedback(id: number, rating: number): void {
     const r = this.reg(id);
+    if (r.portal !== null) return;
     this.mailer.queue({
       kind: 'feedback',
       key: `feedback-${id}`,
@@ -140,6 +150,12 @@ export class Letters {
       to: r.email,
       content: mails.feedback({ ...this.base(r), rating, portalUrl: portalUrl(this.config) }, r.tr),
     });
+  }
+
+  /** A registration seated at another wod is late: it moved to another place, or waits for its own. Once per registration. */
+  delayed(id: number, moved: boolean): void {
+    const r = this.reg(id);
+    this.mailer.queue({ kind: 'delayed', key: `delayed-${id}`, registrationId: id, to: r.email, content: mails.delayed({ ...this.base(r), moved }, r.tr) });
   }
 
   apology(id: number): void {
@@ -159,6 +175,14 @@ export class Letters {
    * then set, so that the participant is never left with a password they did not receive.
    */
   async newCredentials(id: number): Promise<void> {
+    const at = routedTo(this.db, id);
+    if (at) {
+      // its backend makes them, and they come back here to be mailed (locations/mirror.ts)
+      const { state } = this.db.prepare('SELECT state FROM registrations WHERE id = ?').get(id) as { state: string };
+      if (!at.accepted || !(CLOCK_RUNNING as readonly string[]).includes(state))
+        throw new RegistrationError(409, 'not-running', `registration ${id} is not ready: there is nothing to log in to`);
+      return queueCommand(this.db, { location: at.location, registrationId: id, command: 'credentials' });
+    }
     const row = this.db
       .prepare(
         `SELECT s.id AS studentId, s.name AS student, w.folder, w.name FROM registrations r JOIN students s ON s.id = r.student_id
@@ -190,7 +214,10 @@ export class Letters {
     const r = c.registrationId !== null ? this.reg(c.registrationId) : null;
     const deadlineAt = c.deadlineAt ?? r?.deadlineAt ?? null;
     try {
-      await this.send(c, r, deadlineAt);
+      if (r?.portal && this.relay && deadlineAt) {
+        const key = c.key ?? `credentials-${r.id}-job-${c.jobId}`;
+        await this.relay(r.portal, { ref: Number(r.externalId), key, student: c.student, password: c.password, deadlineAt });
+      } else await this.send(c, r, deadlineAt);
     } catch (e) {
       // The relay may be down for a while: the job step is retried, with the password still in memory.
       throw new TransientError(`the credentials mail could not be sent: ${(e as Error).message}`);
@@ -214,7 +241,8 @@ export class Letters {
           student: c.student,
           password: c.password,
           startUrl: r ? this.links.startUrl(r.id, deadlineAt) : null,
-          hubUrl: `${this.config.publicUrl}/hub/login`,
+          // seated at a backend: its hub is where they log in
+          hubUrl: `${hubUrlFor(this.config, r?.location ?? null)}/hub/login`,
           deadlineAt,
         },
         tr,

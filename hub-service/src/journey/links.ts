@@ -6,6 +6,7 @@
  */
 import type { Sealer } from '../auth/seal.js';
 import { portalUrl } from '../config/urls.js';
+import { routedTo } from '../locations/commands.js';
 import { startToken } from '../registrations/start-link.js';
 import { statusToken } from '../registrations/status-token.js';
 import type { Db } from '../store/db.js';
@@ -35,9 +36,14 @@ export class MailLinks {
     return `${this.portal}status/${statusToken(this.sealer, registrationId)}`;
   }
 
-  /** Valid until the registration's deadline; none before it has one. */
+  /**
+   * Valid until the registration's deadline; none before it has one. Seated at a backend, only its
+   * hub can log them in: the link is the status page's, which asks the backend for one (web/portal.ts).
+   */
   startUrl(registrationId: number, deadlineAt: string | null): string | null {
-    return deadlineAt ? `${this.publicUrl}/hub/wod-login?token=${startToken(this.sealer, registrationId, new Date(deadlineAt))}` : null;
+    if (!deadlineAt) return null;
+    if (routedTo(this.db, registrationId)) return `${this.statusUrl(registrationId)}/start`;
+    return `${this.publicUrl}/hub/wod-login?token=${startToken(this.sealer, registrationId, new Date(deadlineAt))}`;
   }
 
   /** Valid until the archive expires; none once it is gone (expired or erased). */

@@ -4,7 +4,8 @@
  * change makes each fire once: the reminder before the deadline, the end a short grace after the
  * deadline, and the watchdog that gives up on a deployment that never became ready. The watchdog
  * counts from the CREATE job's start, not the registration's: a queue that waits (a busy engine, a
- * paused lifecycle) is not a deployment that failed. While paused it does not run at all.
+ * paused lifecycle) is not a deployment that failed. While paused it does not run at all. A
+ * registration seated at a backend runs by that backend's clock (locations/mirror.ts).
  */
 import type { WodConfig } from '../config/schema.js';
 import { enqueueJob } from '../jobs/store.js';
@@ -36,7 +37,7 @@ export class Timers {
     const result: SweepResult = { reminded: [], ended: [], abandoned: [] };
 
     const remind = this.db
-      .prepare(`SELECT id, deadline_at AS deadlineAt FROM registrations WHERE state = 'ready' AND deadline_at > ? AND deadline_at <= ?`)
+      .prepare(`SELECT id, deadline_at AS deadlineAt FROM registrations WHERE state = 'ready' AND deadline_at > ? AND deadline_at <= ? AND location IS NULL`)
       .all(iso(now), iso(now + this.config.reminderMinutes * 60_000)) as { id: number; deadlineAt: string }[];
     for (const r of remind) {
       this.db

@@ -183,6 +183,17 @@ const builders = {
       { link: { text: tr.t('mail.watchdog.link'), href: p.statusUrl } },
     ],
   }),
+  /** a registration seated at another wod waits, or moved to another one (locations/router.ts) */
+  delayed: (p: Participant & { moved: boolean }, tr: Translator): MailContent => ({
+    subject: tr.t('mail.delayed.subject', who(p)),
+    preheader: tr.t('mail.delayed.preheader'),
+    blocks: [
+      { p: tr.t('mail.delayed.hello', who(p)) },
+      { p: tr.t(p.moved ? 'mail.delayed.moved' : 'mail.delayed.waiting') },
+      { p: tr.t('mail.delayed.kept') },
+      { link: { text: tr.t('mail.statusLink'), href: p.statusUrl } },
+    ],
+  }),
   apology: (p: Participant & { portalUrl: string }, tr: Translator): MailContent => ({
     subject: tr.t('mail.apology.subject', who(p)),
     preheader: tr.t('mail.apology.preheader'),

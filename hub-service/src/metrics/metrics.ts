@@ -90,6 +90,13 @@ export class WodMetrics {
     registers: [this.registry],
   });
 
+  private readonly reroutes = new Counter({
+    name: 'wod_registrations_rerouted_total',
+    help: "Registrations moved from one location to another (locations/router.ts), by the location left and the one taken ('here': this wod)",
+    labelNames: ['from', 'to'] as const,
+    registers: [this.registry],
+  });
+
   /** @param db the database the seat, job and mail-queue gauges read at each scrape; none: no such gauges */
   constructor(db?: Db) {
     collectDefaultMetrics({ register: this.registry });
@@ -125,6 +132,38 @@ export class WodMetrics {
         this.set(mailQueueDepth(db));
       },
     });
+  }
+
+  /** A portal's backends, read at each scrape from what it last heard of them (locations/health.ts). */
+  watchLocations(list: () => { name: string; up: boolean | null; seats: { workshops: { seats: number }[] } | null }[]): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'wod_location_up',
+      help: 'Whether each backend location answered its last call (1) or not (0); absent before the first',
+      labelNames: ['location'] as const,
+      registers,
+      collect() {
+        for (const b of list()) if (b.up !== null) this.set({ location: b.name }, b.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'wod_location_seats',
+      help: 'Seats a registration could take now at each backend location, all workshops together, as it last said',
+      labelNames: ['location'] as const,
+      registers,
+      collect() {
+        for (const b of list())
+          if (b.seats)
+            this.set(
+              { location: b.name },
+              b.seats.workshops.reduce((n, w) => n + w.seats, 0),
+            );
+      },
+    });
+  }
+
+  rerouted(from: string, to: string): void {
+    this.reroutes.inc({ from, to });
   }
 
   /** The text exposition format of every metric, with its content type. */

@@ -7,6 +7,8 @@
 import { type Actor, audit } from '../audit/audit.js';
 import { enqueueJob, type JobSource } from '../jobs/store.js';
 import type { Db } from '../store/db.js';
+import { queueCommand } from '../locations/commands.js';
+import { type Availability, choosePlace, HERE, type Place } from '../locations/placement.js';
 import type { RegistrationInput } from './input.js';
 import { CLOCK_RUNNING, HOLDS_SEAT, moveRegistration, type RegistrationState, sqlList } from './states.js';
 import type { SurveyAnswer } from './survey.js';
@@ -44,15 +46,17 @@ export interface RegistrationView {
   survey: SurveyAnswer | null;
   /** the language they registered in; null: the site's default */
   language: string | null;
+  /** the backend wod that seats it (locations); null: this one */
+  location: string | null;
 }
 
 const SELECT_VIEW = `
   SELECT r.id, r.state, r.created_at AS createdAt, r.ready_at AS readyAt, r.deadline_at AS deadlineAt,
          r.ended_at AS endedAt, r.end_reason AS endReason, r.completion,
          r.progress_executed AS pExecuted, r.progress_total AS pTotal, r.progress_at AS pAt, r.survey,
-         r.checks_passed AS cPassed, r.checks_total AS cTotal, r.language,
+         r.checks_passed AS cPassed, r.checks_total AS cTotal, r.language, r.location,
          w.folder AS wFolder, w.name AS wName, w.duration_minutes AS wDuration,
-         p.id AS pId, p.email AS pEmail, p.name AS pName, p.company AS pCompany, s.name AS student
+         p.id AS pId, p.email AS pEmail, p.name AS pName, p.company AS pCompany, COALESCE(s.name, r.remote_student) AS student
   FROM registrations r
   JOIN workshops w ON w.id = r.workshop_id
   JOIN participants p ON p.id = r.participant_id
@@ -91,6 +95,7 @@ function toView(r: ViewRow): RegistrationView {
     checks: r.cTotal === null ? null : { passed: r.cPassed!, total: r.cTotal },
     survey: r.survey ? (JSON.parse(r.survey) as SurveyAnswer) : null,
     language: r.language,
+    location: r.location,
   };
 }
 
@@ -114,6 +119,21 @@ export interface RegistrationHooks {
   onCreated?: (registrationId: number) => void;
 }
 
+/** Where a workshop's seats may be, for a portal of locations (locations/placement.ts); none: all here. */
+export interface RegistrationPlaces {
+  placesOf(w: { location: string | null; alternateLocation: string[] }): Place[];
+  /** what is known of a backend's seats for this workshop */
+  availability(location: string, folder: string): Availability;
+  /** told in the registration's transaction that it goes to that backend */
+  routed(location: string, folder: string): void;
+}
+
+/** A registration a portal routed here (locations/backend.ts): its participant id there, and that portal. */
+export interface RoutedFrom {
+  portal: string;
+  ref: number;
+}
+
 /** WKSHP or CHLG: a workshop offered as a challenge (a CHLG- folder, or ordered as CHLG-) deploys with MODEWS=CHLG. */
 export type Mode = 'WKSHP' | 'CHLG';
 export const modeOf = (folder: string): Mode => (folder.startsWith('CHLG-') ? 'CHLG' : 'WKSHP');
@@ -121,7 +141,11 @@ export const modeOf = (folder: string): Mode => (folder.startsWith('CHLG-') ? 'C
 export interface Allocation {
   participantId: number;
   workshopId: number;
-  studentId: number;
+  /** the seat here; null with `location`: the seat is at that backend, which its router tells */
+  studentId: number | null;
+  location?: string;
+  /** the portal that routed it here (its id there is externalId) */
+  portal?: string;
   mode: Mode;
   /** the order's participant id (an api-db's customer, or one per operator order); null from the portal */
   externalId?: string | null;
@@ -136,15 +160,42 @@ export interface Allocation {
 }
 
 /**
- * The one way a registration is made, whoever asks (portal, REST, orders, CLI, admin): the row,
- * the student allocated to it and its CREATE job, in the caller's transaction.
+ * The one way a registration is made, whoever asks (portal, REST, orders, CLI, admin, a portal of
+ * locations): the row, the student allocated to it and its CREATE job, in the caller's
+ * transaction; or, seated at another wod, the row waiting for its router (locations/router.ts).
  */
-export function allocate(db: Db, a: Allocation): { registrationId: number; jobId: number } {
+export function allocate(db: Db, a: Allocation & { studentId: number }): { registrationId: number; jobId: number };
+export function allocate(db: Db, a: Allocation): { registrationId: number; jobId: number | null };
+export function allocate(db: Db, a: Allocation): { registrationId: number; jobId: number | null } {
   const regId = Number(
     db
-      .prepare(`INSERT INTO registrations (participant_id, workshop_id, student_id, client_ip, external_id, mode, language) VALUES (?, ?, ?, ?, ?, ?, ?)`)
-      .run(a.participantId, a.workshopId, a.studentId, a.ip ?? null, a.externalId ?? null, a.mode, a.language ?? null).lastInsertRowid,
+      .prepare(
+        `INSERT INTO registrations (participant_id, workshop_id, student_id, client_ip, external_id, mode, language, portal, location, routing, routed_at)
+                VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, CASE WHEN ? IS NULL THEN NULL ELSE strftime('%Y-%m-%dT%H:%M:%fZ', 'now') END)`,
+      )
+      .run(
+        a.participantId,
+        a.workshopId,
+        a.studentId,
+        a.ip ?? null,
+        a.externalId ?? null,
+        a.mode,
+        a.language ?? null,
+        a.portal ?? null,
+        a.location ?? null,
+        a.location ? 'pending' : null,
+        a.location ?? null,
+      ).lastInsertRowid,
   );
+  if (a.studentId === null) {
+    audit(db, a.actor, 'registration.created', { type: 'registration', id: regId }, { ...a.details, location: a.location, source: a.source, mode: a.mode });
+    return { registrationId: regId, jobId: null };
+  }
+  return { registrationId: regId, jobId: seatHere(db, regId, { ...a, studentId: a.studentId }) };
+}
+
+/** Gives a registration this wod's student and queues its CREATE: at registration, or when it comes back here from a backend. */
+export function seatHere(db: Db, regId: number, a: Pick<Allocation, 'workshopId' | 'source' | 'jobKey' | 'actor' | 'details' | 'mode'> & { studentId: number }): number {
   db.prepare(
     `UPDATE students SET state = 'allocated', registration_id = ?, problem = NULL, problem_job_id = NULL,
                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
@@ -158,7 +209,25 @@ export function allocate(db: Db, a: Allocation): { registrationId: number; jobId
     key: a.jobKey ?? `CREATE:registration:${regId}`,
   });
   audit(db, a.actor, 'registration.created', { type: 'registration', id: regId }, { ...a.details, student: a.studentId, source: a.source, mode: a.mode, job: jobId });
-  return { registrationId: regId, jobId };
+  return jobId;
+}
+
+/**
+ * A free student of the workshop's range for a registration: a warm seat of this workshop first,
+ * then a cold one, then one warm for another workshop; never a student a CLEANUP, RESET or PURGE
+ * is about to work on. Null when the workshop is full here.
+ */
+export function freeStudent(db: Db, w: { id: number; capacity: number; range_min: number; range_max: number }): number | null {
+  const { n: taken } = db.prepare(`SELECT COUNT(*) AS n FROM registrations WHERE workshop_id = ? AND location IS NULL AND state IN (${RUNNING_SQL})`).get(w.id) as { n: number };
+  if (taken >= w.capacity) return null;
+  const student = db
+    .prepare(
+      `SELECT id FROM students s WHERE state = 'free' AND id BETWEEN ? AND ?
+         AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.student_id = s.id AND j.state IN ('queued', 'running') AND j.verb <> 'CREATE')
+       ORDER BY (warm_workshop_id IS ?) DESC, (warm_workshop_id IS NULL) DESC, id LIMIT 1`,
+    )
+    .get(w.range_min, w.range_max, w.id) as { id: number } | undefined;
+  return student?.id ?? null;
 }
 
 /** Why a registration ended: its participant, an admin, its deadline, or an order (mail, `wod action`, actions). */
@@ -197,17 +266,28 @@ export class Registrations {
   constructor(
     private readonly db: Db,
     hooks: RegistrationHooks = {},
+    private readonly places?: RegistrationPlaces,
   ) {
     this.onJob = hooks.onJob ?? (() => {});
     this.onCreated = hooks.onCreated ?? (() => {});
   }
 
-  register(input: RegistrationInput, meta: { source: JobSource; ip?: string; language?: string | null }): RegistrationView {
+  /** `routedFrom`: a portal's registration, seated here (its portal keeps one workshop at a time and tells the participant). */
+  register(
+    input: Omit<RegistrationInput, 'acceptTerms'> & Partial<Pick<RegistrationInput, 'acceptTerms'>>,
+    meta: { source: JobSource; ip?: string; language?: string | null; routedFrom?: RoutedFrom },
+  ): RegistrationView {
     const db = this.db;
+    const from = meta.routedFrom;
     const id = db
       .transaction((): number => {
-        const w = db.prepare('SELECT id, name, active, capacity, range_min, range_max FROM workshops WHERE folder = ? AND removed_at IS NULL').get(input.workshop) as
-          { id: number; name: string; active: number; capacity: number; range_min: number; range_max: number } | undefined;
+        const w = db
+          .prepare(
+            `SELECT id, name, active, capacity, range_min, range_max, json_extract(spec, '$.location') AS location, json_extract(spec, '$.alternateLocation') AS alternates
+                    FROM workshops WHERE folder = ? AND removed_at IS NULL`,
+          )
+          .get(input.workshop) as
+          { id: number; name: string; active: number; capacity: number; range_min: number; range_max: number; location: string | null; alternates: string | null } | undefined;
         if (!w) throw new RegistrationError(404, 'unknown-workshop', `there is no workshop ${input.workshop}`);
         if (!w.active) throw new RegistrationError(409, 'inactive', `${w.name} is not open for registration at the moment`);
 
@@ -228,7 +308,7 @@ export class Registrations {
                   WHERE r.participant_id = ? AND r.state IN (${RUNNING_SQL}) AND r.external_id IS NULL`,
           )
           .get(participantId) as { id: number; deadlineAt: string | null; name: string } | undefined;
-        if (running) {
+        if (running && !from) {
           throw new RegistrationError(
             409,
             'already-registered',
@@ -237,32 +317,29 @@ export class Registrations {
           );
         }
 
-        const { n: taken } = db.prepare(`SELECT COUNT(*) AS n FROM registrations WHERE workshop_id = ? AND state IN (${RUNNING_SQL})`).get(w.id) as { n: number };
-        // A warm seat of this workshop first, then a cold one, then one warm for another workshop;
-        // never a student a CLEANUP, RESET or PURGE is about to work on.
-        const student = db
-          .prepare(
-            `SELECT id FROM students s WHERE state = 'free' AND id BETWEEN ? AND ?
-               AND NOT EXISTS (SELECT 1 FROM jobs j WHERE j.student_id = s.id AND j.state IN ('queued', 'running') AND j.verb <> 'CREATE')
-             ORDER BY (warm_workshop_id IS ?) DESC, (warm_workshop_id IS NULL) DESC, id LIMIT 1`,
-          )
-          .get(w.range_min, w.range_max, w.id) as { id: number } | undefined;
-        if (taken >= w.capacity || !student) {
-          throw new RegistrationError(409, 'full', `${w.name} is full at the moment; please try again later`);
-        }
+        const student = freeStudent(db, w);
+        // A routed registration is seated here or refused: its portal finds another place.
+        const places = this.places && !from ? this.places.placesOf({ location: w.location, alternateLocation: JSON.parse(w.alternates ?? '[]') as string[] }) : [HERE];
+        const place = choosePlace(places, (p) => (p === HERE ? (student !== null ? 'seats' : 'full') : this.places!.availability(p, input.workshop)));
+        if (place === undefined) throw new RegistrationError(409, 'full', `${w.name} is full at the moment; please try again later`);
 
         const { registrationId: regId } = allocate(db, {
           participantId,
           workshopId: w.id,
-          studentId: student.id,
+          studentId: place === HERE ? student : null,
+          location: place ?? undefined,
           mode: modeOf(input.workshop),
           ip: meta.ip ?? null,
           source: meta.source,
           language: meta.language,
-          actor: `participant:${input.email}`,
+          externalId: from ? String(from.ref) : null,
+          portal: from?.portal,
+          actor: from ? `location:${from.portal}` : `participant:${input.email}`,
           details: { workshop: input.workshop },
         });
-        this.onCreated(regId);
+        if (place !== HERE) this.places!.routed(place, input.workshop);
+        // the portal that routed it here has welcomed its participant
+        if (!from) this.onCreated(regId);
         return regId;
       })
       .immediate();
@@ -285,6 +362,9 @@ export class Registrations {
           throw new RegistrationError(409, 'not-running', `registration ${id} has no running clock (${r.state})`);
         const deadline = new Date(Date.parse(r.deadline_at) + minutes * 60_000).toISOString();
         this.db.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(deadline, id);
+        // seated at a backend: its clock is the one that counts
+        const at = (this.db.prepare('SELECT location FROM registrations WHERE id = ?').get(id) as { location: string | null }).location;
+        if (at) queueCommand(this.db, { location: at, registrationId: id, command: 'extend', minutes });
         audit(this.db, actor, 'registration.extended', { type: 'registration', id }, { minutes, deadline });
       })
       .immediate();
@@ -294,8 +374,13 @@ export class Registrations {
   /** Running registrations whose deadline has passed. */
   overdue(now = Date.now()): number[] {
     return (
-      this.db.prepare(`SELECT id FROM registrations WHERE state IN (${sqlList(CLOCK_RUNNING)}) AND deadline_at <= ?`).all(new Date(now).toISOString()) as { id: number }[]
-    ).map((r) => r.id);
+      // one seated at a backend ends there, by its clock
+      (
+        this.db.prepare(`SELECT id FROM registrations WHERE state IN (${sqlList(CLOCK_RUNNING)}) AND deadline_at <= ? AND location IS NULL`).all(new Date(now).toISOString()) as {
+          id: number;
+        }[]
+      ).map((r) => r.id)
+    );
   }
 
   search(query: SearchQuery): { items: RegistrationView[]; total: number } {
@@ -330,10 +415,22 @@ export class Registrations {
   end(id: number, actor: Actor, reason: Exclude<EndReason, 'mail'>): RegistrationView {
     const db = this.db;
     db.transaction(() => {
-      const r = db.prepare('SELECT id, state, student_id, workshop_id FROM registrations WHERE id = ?').get(id) as
-        { id: number; state: RegistrationState; student_id: number; workshop_id: number } | undefined;
+      const r = db.prepare('SELECT id, state, student_id, workshop_id, location, routing FROM registrations WHERE id = ?').get(id) as
+        { id: number; state: RegistrationState; student_id: number; workshop_id: number; location: string | null; routing: string | null } | undefined;
       if (!r) throw new RegistrationError(404, 'unknown-registration', `there is no registration ${id}`);
       if (!(HOLDS_SEAT as readonly string[]).includes(r.state)) throw new RegistrationError(409, 'not-running', `registration ${id} has already ended (${r.state})`);
+      if (r.location) {
+        // Its backend ends it (and takes the seat back) when told; until it has it, it is only forgotten there.
+        moveRegistration(db, id, {
+          to: 'ended',
+          actor,
+          onlyFrom: HOLDS_SEAT,
+          set: { end_reason: reason, ended_at: new Date().toISOString() },
+          details: { reason, location: r.location },
+        });
+        queueCommand(db, { location: r.location, registrationId: id, command: r.routing === 'accepted' ? 'end' : 'cancel' });
+        return;
+      }
       endRegistration(
         db,
         { id, studentId: r.student_id, workshopId: r.workshop_id },

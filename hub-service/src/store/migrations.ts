@@ -298,4 +298,52 @@ export const migrations: Migration[] = [
       ALTER TABLE registrations ADD COLUMN language TEXT CHECK (length(language) BETWEEN 2 AND 3 AND language NOT GLOB '*[^a-z]*');
     `,
   },
+  {
+    version: 14,
+    name: 'locations',
+    sql: `
+      -- Portal side (locations/router.ts): a registration whose seat is at another wod. location: that
+      -- backend (NULL: here); routing: pending until the backend has accepted it; routed_at: since when
+      -- it is at that location (failover counts from it); reroutes: how often it moved; routing_note:
+      -- why it waits; remote_student: the backend's student, as its updates say.
+      ALTER TABLE registrations ADD COLUMN location TEXT;
+      ALTER TABLE registrations ADD COLUMN routing TEXT CHECK (routing IN ('pending', 'accepted'));
+      ALTER TABLE registrations ADD COLUMN routed_at TEXT;
+      ALTER TABLE registrations ADD COLUMN reroutes INTEGER NOT NULL DEFAULT 0 CHECK (reroutes >= 0);
+      ALTER TABLE registrations ADD COLUMN routing_note TEXT;
+      ALTER TABLE registrations ADD COLUMN remote_student TEXT;
+      CREATE INDEX registrations_routing ON registrations (routing) WHERE routing = 'pending';
+      -- Backend side: the portal that routed it here; its registration id there is external_id.
+      ALTER TABLE registrations ADD COLUMN portal TEXT;
+      CREATE UNIQUE INDEX registrations_routed_from ON registrations (portal, external_id) WHERE portal IS NOT NULL;
+      -- Backend side (locations/updates.ts): routed registrations changed since their portal last
+      -- heard of them, filled by the database itself on every write, so no change is ever missed.
+      CREATE TABLE location_updates (
+        registration_id INTEGER PRIMARY KEY REFERENCES registrations (id),
+        version         INTEGER NOT NULL
+      ) STRICT;
+      CREATE TRIGGER location_update_on_insert AFTER INSERT ON registrations WHEN NEW.portal IS NOT NULL BEGIN
+        INSERT OR REPLACE INTO location_updates (registration_id, version)
+          VALUES (NEW.id, COALESCE((SELECT version FROM location_updates WHERE registration_id = NEW.id), 0) + 1);
+      END;
+      CREATE TRIGGER location_update_on_update AFTER UPDATE ON registrations WHEN NEW.portal IS NOT NULL BEGIN
+        INSERT OR REPLACE INTO location_updates (registration_id, version)
+          VALUES (NEW.id, COALESCE((SELECT version FROM location_updates WHERE registration_id = NEW.id), 0) + 1);
+      END;
+      -- Portal side: what a backend must be told (end, more time, new credentials, forget a
+      -- registration that moved away), kept until it has answered.
+      CREATE TABLE location_commands (
+        id              INTEGER PRIMARY KEY,
+        location        TEXT NOT NULL,
+        registration_id INTEGER NOT NULL REFERENCES registrations (id),
+        command         TEXT NOT NULL CHECK (command IN ('end', 'extend', 'credentials', 'cancel')),
+        minutes         INTEGER CHECK (minutes > 0),
+        attempts        INTEGER NOT NULL DEFAULT 0,
+        next_at         TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now')),
+        error           TEXT,
+        created_at      TEXT NOT NULL DEFAULT (strftime('%Y-%m-%dT%H:%M:%fZ', 'now'))
+      ) STRICT;
+      CREATE INDEX location_commands_due ON location_commands (next_at);
+    `,
+  },
 ];

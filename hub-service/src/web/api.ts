@@ -8,6 +8,7 @@ import express, { type Request, type Response } from 'express';
 import type { z } from 'zod';
 import { getWorkshop, listWorkshops, updateWorkshop, WorkshopUpdateError } from '../catalog/catalog.js';
 import { dataPaths } from '../config/paths.js';
+import { hubUrlFor } from '../config/urls.js';
 import { getJob, listJobs } from '../jobs/queries.js';
 import { getMail, listMails } from '../mail-out/queries.js';
 import { placeAction } from '../registrations/order-desk.js';
@@ -93,12 +94,12 @@ export function apiRouter(deps: WebDeps): express.Router {
 
   // --- public ----------------------------------------------------------------------------------
   router.get('/workshops', (req, res) => {
-    res.json({ items: listWorkshops(db).map((e) => publicWorkshop(req.app.locals.prefix, e, config.workshops.assetsDir)) });
+    res.json({ items: listWorkshops(db).map((e) => publicWorkshop(req.app.locals.prefix, deps.locations.seatsOf(e), config.workshops.assetsDir)) });
   });
   router.get('/workshops/:folder', (req, res) => {
     const e = getWorkshop(db, req.params.folder);
     if (!e || !e.active) return void res.status(404).json({ status: 404, message: `there is no open workshop ${req.params.folder}` });
-    res.json(publicWorkshop(req.app.locals.prefix, e, config.workshops.assetsDir));
+    res.json(publicWorkshop(req.app.locals.prefix, deps.locations.seatsOf(e), config.workshops.assetsDir));
   });
 
   router.post('/registrations', (req, res) => {
@@ -117,7 +118,7 @@ export function apiRouter(deps: WebDeps): express.Router {
   const statusOf = (r: RegistrationView) =>
     participantStatus(
       r,
-      config.publicUrl,
+      hubUrlFor(config, r.location),
       Date.now(),
       queueProgress(db, r.id, config.lifecycle, deps.languages.get(r.language ?? config.defaultLanguage)),
       extensionNow(db, r.id, config.timers.reminderMinutes),
@@ -141,7 +142,7 @@ export function apiRouter(deps: WebDeps): express.Router {
   router.post('/status/:token/end', (req, res) => {
     const r = byToken(req, res);
     if (!r) return;
-    res.json(participantStatus(registrations.end(r.id, `participant:${r.participant.email}`, 'participant'), config.publicUrl));
+    res.json(participantStatus(registrations.end(r.id, `participant:${r.participant.email}`, 'participant'), hubUrlFor(config, r.location)));
   });
   router.post('/status/:token/extend', (req, res) => {
     const r = byToken(req, res);

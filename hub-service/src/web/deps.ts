@@ -3,6 +3,7 @@ import type { HubAuth } from '../auth/oauth.js';
 import type { Sealer } from '../auth/seal.js';
 import type { CapacityMeter } from '../capacity/meter.js';
 import type { ImportReport } from '../catalog/sync.js';
+import type { CatalogEntry } from '../catalog/catalog.js';
 import type { WodConfig } from '../config/schema.js';
 import type { HubClient } from '../hub/client.js';
 import type { Languages } from '../i18n/i18n.js';
@@ -12,6 +13,9 @@ import type { Mailer } from '../mail-out/mailer.js';
 import type { RegistrationDesk } from '../registrations/desk.js';
 import type { Registrations } from '../registrations/registrations.js';
 import type { Db } from '../store/db.js';
+import type { LocationHealth } from '../locations/health.js';
+import type { Peers } from '../locations/peers.js';
+import type { LocationRouter } from '../locations/router.js';
 
 /** What the web routers are built from (assembled in main.ts). */
 export interface WebDeps {
@@ -33,4 +37,12 @@ export interface WebDeps {
   capacity: CapacityMeter;
   /** the languages pages and mails speak (../i18n/i18n.ts) */
   languages: Languages;
+  /** the other wods, for a portal of locations (../locations/) */
+  locations: {
+    peers: Peers;
+    health: LocationHealth;
+    router: LocationRouter;
+    /** a catalog entry with its seats anywhere it runs (../locations/places.ts) */
+    seatsOf: (e: CatalogEntry) => CatalogEntry;
+  };
 }

@@ -1,5 +1,5 @@
 /**
- * Routes for the hub's own Python pieces (the authenticator shim), reached directly on the
+ * Routes for the hub's own Python pieces (the authenticator shim, KubeSpawner's pre-spawn hook), reached directly on the
  * service's port with the shared secret; never through the public proxy.
  */
 import express, { type NextFunction, type Request, type Response } from 'express';
@@ -13,6 +13,8 @@ import { allocatedStudent } from '../pool/pool.js';
 import { verifyStartToken } from '../registrations/start-link.js';
 import type { Db } from '../store/db.js';
 import { isLoopback, type TrustedProxies } from '../network/addresses.js';
+import type { SiteLimits } from '../isolation/limit-rules.js';
+import { seatLimits } from '../kubernetes/seat-limits.js';
 import { identifyClient, type PeerUidLookup } from './peer-uid.js';
 
 export function internalRouter(deps: {
@@ -32,6 +34,8 @@ export function internalRouter(deps: {
   now?: () => number;
   /** counts the answers by outcome (wod_logins_total) */
   metrics?: WodMetrics;
+  /** students.limits: a seat's limits are its workshop's over these */
+  siteLimits: SiteLimits;
 }): express.Router {
   const router = express.Router();
   // Guessing passwords: counted per (name, client address) and per client address (accounts/login-throttle.ts).
@@ -136,6 +140,11 @@ export function internalRouter(deps: {
     const staying = (deps.now ?? Date.now)() - deps.endGraceSeconds * 1000;
     const valid = STUDENT_NAME.test(name) ? activeStudentSession(deps.db, name, staying) !== null : deps.accounts.exists(name);
     res.json({ name, valid });
+  });
+
+  /** KubeSpawner's question before each spawn (spawner-config/wod_kubernetes.py): the limits of the seat's workshop. */
+  router.get('/seats/:name', (req, res) => {
+    res.json({ name: req.params.name, ...seatLimits(deps.db, deps.siteLimits, req.params.name) });
   });
 
   return router;

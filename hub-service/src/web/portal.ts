@@ -20,6 +20,9 @@ import { isErased } from '../participants/participants.js';
 import { readSurvey, saveSurvey, surveyInput } from '../registrations/survey.js';
 import { openDownload } from '../work/link.js';
 import type { WebDeps } from './deps.js';
+import { hubUrlFor } from '../config/urls.js';
+import { callPeer } from '../locations/peers.js';
+import { startLink } from '../locations/protocol.js';
 import { type PublicWorkshop, participantStatus, publicWorkshop } from './views.js';
 import { CLOCK_RUNNING } from '../registrations/states.js';
 import type { Translator, Vars } from '../i18n/i18n.js';
@@ -164,7 +167,7 @@ export function portalRouter(deps: WebDeps): express.Router {
   const openWorkshop = (req: Request): PublicWorkshop | null => {
     const folder = String(req.params.folder);
     const e = WORKSHOP_FOLDER.test(folder) ? getWorkshop(db, folder) : null;
-    return e && e.active ? publicWorkshop(req.app.locals.prefix, e, assetsDir) : null;
+    return e && e.active ? publicWorkshop(req.app.locals.prefix, deps.locations.seatsOf(e), assetsDir) : null;
   };
   const noWorkshop = (req: Request, res: Response) => notFound(req, res, tOf(res)('portal.notFound.workshop'));
 
@@ -174,7 +177,7 @@ export function portalRouter(deps: WebDeps): express.Router {
     const tabs = catalogTabs(listWorkshops(db)).map((tab) => ({
       ...tab,
       label: BUILT_IN_TABS.includes(tab.id) ? t(`portal.tab.${tab.id}`) : tab.label,
-      entries: tab.entries.map((e) => publicWorkshop(req.app.locals.prefix, e, assetsDir)),
+      entries: tab.entries.map((e) => publicWorkshop(req.app.locals.prefix, deps.locations.seatsOf(e), assetsDir)),
     }));
     const current = tabs.find((tab) => tab.id === req.query.tab) ?? tabs[0];
     res.render('portal/catalog', { title: current.id === 'all' ? t('portal.catalog.title') : t('portal.catalog.tabTitle', { label: current.label }), tabs, current });
@@ -305,7 +308,7 @@ export function portalRouter(deps: WebDeps): express.Router {
     const tr = res.locals.tr as Translator;
     const prefix = req.app.locals.prefix as string;
     const queue = queueProgress(db, r.id, config.lifecycle, tr);
-    const st = participantStatus(r, config.publicUrl, Date.now(), queue, extensionNow(db, r.id, config.timers.reminderMinutes));
+    const st = participantStatus(r, hubUrlFor(config, r.location), Date.now(), queue, extensionNow(db, r.id, config.timers.reminderMinutes));
     const entry = st.state === 'cleaned' ? getWorkshop(db, st.workshop.folder) : null;
     const preparing = st.state === 'registered' || st.state === 'deploying';
     res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }).render('portal/status', {
@@ -336,6 +339,24 @@ export function portalRouter(deps: WebDeps): express.Router {
     });
   };
   router.get('/status/:token', (req, res) => statusPage(req, res));
+  // The start link of a registration seated at a backend (journey/links.ts): only that backend's hub
+  // can log them in, so it makes the link now, for this click; any other goes to the status page.
+  router.get('/status/:token/start', async (req, res) => {
+    const r = statusOf(req, res);
+    if (!r) return;
+    const peer = r.location ? deps.locations.peers.get(r.location, 'backend') : null;
+    const status = `${req.app.locals.prefix}status/${encodeURIComponent(String(req.params.token))}`;
+    if (!peer || !(CLOCK_RUNNING as readonly string[]).includes(r.state)) return void res.redirect(303, status);
+    try {
+      const { url } = startLink.parse(await callPeer(deps.locations.peers, peer, 'POST', `/registrations/${r.id}/start-link`, {}));
+      // to that backend's hub only, whatever it answered
+      const login = url?.startsWith(`${peer.url}/hub/`) ? url : status;
+      res.set({ 'Cache-Control': 'no-store', 'Referrer-Policy': 'no-referrer' }).redirect(303, login);
+    } catch (e) {
+      deps.log.warn(`start link of registration ${r.id} from ${peer.name} failed`, { error: (e as Error).message });
+      res.redirect(303, status);
+    }
+  });
   // The forms' answers are POSTs: a reload there, or the language picker's link, lands on the status page.
   router.get(['/status/:token/feedback', '/status/:token/extend', '/status/:token/end'], (req, res) => {
     const query = req.originalUrl.indexOf('?');

@@ -227,6 +227,7 @@ export const registrationSchema = z
     checks: checksView,
     survey: surveyAnswerSchema.nullable(),
     language: registrationLanguage,
+    location: z.string().nullable().meta({ description: 'the backend wod that seats it (locations.backends); null: this one', example: 'lyon' }),
   })
   .meta({ description: 'a registration, as an admin sees it' });
 export type AdminRegistration = z.output<typeof registrationSchema>;
@@ -248,6 +249,7 @@ export function adminRegistration(r: RegistrationView): AdminRegistration {
     checks: r.checks && { passed: r.checks.passed, total: r.checks.total },
     survey: r.survey && surveyAnswer(r.survey),
     language: r.language,
+    location: r.location,
   };
 }
 
