@@ -99,11 +99,11 @@ function main(): void {
   // Locations (locations/): the backends this wod routes registrations to, the portals it seats them for.
   const peers = new Peers(config);
   const locationLog = log.child('locations');
-  const health = new LocationHealth(peers, locationLog, config.locations.pollSeconds);
+  let router: LocationRouter | null = null;
+  const health = new LocationHealth(peers, locationLog, config.locations.pollSeconds, (name) => router?.backendBack(name));
   metrics.watchLocations(() => health.list());
   const portalUpdates = new PortalUpdates(db, peers, locationLog);
   const letters = new Letters(db, mailer, links, config, languages, portalUpdates.relay);
-  let router: LocationRouter | null = null;
   const registrations = new Registrations(
     db,
     { onJob: () => engine?.kick(), onCreated: (id) => letters.welcome(id) },

@@ -8,6 +8,8 @@
  */
 import fs from 'node:fs';
 import type { ParsedMail } from 'mailparser';
+import Database from 'better-sqlite3';
+import nodemailer from 'nodemailer';
 import { statusToken } from '../../hub-service/src/registrations/status-token';
 import { Browser } from '../support/browser';
 import { type Locations, startLocations } from '../support/locations';
@@ -111,7 +113,12 @@ test("a location that is full sends the registration to the workshop's alternate
   expect(creds.text).toContain(`${loc.backends.paris.url}/hub/login`);
   expect(portalRow(first)).toMatchObject({ location: 'lyon' });
   expect(portalRow(second)).toMatchObject({ location: 'paris', state: 'ready' });
-  expect(seatedAt(loc.backends.paris.dataDir, second)).toMatchObject({ state: 'ready' });
+  // its credentials came from paris just before paris marks it ready
+  await until(
+    () => seatedAt(loc.backends.paris.dataDir, second)?.state,
+    (st) => st === 'ready',
+    'the seat at paris ready',
+  );
   // both full now: the portal refuses, as a full workshop here would
   await until(
     async () => (await fetch(`${loc.portal.url}/services/wod/api/v1/workshops/WKSHP-Small`)).json() as Promise<{ seats: number }>,
@@ -141,7 +148,68 @@ test('a backend down: registrations accepted meanwhile wait or move to the alter
   await loc.restart('paris');
   const creds = await mailTo('wait@example.com', /is ready/);
   expect(creds.text).toContain(`${loc.backends.paris.url}/hub/login`);
-  expect(seatedAt(loc.backends.paris.dataDir, waiting)).toMatchObject({ state: 'ready' });
-  // the registration of the earlier test that paris seated is still there, and still the portal's
-  expect(query(loc.backends.paris.dataDir, `SELECT COUNT(*) AS n FROM registrations WHERE portal = 'portal'`)[0]).toEqual({ n: 2 });
+  await until(
+    () => seatedAt(loc.backends.paris.dataDir, waiting)?.state,
+    (st) => st === 'ready',
+    'the seat at paris ready',
+  );
+  // every registration the portal placed at paris is there, after the restart as before, and no other
+  const atParis = (dir: string, sql: string) => query<{ id: number }>(dir, sql).map((r) => r.id);
+  expect(atParis(loc.backends.paris.dataDir, `SELECT CAST(external_id AS INTEGER) AS id FROM registrations WHERE portal = 'portal' ORDER BY 1`)).toEqual(
+    atParis(loc.portal.dataDir, `SELECT id FROM registrations WHERE location = 'paris' ORDER BY 1`),
+  );
+});
+
+test('a backend that falls silent: a registration waiting for it moves to the alternate once that has a free seat, and the backend lets it go when it is back', async () => {
+  // both silent: it waits at its location, lyon
+  await Promise.all([loc.backends.lyon.stop(), loc.backends.paris.stop()]);
+  const id = await register('moved@example.com', 'WKSHP-Lyon');
+  const delayed = await mailTo('moved@example.com', /takes a little longer/);
+  expect(delayed.text).toMatch(/no free seat or is not answering/);
+  expect(portalRow(id)).toMatchObject({ state: 'registered', location: 'lyon', routing: 'pending' });
+  // paris is back, lyon still silent past the failover: it moves to paris
+  await loc.restart('paris');
+  const creds = await mailTo('moved@example.com', /is ready/);
+  expect(creds.text).toContain(`${loc.backends.paris.url}/hub/login`);
+  expect(portalRow(id)).toMatchObject({ state: 'ready', location: 'paris', reroutes: 1 });
+  // told once: the mail that said it waits was the one
+  expect((await outboxMails(loc.portal.dataDir)).filter((m) => (m.to as { text: string }).text === 'moved@example.com' && /longer/.test(m.subject ?? ''))).toHaveLength(1);
+  expect(query(loc.portal.dataDir, `SELECT COUNT(*) AS n FROM location_commands WHERE registration_id = ? AND command = 'cancel' AND location = 'lyon'`, id)[0]).toEqual({ n: 1 });
+  await loc.restart('lyon');
+  // lyon is told to let it go: it never had it, and nothing is seated there for it
+  await until(
+    () => query(loc.portal.dataDir, `SELECT COUNT(*) AS n FROM location_commands WHERE registration_id = ?`, id)[0],
+    (r) => r.n === 0,
+    'the cancel delivered to lyon',
+    60_000,
+  );
+  expect(seatedAt(loc.backends.lyon.dataDir, id)).toBeUndefined();
+  expect(portalRow(id)).toMatchObject({ state: 'ready', location: 'paris' });
+});
+
+test("the backend's clock runs the journey: its reminder and its end come to the participant from the portal, while an api-db drives the same backend by mail", async () => {
+  const id = await register('clock@example.com', 'WKSHP-Paris');
+  await mailTo('clock@example.com', /is ready/);
+  // an original api-db's order to paris at the same time, through its mail API: paris's own registration, mailed by paris
+  const credential = JSON.parse(await loc.backends.paris.cli('mail-api', 'credentials', '--json')) as { user: string; password: string };
+  await nodemailer
+    .createTransport({ host: '127.0.0.1', port: loc.backends.paris.ports.mailApi, ignoreTLS: true, auth: { user: credential.user, pass: credential.password } })
+    .sendMail({ from: 'wodadmin@localhost', to: 'wod@x', subject: 'CREATE 10 901 order@example.com', text: 'WKSHP-Paris' });
+  await waitForMail(loc.backends.paris.dataDir, (m) => (m.to as { text: string }).text === 'order@example.com' && /is ready/.test(m.subject ?? ''));
+  expect(query(loc.portal.dataDir, `SELECT COUNT(*) AS n FROM participants WHERE email = 'order@example.com'`)[0]).toEqual({ n: 0 });
+
+  // 30 minutes left at paris: paris's timers remind, the portal mails it, with its own start link
+  const paris = new Database(`${loc.backends.paris.dataDir}/wod.sqlite`);
+  const ref = seatedAt(loc.backends.paris.dataDir, id);
+  paris.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() + 30 * 60_000).toISOString(), ref.id);
+  const reminder = await mailTo('clock@example.com', /minutes left/);
+  expect(startLinkIn(reminder)).toMatch(new RegExp(`^${loc.portal.url}/services/wod/status/`));
+  // past the deadline there: paris ends and cleans it, the portal thanks them
+  paris.prepare('UPDATE registrations SET deadline_at = ? WHERE id = ?').run(new Date(Date.now() - 1000).toISOString(), ref.id);
+  paris.close();
+  await mailTo('clock@example.com', /Thank you for taking Paris workshop/);
+  expect(portalRow(id).state).toBe('cleaned');
+  expect(query(loc.portal.dataDir, 'SELECT end_reason AS reason FROM registrations WHERE id = ?', id)[0]).toEqual({ reason: 'deadline' });
+  // the order's registration is paris's alone: never told to the portal
+  expect(query(loc.backends.paris.dataDir, `SELECT portal, state FROM registrations WHERE external_id = '901'`)[0]).toEqual({ portal: null, state: 'ready' });
 });

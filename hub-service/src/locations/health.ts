@@ -30,7 +30,8 @@ export class LocationHealth {
     private readonly peers: Peers,
     private readonly log: Logger,
     private readonly pollSeconds: number,
-    private readonly onChange: (backend: BackendHealth) => void = () => {},
+    /** a backend answers again after it did not: what waits for it need not wait its backoff */
+    private readonly onBack: (name: string) => void = () => {},
   ) {
     for (const p of peers.backends()) this.state.set(p.name, { name: p.name, url: p.url, up: null, seenAt: null, checkedAt: null, latencyMs: null, error: null, seats: null });
   }
@@ -68,7 +69,7 @@ export class LocationHealth {
       extra.latencyMs !== undefined ? { latencyMs: extra.latencyMs } : {},
     );
     if (was !== true) this.log.info(`location ${name} is up`, { url: h.url });
-    this.onChange(h);
+    if (was === false) this.onBack(name);
   }
 
   /** A call to the backend got no answer. */
@@ -78,7 +79,6 @@ export class LocationHealth {
     const was = h.up;
     Object.assign(h, { up: false, checkedAt: new Date().toISOString(), error });
     if (was !== false) this.log.warn(`location ${name} does not answer`, { url: h.url, error });
-    this.onChange(h);
   }
 
   /** It refused a registration of this workshop (full, closed): full to routing until it says otherwise at a later poll. */

@@ -5,7 +5,7 @@
  * the thanks with the badge, the apology. A backend speaks only of the registrations routed to it.
  */
 import type { Letters } from '../journey/letters.js';
-import { DEPLOYING, FINAL, moveRegistration, type RegistrationState } from '../registrations/states.js';
+import { DEPLOYING, FINAL, HOLDS_SEAT, moveRegistration, type RegistrationState } from '../registrations/states.js';
 import type { Db } from '../store/db.js';
 import { queueCommand } from './commands.js';
 import { pathBetween } from './placement.js';
@@ -89,6 +89,8 @@ export class Mirror {
   async credentials(location: string, c: SeatCredentials): Promise<Applied> {
     const r = this.copy(location, c.ref);
     if (r === 'unknown' || r === 'moved-away') return r;
+    // ended here meanwhile (its end is on its way there): nothing to log in to, as a seat here would say
+    if (!(HOLDS_SEAT as readonly string[]).includes(r.state)) return 'applied';
     const w = this.db.prepare('SELECT w.folder, w.name FROM registrations r JOIN workshops w ON w.id = r.workshop_id WHERE r.id = ?').get(r.id) as { folder: string; name: string };
     this.db
       .transaction(() => {

@@ -18,8 +18,7 @@ export function portalPlaces(config: Pick<WodConfig, 'locations'>, peers: Peers,
     availability: (location, folder) => health.availability(location, folder),
     routed: (location, folder) => {
       health.took(location, folder);
-      // after the registration's transaction has committed
-      setImmediate(onRouted);
+      onRouted();
     },
   };
 }

@@ -80,9 +80,16 @@ export class LocationRouter {
     this.timer = null;
   }
 
+  /** A backend answers again: what was told to wait for it is due now. */
+  backendBack(name: string): void {
+    this.d.db.prepare(`UPDATE location_commands SET next_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE location = ?`).run(name);
+    for (const r of this.pending()) if (r.location === name) this.nextTry.delete(r.id);
+    this.kick();
+  }
+
   /** Looks now (a registration was routed, an end asked for): one sweep at a time, another after it if asked meanwhile. */
   kick(): void {
-    void this.sweep();
+    setImmediate(() => void this.sweep());
   }
 
   sweep(): Promise<void> {
