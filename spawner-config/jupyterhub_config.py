@@ -19,8 +19,7 @@ HERE = Path(__file__).resolve().parent
 ROOT = HERE.parent
 sys.path.insert(0, str(HERE))
 
-from wod_authenticator import STUDENT, WodAuthenticator, landing_url  # noqa: E402
-from wod_logging import log_request  # noqa: E402
+from wod_authenticator import STUDENT, configure_logins  # noqa: E402
 
 c = get_config()  # noqa: F821 (provided by JupyterHub)
 
@@ -70,12 +69,6 @@ else:
 c.ConfigurableHTTPProxy.api_url = f"http://127.0.0.1:{wod['hub']['proxyApiPort']}"
 c.ConfigurableHTTPProxy.pid_file = paths["proxyPid"]
 c.JupyterHub.log_level = {"debug": "DEBUG", "info": "INFO", "warn": "WARN", "error": "ERROR"}[wod["log"]["level"]]
-# The hub's request log hides wod's secrets as well as JupyterHub's: status links and tickets in
-# paths, start links inside next=... (wod_logging.py). Merged: other tornado settings may be added.
-c.JupyterHub.tornado_settings.update({"log_function": log_request})
-
-
-c.JupyterHub.default_url = landing_url(service["prefix"])
 
 # --- the wod service ---------------------------------------------------------------------------
 c.JupyterHub.services = [
@@ -140,16 +133,8 @@ c.JupyterHub.load_roles.append(
     }
 )
 
-# --- logins: the shim asks the service ---------------------------------------------------------
-c.JupyterHub.authenticator_class = WodAuthenticator
-c.WodAuthenticator.service_url = f"{service_url}{service['prefix']}".rstrip("/")
-c.WodAuthenticator.secret_file = paths["authSecret"]
-c.Authenticator.admin_users = set(wod["accounts"]["admins"])
-# The service decides who may log in; nobody gets past the shim without its yes.
-c.Authenticator.allow_all = True
-# ... and may change its mind: a student whose workshop ended is logged out, and cannot spawn.
-c.Authenticator.auth_refresh_age = 60
-c.Authenticator.refresh_pre_spawn = True
+# --- logins: the shim asks the service (wod_authenticator.py), as on Kubernetes -------------------
+configure_logins(c, f"{service_url}{service['prefix']}".rstrip("/"), paths["authSecret"], wod["accounts"]["admins"], service["prefix"])
 
 # --- students' servers -------------------------------------------------------------------------
 c.Spawner.cmd = [str(venv_bin / "jupyterhub-singleuser")]

@@ -8,7 +8,11 @@ now and then, and before every spawn, so that a student whose workshop has ended
 
 With each password it says which connection the login came on (the hub's peer, that peer's
 X-Forwarded-For, the hub's uid): the service works out the client address from it and slows
-guessing per name and address (hub-service/src/accounts/login-throttle.ts). A refusal for too many
+guessing per name and address (hub-service/src/accounts/login-throttle.ts). On Kubernetes the
+students' pods reach the hub directly, from addresses of the same pod network as the chart's proxy:
+the X-Forwarded-For is passed on only when the peer is one of the proxy pods (`proxy_pods`), whose
+addresses the hub reads from the Kubernetes API (ProxyPods), and the client is the entry the chart's
+pods appended: the proxy's, or the one before the HTTPS pod's (autohttps) when it is in front. A refusal for too many
 failures shows "Too many attempts, try later." on the login page, with a Retry-After.
 
 Start-link tokens are secrets: a refused link is answered without tornado logging its URL.
@@ -17,14 +21,15 @@ Start-link tokens are secrets: a refused link is answered without tornado loggin
 import json
 import os
 import re
+import time
 from urllib.parse import quote
 
 from jupyterhub.auth import Authenticator
 from jupyterhub.handlers import BaseHandler
 from tornado import web
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-from traitlets import Float, Unicode
-from wod_logging import request_summary
+from traitlets import Any, Float, Unicode, default
+from wod_logging import log_request, request_summary
 
 STUDENT = re.compile(r"^student\d{1,6}$")
 START_LINK_REFUSED = "This start link is not valid any more: your workshop may have ended."
@@ -60,6 +65,72 @@ def connection_of(handler):
         "forwardedFor": ",".join(request.headers.get_list("X-Forwarded-For")),
         "uid": os.getuid(),
     }
+
+
+def unmapped(address):
+    """`::ffff:10.1.2.3` as `10.1.2.3`: a dual-stack socket reports its IPv4 peers that way."""
+    return address[7:] if address.lower().startswith("::ffff:") and "." in address else address
+
+
+class ProxyPods:
+    """The addresses of the chart's proxy pods, read from the Kubernetes API (the chart's role lets the
+    hub list its namespace's pods), kept `ttl` seconds; an address not among them reads them again,
+    at most every `retry` seconds (a proxy pod started again has a new address). An unreadable list
+    is an empty one: nobody's X-Forwarded-For is believed then, never a student's."""
+
+    def __init__(self, list_addresses, log, ttl=30.0, retry=5.0):
+        self.list_addresses = list_addresses
+        self.log = log
+        self.ttl = ttl
+        self.retry = retry
+        self.addresses = set()
+        self.read_at = None
+
+    async def has(self, address):
+        address = unmapped(address)
+        now = time.monotonic()
+        stale = self.read_at is None or now - self.read_at > self.ttl
+        if stale or (address not in self.addresses and now - self.read_at > self.retry):
+            self.read_at = now
+            try:
+                self.addresses = {unmapped(a) for a in await self.list_addresses()}
+            except Exception as e:  # the API's errors are of many kinds; any of them means "not known"
+                self.log.error("wod: the proxy pods' addresses could not be read (%s): no X-Forwarded-For believed", e)
+                self.addresses = set()
+        return address in self.addresses
+
+
+def kubernetes_pod_addresses(selector):
+    """Lists the addresses of the pods of the hub's namespace matching a label selector."""
+
+    async def list_addresses():
+        from kubespawner.clients import load_config, shared_client
+
+        load_config()  # the pod's service account, as KubeSpawner loads it (once: cached)
+        pods = await shared_client("CoreV1Api").list_namespaced_pod(os.environ["POD_NAMESPACE"], label_selector=selector)
+        # a pod that has ended keeps its address in its status, which another pod may be given since
+        running = [pod.status for pod in pods.items if pod.status.phase == "Running"]
+        return [ip.ip for status in running for ip in (status.pod_ips or [])] + [status.pod_ip for status in running if status.pod_ip]
+
+    return list_addresses
+
+
+def configure_logins(c, service_url, secret_file, admins, service_prefix):
+    """The hub's login settings, on one host (jupyterhub_config.py) as on Kubernetes (wod_kubernetes.py):
+    `service_url` is the service reached directly with its prefix, `secret_file` the shared secret."""
+    c.JupyterHub.authenticator_class = WodAuthenticator
+    c.JupyterHub.default_url = landing_url(service_prefix)
+    # The hub's request log hides wod's secrets as well as JupyterHub's: status links and tickets in
+    # paths, start links inside next=... (wod_logging.py). Merged: the chart sets tornado_settings too.
+    c.JupyterHub.tornado_settings.update({"log_function": log_request})
+    c.WodAuthenticator.service_url = service_url
+    c.WodAuthenticator.secret_file = secret_file
+    c.Authenticator.admin_users = set(admins)
+    # The service decides who may log in; nobody gets past the shim without its yes.
+    c.Authenticator.allow_all = True
+    # ... and may change its mind: a student whose workshop ended is logged out, and cannot spawn.
+    c.Authenticator.auth_refresh_age = 60
+    c.Authenticator.refresh_pre_spawn = True
 
 
 def landing_url(service_prefix):
@@ -103,6 +174,18 @@ class WodAuthenticator(Authenticator):
     )
     secret_file = Unicode(config=True, help="File holding the secret shared with the wod service (mode 0600).")
     request_timeout = Float(10.0, config=True, help="Seconds to wait for the service's answer.")
+    proxy_pods = Unicode(
+        "",
+        config=True,
+        help="On Kubernetes, the label selector of the chart's proxy pods (and its HTTPS pod): only from them is X-Forwarded-For passed on. Empty: one host.",
+    )
+
+    # a ProxyPods for proxy_pods, None on one host
+    proxy_pods_addresses = Any()
+
+    @default("proxy_pods_addresses")
+    def _proxy_pods_addresses(self):
+        return ProxyPods(kubernetes_pod_addresses(self.proxy_pods), self.log) if self.proxy_pods else None
 
     def __init__(self, **kwargs):
         super().__init__(**kwargs)
@@ -145,7 +228,7 @@ class WodAuthenticator(Authenticator):
             if not username or not password:
                 return None
             status, body = await self.ask_service(
-                "logins", {"username": username, "password": password, "client": connection_of(handler)}
+                "logins", {"username": username, "password": password, "client": await self.client_of(handler)}
             )
             if status == 429:
                 retry = str(int(body.get("retryAfterSeconds") or 60))
@@ -159,6 +242,21 @@ class WodAuthenticator(Authenticator):
         if status not in (401, 403):
             self.log.warning("wod service answered %s to a login: %s", status, body.get("message"))
         return None
+
+    async def client_of(self, handler):
+        """connection_of(handler); on Kubernetes, with X-Forwarded-For only when the peer is a proxy pod,
+        less the entries of the chart's own pods in front of it (autohttps, the chart's HTTPS): the
+        entry before those is what they saw."""
+        client = connection_of(handler)
+        pods = self.proxy_pods_addresses
+        if pods is None:
+            return client
+        if not await pods.has(client["peer"]):
+            return {**client, "forwardedFor": ""}
+        entries = [e.strip() for e in client["forwardedFor"].split(",") if e.strip()]
+        while len(entries) > 1 and await pods.has(entries[-1]):
+            entries.pop()
+        return {**client, "forwardedFor": ",".join(entries), "proxy": True}
 
     async def refresh_user(self, user, handler=None):
         """Students may stay logged in only while their workshop runs."""

@@ -14,10 +14,11 @@ Applied after the chart's own settings (extraConfig runs last), so the pod is wh
 """
 
 import json
+import os
 from urllib.parse import quote
 
 from tornado.httpclient import AsyncHTTPClient, HTTPClientError, HTTPRequest
-from wod_authenticator import WodAuthenticator, landing_url
+from wod_authenticator import configure_logins
 from wod_spawner import REMOTE_SERVER_ARGS, maintenance_variables
 
 # Outside the home (a volume wod empties through the server itself): the server's kernel files.
@@ -27,20 +28,19 @@ RUNTIME_DIR = "/tmp/jupyter-runtime"
 def configure(c, settings):
     """The hub's configuration for wod's students on Kubernetes, from the values' custom.wod."""
     c.JupyterHub.spawner_class = "kubespawner.KubeSpawner"
-    c.JupyterHub.authenticator_class = WodAuthenticator
-    c.JupyterHub.default_url = landing_url(settings["servicePrefix"])
-    c.WodAuthenticator.service_url = settings["serviceUrl"]
-    c.WodAuthenticator.secret_file = settings["secretFile"]
-    c.Authenticator.admin_users = set(settings["admins"])
-    # As on one host: the service decides who may log in, and may change its mind (jupyterhub_config.py).
-    c.Authenticator.allow_all = True
-    c.Authenticator.auth_refresh_age = 60
-    c.Authenticator.refresh_pre_spawn = True
+    configure_logins(c, settings["serviceUrl"], settings["secretFile"], settings["admins"], settings["servicePrefix"])
+    # The students' pods reach the hub too, from the same pod network as the proxy: only the chart's
+    # proxy and HTTPS pods (its labels; of this release, which the chart gives its hub as
+    # HELM_RELEASE_NAME) may say who a visitor is.
+    release = os.environ.get("HELM_RELEASE_NAME")
+    c.WodAuthenticator.proxy_pods = "app=jupyterhub,component in (proxy,autohttps)" + (f",release={release}" if release else "")
 
     for trait, value in settings["kubespawner"].items():
         setattr(c.KubeSpawner, trait, value)
     c.KubeSpawner.args = REMOTE_SERVER_ARGS
-    c.KubeSpawner.environment = {"JUPYTER_RUNTIME_DIR": RUNTIME_DIR}
+    # Merged with the chart's (singleuser.extraEnv of the site's values). The volumes above replace the
+    # chart's: a site adds its own under custom.wod.kubespawner.volumes and volume_mounts (GUIDE.md).
+    c.KubeSpawner.environment.update({"JUPYTER_RUNTIME_DIR": RUNTIME_DIR})
     # The token JupyterHub gives each JupyterLab page may also call the wod service (the extension's API).
     c.KubeSpawner.oauth_client_allowed_scopes = [f"access:services!service={settings['serviceName']}"]
     c.KubeSpawner.pre_spawn_hook = seat_hook(settings["serviceUrl"], settings["secretFile"], maintenance_variables(settings["maintenanceDir"]))

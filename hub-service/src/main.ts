@@ -63,7 +63,7 @@ import { sweepArchives } from './work/records.js';
 import { SeatDesk } from './locations/backend.js';
 import { LocationHealth } from './locations/health.js';
 import { Mirror } from './locations/mirror.js';
-import { Peers } from './locations/peers.js';
+import { LOCATION_API, Peers } from './locations/peers.js';
 import { portalPlaces, seatsEverywhere } from './locations/places.js';
 import { LocationRouter } from './locations/router.js';
 import { PortalUpdates } from './locations/updates.js';
@@ -215,7 +215,7 @@ function main(): void {
   };
 
   // One rule for the client address, for the hub's logins and the service's own rate limits.
-  const proxies = new TrustedProxies(config.trustedProxies, { socketHop: !!config.bindSocket });
+  const proxies = new TrustedProxies(config.trustedProxies, { socketHop: !!config.bindSocket, peerIsProxy: config.peerIsProxy });
   const app = createApp({
     prefix: hubEnv.servicePrefix,
     log: log.child('http'),
@@ -240,7 +240,7 @@ function main(): void {
           siteLimits: config.students.limits,
         }),
       );
-      r.use('/api/locations/v1', locationApiRouter({ peers, seatDesk, mirror, onJobs: () => engine?.kick() }));
+      r.use(`/${LOCATION_API}`, locationApiRouter({ peers, seatDesk, mirror, onJobs: () => engine?.kick() }));
       r.use('/api/v1', apiRouter(deps));
       r.use('/admin', adminRouter(deps));
       r.use(portalRouter(deps));

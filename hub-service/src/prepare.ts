@@ -37,8 +37,9 @@ export async function prepare(config: WodConfig, env: NodeJS.ProcessEnv = proces
       if (accounts.exists(name)) continue;
       const given = env.WOD_ADMIN_PASSWORD;
       if (given !== undefined && given.length < 12) throw new Error('WOD_ADMIN_PASSWORD must be at least 12 characters');
+      // the operator's own password is theirs already: never printed into a log
       if (given) await accounts.setPassword(name, given);
-      created.push({ name, password: given ?? (await accounts.resetPassword(name)) });
+      else created.push({ name, password: await accounts.resetPassword(name) });
     }
     return created;
   } finally {

@@ -33,9 +33,19 @@ afterAll(async () => {
   await bench?.close();
 });
 
-test('the hub configuration loads: KubeSpawner spawns, the shim authenticates', () => {
+test("the hub configuration loads: KubeSpawner spawns, the shim authenticates, wod's log hides its secrets", () => {
   expect(spawned.spawner_class).toBe('kubespawner.spawner.KubeSpawner');
   expect(spawned.authenticator_class).toBe('WodAuthenticator');
+  // as on one host (jupyterhub_config.py): status links and start links inside next=... are scrubbed
+  expect(spawned.log_function).toBe('wod_logging.log_request');
+  // only the proxy and HTTPS pods of this release may say who a visitor is (the release's name from the chart's HELM_RELEASE_NAME)
+  expect(spawned.proxy_pods).toBe('app=jupyterhub,component in (proxy,autohttps),release=hub');
+});
+
+test('no answer, no pod: when the service refuses the hub (another secret), the spawn fails before any pod', async () => {
+  await expect(bench.spawn({ student1: {} }, { secret: 'b'.repeat(64) })).rejects.toThrow(
+    /student1: the wod service did not say which limits apply \(HTTP 404: Not Found\): no server/,
+  );
 });
 
 test("each pod gets its seat's workshop limits (memory in bytes, capped by maxMemory; cpu in cores), the site's otherwise", () => {
@@ -57,10 +67,11 @@ test('the student image, the server options of remote mode, the home on a claim 
   expect(spawned.seats.student1.pvc).toMatchObject({ metadata: { name: 'claim-student1' }, spec: { resources: { requests: { storage: '2Gi' } } } });
 });
 
-test('the environment: runtime files outside the home, the token may call wod, no PATH of the hub; a maintenance server loads nothing from the home', () => {
+test("the environment: runtime files outside the home, the token may call wod, the site's variables kept, no PATH of the hub; a maintenance server loads nothing from the home", () => {
   const normal = env(spawned.seats.student1.pod);
   expect(normal).toMatchObject({
     JUPYTER_RUNTIME_DIR: '/tmp/jupyter-runtime',
+    SITE_VARIABLE: 'from site.yaml',
     JUPYTERHUB_USER: 'student1',
     JUPYTERHUB_OAUTH_CLIENT_ALLOWED_SCOPES: '["access:services!service=wod"]',
   });

@@ -28,7 +28,8 @@ const TARGET_EMAIL = 'target@example.com';
 const HTTP_METHODS = new Set(['get', 'put', 'post', 'patch', 'delete']);
 
 type Kind = 'api' | 'panel';
-type Audience = 'admin' | 'student' | 'public';
+/** `location`: the location API, below the service, which takes only tokens issued for a peer wod */
+type Audience = 'admin' | 'student' | 'public' | 'location';
 interface Route {
   kind: Kind;
   method: string;
@@ -137,8 +138,13 @@ beforeAll(async () => {
     for (const [method, op] of Object.entries(ops)) {
       if (!HTTP_METHODS.has(method)) continue;
       const schemes = (op.security ?? []).flatMap((s) => Object.keys(s));
-      const audience: Audience =
-        template.startsWith('/admin') || schemes.includes('adminCookie') ? 'admin' : template.startsWith('/me') || schemes.includes('hubToken') ? 'student' : 'public';
+      const audience: Audience = schemes.includes('locationToken')
+        ? 'location'
+        : template.startsWith('/admin') || schemes.includes('adminCookie')
+          ? 'admin'
+          : template.startsWith('/me') || schemes.includes('hubToken')
+            ? 'student'
+            : 'public';
       routes.push({ kind: 'api', method: method.toUpperCase(), template, audience });
     }
   }
@@ -153,6 +159,9 @@ afterAll(async () => {
   fs.rmSync(workshops, { recursive: true, force: true });
 });
 
+/** Where a route's template starts: the location API's are below the service already (their own server in the document). */
+const baseOf = (route: Route) => `/services/wod${route.audience === 'location' ? '' : route.kind === 'api' ? '/api/v1' : '/admin'}`;
+
 /** The URL of a route, its parameters filled with real values. */
 function urlOf(route: Route): string {
   const filled = route.template.replace(/\{(\w+)\}|:(\w+)/g, (_m, a: string | undefined, b: string | undefined, offset: number, whole: string) => {
@@ -160,7 +169,7 @@ function urlOf(route: Route): string {
     const before = whole.slice(0, offset).split('/').filter(Boolean).pop();
     return encodeURIComponent(values[`${before}/${name}`] ?? values[name] ?? '1');
   });
-  return `${hub.url}/services/wod/${route.kind === 'api' ? 'api/v1' : 'admin'}${filled}`;
+  return `${hub.url}${baseOf(route)}${filled}`;
 }
 
 const survey = { rating: 4, good: 'the labs', improve: '', recommend: true };
@@ -203,19 +212,22 @@ async function call(route: Route, token: string | undefined): Promise<number> {
 
 function expected(route: Route, credential: Credential): Expect {
   if (route.audience === 'public') return 'allowed';
+  // no hub credential, an admin's included, is a location token
+  if (route.audience === 'location') return 401;
   if (credential === 'no credential') return 401;
   if (route.audience === 'student') return credential === "a student's JupyterLab token" ? 'allowed' : 404;
   return credential === 'the full admin token' ? 'allowed' : 403;
 }
 
 const meets = (status: number, want: Expect) => (want === 'allowed' ? status < 500 && status !== 401 && status !== 403 : status === want);
-const label = (route: Route) => `${route.method} /services/wod/${route.kind === 'api' ? 'api/v1' : 'admin'}${route.template}`;
+const label = (route: Route) => `${route.method} ${baseOf(route)}${route.template}`;
 
 test('the routes come from the app: the OpenAPI document and the admin router, each audience present', () => {
   const count = (kind: Kind, audience: Audience) => routes.filter((r) => r.kind === kind && r.audience === audience).length;
   expect(count('api', 'admin')).toBeGreaterThanOrEqual(15);
   expect(count('api', 'student')).toBeGreaterThanOrEqual(3);
   expect(count('api', 'public')).toBeGreaterThanOrEqual(5);
+  expect(count('api', 'location')).toBeGreaterThanOrEqual(10);
   expect(count('panel', 'admin')).toBeGreaterThanOrEqual(15);
   expect(routes.filter((r) => r.kind === 'panel').map((r) => `${r.method} ${r.template}`)).toEqual(expect.arrayContaining(['GET /', 'POST /actions', 'GET /jobs/:id']));
 });

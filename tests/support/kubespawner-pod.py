@@ -1,12 +1,18 @@
 """What the Zero to JupyterHub hub would do with `wod kubernetes values`, up to the pods KubeSpawner
 would create, without a cluster: the chart's hub.config applied, hub.extraFiles written (under a
-scratch root), hub.extraConfig run with the chart's z2jh.get_config over the values; then the
+scratch root), singleuser.extraEnv set, hub.extraConfig run with the chart's z2jh.get_config over the values; then the
 JupyterHub app's classes, and for each `student=<user_options as JSON>` argument a real KubeSpawner
 (_mock: no hub, no API server; a throw-away kubeconfig in KUBECONFIG) through what a spawn runs
 before its API call: the pre-spawn hook, load_user_options, get_pod_manifest and get_pvc_manifest.
-Prints JSON: the classes, and each student's pod and claim as the Kubernetes API would receive them.
+Prints JSON: the classes, the request log function, the shim's proxy pods, and each student's pod and claim as the Kubernetes API would receive them.
+
+With --logins '<{"proxyPods": [addresses], "attempts": [{peer, forwardedFor, username, password}]}>'
+instead, the hub's authenticator (as configured) is asked each login in turn as if it came from
+`peer` (the proxy pods' addresses as the Kubernetes API would list them): prints each outcome,
+"accepted", "refused" or "throttled".
 
 Usage: python kubespawner-pod.py <values.json> <scratch root> student1='{}' student2='{"wod_maintenance": true}'
+       python kubespawner-pod.py <values.json> <scratch root> --logins '{...}'
 """
 
 import asyncio
@@ -44,6 +50,9 @@ for extra in values["hub"]["extraFiles"].values():
     with open(path, "w") as f:
         f.write(extra["stringData"])
     wod_dir = os.path.dirname(extra["mountPath"])
+# as the chart's jupyterhub_config.py does before extraConfig: the site's singleuser.extraEnv
+if get_config("singleuser.extraEnv"):
+    c.KubeSpawner.environment = dict(get_config("singleuser.extraEnv"))
 for key, code in sorted(values["hub"]["extraConfig"].items()):
     exec(code.replace(json.dumps(wod_dir), json.dumps(scratch + wod_dir)), {"c": c})
 
@@ -72,7 +81,14 @@ async def spawn(name, options, uid):
 
 async def main():
     api = ApiClient()
-    out = {"spawner_class": f"{hub.spawner_class.__module__}.{hub.spawner_class.__name__}", "authenticator_class": hub.authenticator_class.__name__, "seats": {}}
+    log_function = hub.tornado_settings.get("log_function")
+    out = {
+        "spawner_class": f"{hub.spawner_class.__module__}.{hub.spawner_class.__name__}",
+        "authenticator_class": hub.authenticator_class.__name__,
+        "log_function": log_function and f"{log_function.__module__}.{log_function.__name__}",
+        "proxy_pods": c.WodAuthenticator.proxy_pods,
+        "seats": {},
+    }
     for uid, seat in enumerate(seats, start=1):
         name, _, options = seat.partition("=")
         pod, pvc = await spawn(name, json.loads(options or "{}"), uid)
@@ -81,4 +97,33 @@ async def main():
     print(json.dumps(out))
 
 
-asyncio.run(main())
+async def logins(plan):
+    from tornado import web
+    from tornado.httputil import HTTPHeaders
+    from wod_authenticator import ProxyPods
+
+    authenticator = hub.authenticator_class(config=c)
+
+    async def listed():
+        return plan["proxyPods"]
+
+    authenticator.proxy_pods_addresses = ProxyPods(listed, authenticator.log)
+    outcomes = []
+    for attempt in plan["attempts"]:
+        headers = HTTPHeaders()
+        if attempt.get("forwardedFor"):
+            headers.add("X-Forwarded-For", attempt["forwardedFor"])
+        connection = types.SimpleNamespace(context=types.SimpleNamespace(address=(attempt["peer"], 40000)), stream=None)
+        handler = types.SimpleNamespace(request=types.SimpleNamespace(connection=connection, headers=headers))
+        try:
+            user = await authenticator.authenticate(handler, {"username": attempt["username"], "password": attempt["password"]})
+            outcomes.append("accepted" if user else "refused")
+        except web.HTTPError as e:
+            outcomes.append("throttled" if e.status_code == 429 else f"error {e.status_code}")
+    print(json.dumps(outcomes))
+
+
+if seats[:1] == ["--logins"]:
+    asyncio.run(logins(json.loads(seats[1])))
+else:
+    asyncio.run(main())

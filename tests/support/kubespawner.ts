@@ -40,6 +40,10 @@ export const STUDENT_IMAGE = 'registry.example.org/wod-student:0.1.0';
 export interface Spawned {
   spawner_class: string;
   authenticator_class: string;
+  /** the hub's request log (tornado_settings.log_function), module.name */
+  log_function: string | null;
+  /** the shim's label selector of the proxy pods (WodAuthenticator.proxy_pods) */
+  proxy_pods: string;
   seats: Record<string, { pod: Pod; pvc: { metadata: { name: string }; spec: { resources: { requests: { storage: string } } } } }>;
 }
 export interface Pod {
@@ -56,10 +60,23 @@ export interface Pod {
   };
 }
 
+/** A login as the hub would receive it: from `peer` (the proxy pod, or a student's pod calling the hub directly). */
+export interface HubLogin {
+  peer: string;
+  forwardedFor?: string;
+  username: string;
+  password: string;
+}
+
 export interface KubeSpawnerBench {
   values: HelmValues;
-  /** each seat started as `name=<user_options as JSON>` */
-  spawn(seats: Record<string, Record<string, unknown>>): Promise<Spawned>;
+  /** the service's internal routes, as the hub reaches them, and the secret they share */
+  internalUrl: string;
+  secret: string;
+  /** each seat started as `name=<user_options as JSON>`; with `secret`, the hub's copy of the shared secret is that one */
+  spawn(seats: Record<string, Record<string, unknown>>, opts?: { secret?: string }): Promise<Spawned>;
+  /** the hub's authenticator asked each login in turn, the Kubernetes API listing `proxyPods` as the proxy's addresses */
+  logins(proxyPods: string[], attempts: HubLogin[]): Promise<('accepted' | 'refused' | 'throttled')[]>;
   close(): Promise<void>;
 }
 
@@ -110,7 +127,12 @@ export async function kubeSpawnerBench(): Promise<KubeSpawnerBench> {
   const scratch = fs.mkdtempSync(path.join(os.tmpdir(), 'wod-k8s-'));
   const secretFile = path.join(scratch, 'auth-secret');
   fs.writeFileSync(secretFile, secret, { mode: 0o600 });
-  const local = { ...values, custom: { wod: { ...values.custom.wod, serviceUrl: `http://127.0.0.1:${port}/services/wod`, secretFile } } };
+  // ... and a variable of the site's own (site.yaml), which wod's environment must not drop
+  const local = {
+    ...values,
+    singleuser: { ...values.singleuser, extraEnv: { SITE_VARIABLE: 'from site.yaml' } },
+    custom: { wod: { ...values.custom.wod, serviceUrl: `http://127.0.0.1:${port}/services/wod`, secretFile } },
+  };
   fs.writeFileSync(path.join(scratch, 'values.json'), JSON.stringify(local));
   // KubeSpawner loads a kubeconfig when it is built; nothing here calls that API server
   fs.writeFileSync(
@@ -125,18 +147,35 @@ export async function kubeSpawnerBench(): Promise<KubeSpawnerBench> {
     }),
   );
 
+  const hub = async (valuesFile: string, args: string[]) => {
+    const python = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
+    const script = path.join(__dirname, 'kubespawner-pod.py');
+    // the chart gives its hub the release's name (helm upgrade --install hub ...)
+    const env = { ...process.env, KUBECONFIG: path.join(scratch, 'kubeconfig'), HELM_RELEASE_NAME: 'hub' };
+    const { stdout } = await run(python, [script, valuesFile, path.join(scratch, 'root'), ...args], { env, maxBuffer: 16 * 1024 * 1024 });
+    return JSON.parse(stdout) as unknown;
+  };
+  const valuesWith = (hubSecret: string | undefined): string => {
+    if (hubSecret === undefined) return path.join(scratch, 'values.json');
+    const other = path.join(scratch, 'other-secret');
+    fs.writeFileSync(other, hubSecret, { mode: 0o600 });
+    const file = path.join(scratch, 'values-other-secret.json');
+    fs.writeFileSync(file, JSON.stringify({ ...local, custom: { wod: { ...local.custom.wod, secretFile: other } } }));
+    return file;
+  };
+
   return {
     values,
-    async spawn(seats) {
-      const python = path.join(PROJECT_ROOT, '.venv', 'bin', 'python');
-      const args = [
-        path.join(__dirname, 'kubespawner-pod.py'),
-        path.join(scratch, 'values.json'),
-        path.join(scratch, 'root'),
-        ...Object.entries(seats).map(([n, o]) => `${n}=${JSON.stringify(o)}`),
-      ];
-      const { stdout } = await run(python, args, { env: { ...process.env, KUBECONFIG: path.join(scratch, 'kubeconfig') }, maxBuffer: 16 * 1024 * 1024 });
-      return JSON.parse(stdout) as Spawned;
+    internalUrl: `http://127.0.0.1:${port}/services/wod/internal`,
+    secret,
+    async spawn(seats, opts = {}) {
+      return (await hub(
+        valuesWith(opts.secret),
+        Object.entries(seats).map(([n, o]) => `${n}=${JSON.stringify(o)}`),
+      )) as Spawned;
+    },
+    async logins(proxyPods, attempts) {
+      return (await hub(valuesWith(undefined), ['--logins', JSON.stringify({ proxyPods, attempts })])) as ('accepted' | 'refused' | 'throttled')[];
     },
     async close() {
       await new Promise((r) => server.close(r));

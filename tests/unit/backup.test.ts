@@ -61,6 +61,8 @@ describe('isBackedUp', () => {
     ['wod.sqlite', true],
     ['jupyterhub.sqlite', true],
     ['secrets/mail-api-password', true],
+    ['secrets/locations/lyon.token', true],
+    ['secrets/locations/nested/key', false],
     ['private/wod/pass/variables_WKSHP-X_1.yml', true],
     ['outbox/x.eml', true],
     ['secrets/nested/key', false],

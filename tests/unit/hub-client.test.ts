@@ -114,3 +114,11 @@ test('retryDelay reads seconds and HTTP dates, else backs off exponentially', ()
   expect(d0).toBeGreaterThanOrEqual(187.5);
   expect(d3).toBeGreaterThanOrEqual(1500);
 });
+
+test('startServer refuses an option named like a key JupyterHub reads from the body itself, before any call', async () => {
+  const { c } = client(0);
+  for (const key of ['display_name', 'user_options']) {
+    await expect(c.startServer('student1', { [key]: 'x', wod_maintenance: true })).rejects.toThrow(`start student1's server: ${key} cannot be a user option`);
+  }
+  expect(seen).toEqual([]);
+});

@@ -14,12 +14,15 @@ import { scanWorkshops } from '../../hub-service/src/catalog/loader';
 import { importWorkshops } from '../../hub-service/src/catalog/sync';
 import { configSchema } from '../../hub-service/src/config/schema';
 import { HubClient } from '../../hub-service/src/hub/client';
+import { readHubEnv } from '../../hub-service/src/hub/env';
 import { enqueueJob } from '../../hub-service/src/jobs/store';
 import { seatLimits } from '../../hub-service/src/kubernetes/seat-limits';
 import { AUTH_SECRET, HUB_FILES, SERVICE_HOST, splitImage } from '../../hub-service/src/kubernetes/values';
 import { SERVICE_NAME, SERVICE_PREFIX } from '../../hub-service/src/config/urls';
 import { markWarm } from '../../hub-service/src/lifecycle/warm';
 import { MAINTENANCE } from '../../hub-service/src/lifecycle/remote-home';
+import { TrustedProxies } from '../../hub-service/src/network/addresses';
+import { clientAddress, trustFunction } from '../../hub-service/src/web/client-address';
 import { syncPool } from '../../hub-service/src/pool/pool';
 import { openDatabase } from '../../hub-service/src/store/db';
 import { tempWorkshops, writeWorkshop } from '../support/workshops';
@@ -196,12 +199,14 @@ test('the image recipes copy only what the repository has', () => {
   }
 });
 
-test("wod-service.yaml agrees with the values (the Service, its port, the hub's token, the shared secret), and the example configuration is valid", () => {
+test("wod-service.yaml agrees with the values (the Service, its port, the hub's token, the shared secret, the release's pods), and the example configuration is valid", () => {
   const dir = path.join(ROOT, 'deploy', 'kubernetes');
   const docs = YAML.parseAllDocuments(fs.readFileSync(path.join(dir, 'wod-service.yaml'), 'utf8')).map((d) => d.toJS());
   const kind = (k: string) => docs.find((d) => d.kind === k);
   const example = configSchema.parse(YAML.parse(fs.readFileSync(path.join(dir, 'wod.k8s.example.yaml'), 'utf8')));
   expect(example.students).toMatchObject({ mode: 'remote', serversUrl: 'http://proxy-public' });
+  // the service believes its peer, the chart's proxy pod, and no network: the students' pods are on the pod network
+  expect(example).toMatchObject({ peerIsProxy: true, trustedProxies: [] });
   expect(kind('Service').metadata.name).toBe(SERVICE_HOST);
   expect(kind('Service').spec.ports[0].port).toBe(example.service.port);
   const pod = kind('Deployment').spec.template;
@@ -213,9 +218,42 @@ test("wod-service.yaml agrees with the values (the Service, its port, the hub's 
     JUPYTERHUB_API_TOKEN: { secretKeyRef: { name: 'hub', key: `hub.services.${SERVICE_NAME}.apiToken` } },
     JUPYTERHUB_OAUTH_ACCESS_SCOPES: JSON.stringify([`access:services!service=${SERVICE_NAME}`]),
   });
+  // what it leaves out is what the hub gives a managed service on one host
+  expect(readHubEnv({ ...env, JUPYTERHUB_API_URL: 'http://hub:8081/hub/api', JUPYTERHUB_API_TOKEN: 't' })).toMatchObject({
+    baseUrl: '/',
+    clientId: `service-${SERVICE_NAME}`,
+    oauthCallbackUrl: `${SERVICE_PREFIX}oauth_callback`,
+  });
+  // PodSecurity "restricted"
+  expect(pod.spec.securityContext).toMatchObject({ runAsNonRoot: true, seccompProfile: { type: 'RuntimeDefault' } });
+  expect(pod.spec.containers[0].securityContext).toEqual({ allowPrivilegeEscalation: false, capabilities: { drop: ['ALL'] } });
+  // only the hub and the proxy of this release (helm upgrade --install hub) reach it, on its HTTP port
+  const policy = kind('NetworkPolicy').spec;
+  expect(policy.ingress).toEqual([
+    {
+      from: ['hub', 'proxy'].map((component) => ({ podSelector: { matchLabels: { app: 'jupyterhub', release: 'hub', component } } })),
+      ports: [{ port: 'http' }],
+    },
+  ]);
   // the chart's hub policy admits pods with this label
   expect(pod.metadata.labels['hub.jupyter.org/network-access-hub']).toBe('true');
   const auth = pod.spec.volumes.find((v: { secret?: { secretName: string } }) => v.secret?.secretName === AUTH_SECRET);
   const mount = pod.spec.containers[0].volumeMounts.find((m: { name: string }) => m.name === auth.name);
-  expect(fs.readFileSync(path.join(dir, 'service-entry.sh'), 'utf8')).toContain(`install -m 600 ${mount.mountPath}/auth-secret "$WOD_DATA_DIR/secrets/auth-secret"`);
+  const entry = fs.readFileSync(path.join(dir, 'service-entry.sh'), 'utf8');
+  expect(entry).toContain(`install -m 600 ${mount.mountPath}/auth-secret "$WOD_DATA_DIR/secrets/auth-secret"`);
+  // no admin password into the pod's log: the operator's from the Secret, and prepare's output not shown
+  expect(entry).toContain('node hub-service/dist/cli/main.js prepare >/dev/null');
+});
+
+test("peerIsProxy: the service's peer (the proxy pod, by network policy) is believed whatever its address, and only the entry it appended", () => {
+  const proxies = new TrustedProxies([], { peerIsProxy: true });
+  const trust = { proxies, ownUid: 1000 };
+  const viaProxy = (forwardedFor: string) => clientAddress({ peer: '10.20.0.5', forwardedFor, proxy: proxies.peerIsProxy }, trust);
+  expect(viaProxy('198.51.100.7')).toEqual({ address: '198.51.100.7', ignoredForwardedFor: false });
+  // a student's pod through the proxy: its forged entry is not believed, the pod's own address is the client
+  expect(viaProxy('203.0.113.7, 10.20.0.9')).toEqual({ address: '10.20.0.9', ignoredForwardedFor: true });
+  // a hop not vouched for (a pod the shim does not know as the proxy) is its own client
+  expect(clientAddress({ peer: '10.20.0.9', forwardedFor: '203.0.113.7' }, trust)).toEqual({ address: '10.20.0.9', ignoredForwardedFor: true });
+  // Express's protocol and secure flag come from the peer, not from a further hop
+  expect([trustFunction(proxies)('10.20.0.5', 0), trustFunction(proxies)('10.20.0.9', 1)]).toEqual([true, false]);
 });

@@ -1,5 +1,6 @@
 /**
- * The OpenAPI document describes exactly the routes the API router serves, and its response
+ * The OpenAPI document describes exactly the routes the API router and the location API's router
+ * serve (the latter below the service, with its own server and token scheme), and its response
  * schemas are the presenters' zod schemas: each shape once, as a closed component, that what the
  * presenters build conforms to. (The handlers' real answers are checked in
  * tests/integration/openapi-responses.test.ts.)
@@ -7,12 +8,15 @@
 import type express from 'express';
 import type { CatalogEntry } from '../../hub-service/src/catalog/catalog';
 import { loadConfig } from '../../hub-service/src/config/load';
+import { LOCATION_API } from '../../hub-service/src/locations/peers';
+import { seatRequest } from '../../hub-service/src/locations/protocol';
 import type { RegistrationView } from '../../hub-service/src/registrations/registrations';
 import { REGISTRATION_STATES } from '../../hub-service/src/registrations/states';
 import { presentJobDetail, presentMailDetail, presentPool } from '../../hub-service/src/web/admin-views';
 import { apiRouter } from '../../hub-service/src/web/api';
 import { RESPONSE_SCHEMAS } from '../../hub-service/src/web/api-responses';
 import type { WebDeps } from '../../hub-service/src/web/deps';
+import { locationApiRouter } from '../../hub-service/src/web/location-api';
 import { openApiDocument } from '../../hub-service/src/web/openapi';
 import { adminRegistration, adminWorkshop, participantStatus, publicWorkshop } from '../../hub-service/src/web/views';
 import type { Me as LabMe } from '../../labextension/src/service';
@@ -38,7 +42,9 @@ test('every API route is in the document, and every documented operation exists'
   const config = loadConfig({ env: {} });
   const fake = { requireUser: jest.fn(), requireWodAdmin: jest.fn(), requireCsrf: jest.fn() };
   const router = apiRouter({ config, auth: fake } as unknown as WebDeps) as unknown as { stack: Layer[] };
-  const served = routes(router)
+  // mounted by main.ts below the service, beside api/v1
+  const locationRouter = locationApiRouter({} as Parameters<typeof locationApiRouter>[0]) as unknown as { stack: Layer[] };
+  const served = [...routes(router), ...routes(locationRouter, `/${LOCATION_API}`)]
     .filter((r) => !r.endsWith('/openapi.json') && !r.endsWith('/docs'))
     .map((r) => r.replace(/:(\w+)/g, '{$1}'))
     .sort();
@@ -49,6 +55,37 @@ test('every API route is in the document, and every documented operation exists'
   expect(served).toEqual(documented);
   const ids = Object.values(doc.paths).flatMap((ops) => Object.values(ops).map((op) => (op as { operationId: string }).operationId));
   expect(new Set(ids).size).toBe(ids.length);
+});
+
+test("the location API has its own server below the service and the location token; api/v1 keeps the document's", () => {
+  const config = loadConfig({ env: { WOD_PUBLIC_URL: 'https://portal.example.org' } });
+  const doc = openApiDocument(config);
+  expect(doc.servers).toEqual([{ url: 'https://portal.example.org/services/wod/api/v1' }]);
+  expect(doc.components.securitySchemes.locationToken).toMatchObject({ type: 'http', scheme: 'bearer' });
+  const operations = Object.entries(doc.paths).flatMap(([p, ops]) =>
+    Object.values(ops).map((op) => ({ p, op: op as { servers?: { url: string }[]; security?: object[]; responses: Record<string, object> } })),
+  );
+  const location = operations.filter(({ p }) => p.startsWith(`/${LOCATION_API}/`));
+  expect(location.length).toBe(10);
+  for (const { p, op } of location) {
+    // server + path is where main.ts mounts the router: /services/wod/api/locations/v1/…
+    expect(`${op.servers![0].url}${p}`).toMatch(/^https:\/\/portal\.example\.org\/services\/wod\/api\/locations\/v1\//);
+    expect(op.security).toEqual([{ locationToken: [] }]);
+    expect(Object.keys(op.responses)).toContain('401');
+  }
+  for (const { op } of operations.filter(({ p }) => !p.startsWith(`/${LOCATION_API}/`))) {
+    expect(op.servers).toBeUndefined();
+    expect(JSON.stringify(op.security ?? [])).not.toContain('locationToken');
+  }
+  // request bodies are the protocol's schemas, as a client sends them
+  const seat = (doc.paths as Record<string, Record<string, unknown>>)[`/${LOCATION_API}/registrations`].post as {
+    requestBody: { content: { 'application/json': { schema: { $ref: string } } } };
+  };
+  expect(seat.requestBody.content['application/json'].schema).toEqual({ $ref: '#/components/schemas/SeatRequest' });
+  const requestSchema = doc.components.schemas.SeatRequest as { required: string[]; additionalProperties: boolean };
+  expect(requestSchema.required).toEqual(expect.arrayContaining(['ref', 'workshop', 'email']));
+  expect(requestSchema.additionalProperties).toBe(false);
+  expect(seatRequest.safeParse({ ref: 1, workshop: 'WKSHP-X', email: 'a@example.com', name: 'A', company: 'B', extra: 1 }).success).toBe(false);
 });
 
 describe('response schemas', () => {

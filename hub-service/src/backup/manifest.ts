@@ -13,7 +13,7 @@ export const MANIFEST_FILE = 'manifest.json';
  * What a backup holds, by path inside the data folder: the two databases, the secrets, the
  * per-student values hooks wrote (private/) and the mails kept in the outbox.
  */
-const BACKED_UP = [/^wod\.sqlite$/, /^jupyterhub\.sqlite$/, /^secrets\/[^/]+$/, /^private\/.+/, /^outbox\/.+/];
+const BACKED_UP = [/^wod\.sqlite$/, /^jupyterhub\.sqlite$/, /^secrets\/(?:locations\/)?[^/]+$/, /^private\/.+/, /^outbox\/.+/];
 /** Without these the restored folder would not be the same wod (the secrets seal its links and logins). */
 export const REQUIRED = ['wod.sqlite', 'secrets/auth-secret', 'secrets/session-key'];
 

@@ -20,9 +20,9 @@ import { modeOf } from '../registrations/registrations.js';
 import { contentFiles, workshopFolders } from './folders.js';
 import { checkImages } from './images.js';
 import type { LoadedWorkshop } from './loader.js';
-import { checkCompile, checkLdap, checkRemoteMode, type Problem } from './problems.js';
+import { checkCompile, checkLdap, checkLocation, checkRemoteMode, type Problem } from './problems.js';
 
-export type DryRunConfig = Pick<WodConfig, 'publicUrl' | 'projectRoot' | 'dataDir' | 'workshops' | 'mailApi' | 'apiDb' | 'branding' | 'students' | 'mail' | 'ldap'>;
+export type DryRunConfig = Pick<WodConfig, 'publicUrl' | 'projectRoot' | 'dataDir' | 'workshops' | 'mailApi' | 'apiDb' | 'branding' | 'students' | 'mail' | 'ldap' | 'locations'>;
 
 /** Stands for the student's password in a dry run. */
 const SAMPLE_PASSWORD = 'dry-run-password';
@@ -110,6 +110,7 @@ export function dryRunWorkshop(w: LoadedWorkshop, config: DryRunConfig, kernels:
   problems.push(...checkLdap(spec, config, w.at.ldap ?? { file: specFile }));
   problems.push(...checkCompile(spec, compileDirs(folders.content, config), w.at.compile ?? { file: specFile }));
   problems.push(...checkRemoteMode(spec, config, w.at.compile ?? { file: specFile }));
+  problems.push(...checkLocation(spec, config, { location: w.at.location ?? { file: specFile }, alternateLocation: w.at.alternateLocation ?? { file: specFile } }));
   return problems;
 }
 

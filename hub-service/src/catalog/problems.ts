@@ -55,6 +55,43 @@ export function checkLdap(
 }
 
 /**
+ * `location` and `alternateLocation` name the wods a workshop runs at (locations/placement.ts): on a
+ * portal, a name that is neither its locations.name nor one of its backends is passed over (an
+ * unknown location runs here, an unknown alternate is skipped), most likely a typo. Said only
+ * where registrations are routed (backends configured): elsewhere every workshop runs here,
+ * whatever its files name (the original's carry names of their own). Pure.
+ */
+export function checkLocation(
+  spec: Pick<WorkshopSpec, 'location' | 'alternateLocation'>,
+  config: { locations: Pick<WodConfig['locations'], 'name' | 'backends'> },
+  at: { location: At; alternateLocation: At },
+): Problem[] {
+  const { name, backends } = config.locations;
+  if (!backends.length) return [];
+  const known = [...(name ? [name] : []), ...backends.map((b) => b.name)];
+  const fix = (n: string) => `correct it to one of ${known.join(', ')}, or add ${n} to locations.backends`;
+  const unknown = (n: string | null): n is string => n !== null && !known.includes(n);
+  const problems: Problem[] = [];
+  if (unknown(spec.location))
+    problems.push({
+      severity: 'warning',
+      ...at.location,
+      field: 'location',
+      message: `${spec.location} is neither this wod (locations.name) nor one of its backends: the workshop runs here`,
+      fix: fix(spec.location),
+    });
+  for (const alt of spec.alternateLocation.filter(unknown))
+    problems.push({
+      severity: 'warning',
+      ...at.alternateLocation,
+      field: 'alternateLocation',
+      message: `${alt} is neither this wod (locations.name) nor one of its backends: it is skipped`,
+      fix: fix(alt),
+    });
+  return problems;
+}
+
+/**
  * Remote mode (students.mode: remote): the service reaches the homes only through the students'
  * servers, so the compiled binaries it builds on this machine cannot be put into one. Pure.
  */

@@ -65,6 +65,12 @@ export const configSchema = z
      * believed: logins are throttled, and registrations limited, by the client address they report
      */
     trustedProxies: z.array(z.string().refine(isCidr, 'a network like 10.0.0.0/8 or one address like 127.0.0.1')).default([]),
+    /**
+     * the service's direct peer is always the hub's proxy (or the hub), whatever its address: on
+     * Kubernetes, where wod-service.yaml's network policy admits no one else; what it appended to
+     * X-Forwarded-For is the client (deploy/kubernetes/GUIDE.md)
+     */
+    peerIsProxy: z.boolean().default(false),
     hub: z
       .object({
         apiPort: port.default(8081),

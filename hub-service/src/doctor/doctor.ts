@@ -13,6 +13,7 @@ import { evaluateGreeting, evaluateHub, evaluateOutbox, evaluateProxy, evaluateS
 import { type Check, fail, MADE_AT_START, ok, warn } from './check.js';
 import { inspectHubDatabase, inspectWodDatabase } from './databases.js';
 import { evaluateClock, evaluateDatabase, evaluateDisk, evaluateJobs, evaluateModes, evaluateServers, stuckAfterMs } from './figures.js';
+import { locationChecks } from './locations.js';
 import { diskFigures, httpGet, smtpGreeting, tryWrite } from './probes.js';
 
 /** The newest schema this build migrates to. */
@@ -27,12 +28,13 @@ export async function runDoctor(config: WodConfig, opts: { timeoutMs: number }):
   const apiUrl = hubApiUrl(config);
   const publicUrl = localProxyUrl(config);
   const healthUrl = `${publicUrl}${SERVICE_PREFIX}health`;
-  const [hub, proxy, service, transport, mailApi] = await Promise.all([
+  const [hub, proxy, service, transport, mailApi, locations] = await Promise.all([
     httpGet(`${apiUrl}/`, t),
     httpGet(`${publicUrl}/hub/health`, t),
     httpGet(healthUrl, t),
     mailTransport(config, t),
     mailApiCheck(config, t),
+    locationChecks(config, t),
   ]);
   const nowMs = Date.now();
   const admin = `${portalUrl(config)}admin`;
@@ -64,6 +66,7 @@ export async function runDoctor(config: WodConfig, opts: { timeoutMs: number }):
       : unread('servers', wod.facts ? 'jupyterhub.sqlite' : 'wod.sqlite'),
     evaluateClock({ nowMs, newestWriteMs: wod.facts?.newestWriteMs ?? null, hubDateMs: 'dateMs' in hub ? hub.dateMs : null }),
     modes(config),
+    ...locations,
   ];
 }
 

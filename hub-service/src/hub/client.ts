@@ -72,6 +72,8 @@ interface RequestOptions {
 }
 
 const RETRYABLE = (status: number) => status === 429 || status >= 500;
+/** What JupyterHub reads at the top level of a start-server body beside the options (the server's name shown, the options themselves). */
+const HUB_BODY_KEYS = ['user_options', 'display_name'];
 
 export class HubClient {
   private readonly apiUrl: string;
@@ -125,7 +127,10 @@ export class HubClient {
   /** Asks the hub to start the user's default server: 'ready' at once, or 'pending' while it spawns. */
   async startServer(name: string, userOptions: Record<string, unknown> = {}): Promise<'ready' | 'pending'> {
     // JupyterHub 6 reads the options from user_options; JupyterHub 5 (Zero to JupyterHub 4.x) takes
-    // the whole body as them, so they are also spread beside it: both see `wod_maintenance`.
+    // the whole body as them, so they are also spread beside it: both see `wod_maintenance`. An
+    // option named like a key JupyterHub reads from the body itself would be taken for that key.
+    const clashing = Object.keys(userOptions).filter((key) => HUB_BODY_KEYS.includes(key));
+    if (clashing.length) throw new Error(`start ${name}'s server: ${clashing.join(', ')} cannot be a user option (JupyterHub reads it from the body itself)`);
     const res = await this.request('POST', `/users/${enc(name)}/server`, { body: { ...userOptions, user_options: userOptions } });
     return res.status === 201 ? 'ready' : 'pending';
   }

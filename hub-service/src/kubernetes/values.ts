@@ -11,6 +11,7 @@
  */
 import type { WodConfig } from '../config/schema.js';
 import { SERVICE_NAME, SERVICE_PREFIX } from '../config/urls.js';
+import { effectiveLimits } from '../isolation/limit-rules.js';
 
 /** Where the hub pod finds wod's Python files (hub.extraFiles) and the secret it shares with the service. */
 export const HUB_WOD_DIR = '/usr/local/etc/jupyterhub/wod';
@@ -58,7 +59,8 @@ export function splitImage(image: string): { name: string; tag: string } {
 
 /** What wod_kubernetes.configure sets on KubeSpawner (trait → value), the site's limits as defaults. */
 export function kubeSpawnerSettings(config: ValuesConfig, inputs: Pick<ValuesInputs, 'studentImage' | 'homeSize' | 'storageClass'>): Record<string, unknown> {
-  const limits = config.students.limits;
+  // the site's as a seat of no workshop gets them (kubernetes/seat-limits.ts): capped by the max* keys
+  const site = effectiveLimits(config.students.limits, null);
   return {
     image: inputs.studentImage,
     cmd: ['jupyterhub-singleuser'],
@@ -69,8 +71,8 @@ export function kubeSpawnerSettings(config: ValuesConfig, inputs: Pick<ValuesInp
     // pulling the image onto a new node can take longer than a server's start
     start_timeout: Math.max(120, config.lifecycle.serverTimeout),
     // the site's: each spawn sets the seat's (seat_hook); a pod with no requests is given them equal to its limits
-    mem_limit: limits.memory > 0 ? limits.memory : null,
-    cpu_limit: limits.cpu > 0 ? limits.cpu : null,
+    mem_limit: site.memoryBytes,
+    cpu_limit: site.cpu,
     mem_guarantee: null,
     cpu_guarantee: null,
     // the home: a volume claim per student, made at the first spawn and kept (wod empties it through the server)

@@ -7,55 +7,19 @@
 import { listWorkshops } from '../catalog/catalog.js';
 import type { Letters } from '../journey/letters.js';
 import type { MailLinks } from '../journey/links.js';
-import { RegistrationError, type Registrations } from '../registrations/registrations.js';
-import { HOLDS_SEAT, type RegistrationState } from '../registrations/states.js';
+import { RegistrationError, registrationView, type Registrations } from '../registrations/registrations.js';
+import { HOLDS_SEAT } from '../registrations/states.js';
 import type { Db } from '../store/db.js';
 import type { LocationSeats, SeatRequest, SeatUpdate } from './protocol.js';
 
-interface Row {
-  id: number;
-  portal: string;
-  ref: string;
-  state: RegistrationState;
-  student: string | null;
-  readyAt: string | null;
-  deadlineAt: string | null;
-  endedAt: string | null;
-  endReason: string | null;
-  completion: number | null;
-  pExecuted: number | null;
-  pTotal: number | null;
-  pAt: string | null;
-  cPassed: number | null;
-  cTotal: number | null;
-  survey: string | null;
-}
-
-const SELECT = `
-  SELECT r.id, r.portal, r.external_id AS ref, r.state, s.name AS student, r.ready_at AS readyAt, r.deadline_at AS deadlineAt, r.ended_at AS endedAt,
-         r.end_reason AS endReason, r.completion, r.progress_executed AS pExecuted, r.progress_total AS pTotal, r.progress_at AS pAt,
-         r.checks_passed AS cPassed, r.checks_total AS cTotal, r.survey
-    FROM registrations r LEFT JOIN students s ON s.id = r.student_id`;
-
-/** A routed registration as its portal is told it. */
+/** A routed registration as its portal is told it (the view's fields the portal keeps a copy of). */
 export function seatUpdateOf(db: Db, registrationId: number): (SeatUpdate & { portal: string }) | null {
-  const r = db.prepare(`${SELECT} WHERE r.id = ? AND r.portal IS NOT NULL AND r.external_id IS NOT NULL`).get(registrationId) as Row | undefined;
-  if (!r) return null;
-  const survey = r.survey ? (JSON.parse(r.survey) as SeatUpdate['survey'] & { answeredAt: string }) : null;
-  return {
-    portal: r.portal,
-    ref: Number(r.ref),
-    state: r.state,
-    student: r.student,
-    readyAt: r.readyAt,
-    deadlineAt: r.deadlineAt,
-    endedAt: r.endedAt,
-    endReason: r.endReason,
-    completion: r.completion,
-    progress: r.pAt ? { executed: r.pExecuted!, total: r.pTotal!, at: r.pAt } : null,
-    checks: r.cTotal === null ? null : { passed: r.cPassed!, total: r.cTotal },
-    survey: survey && { rating: survey.rating, good: survey.good, improve: survey.improve, recommend: survey.recommend, answeredAt: survey.answeredAt },
-  };
+  const r = db.prepare('SELECT portal, external_id AS ref FROM registrations WHERE id = ? AND portal IS NOT NULL AND external_id IS NOT NULL').get(registrationId) as
+    { portal: string; ref: string } | undefined;
+  const v = r && registrationView(db, registrationId);
+  if (!r || !v) return null;
+  const { state, student, readyAt, deadlineAt, endedAt, endReason, completion, progress, checks, survey } = v;
+  return { portal: r.portal, ref: Number(r.ref), state, student, readyAt, deadlineAt, endedAt, endReason, completion, progress, checks, survey };
 }
 
 /** The wire shape: without the portal it goes to. */

@@ -125,7 +125,9 @@ export async function callPeer(peers: Peers, peer: Peer, method: string, route: 
       redirect: 'error',
     });
   } catch (e) {
-    throw new PeerError('down', 0, `${peer.name} does not answer: ${(e as Error).cause instanceof Error ? ((e as Error).cause as Error).message : (e as Error).message}`);
+    // fetch's own words are "fetch failed": the reason is its cause's
+    const cause = (e as { cause?: { message?: unknown } }).cause;
+    throw new PeerError('down', 0, `${peer.name} does not answer: ${typeof cause?.message === 'string' ? cause.message : (e as Error).message}`);
   }
   const text = await res.text();
   let json: unknown = null;

@@ -11,7 +11,7 @@ import { audit } from '../audit/audit.js';
 import type { WodConfig } from '../config/schema.js';
 import type { Letters } from '../journey/letters.js';
 import type { Logger } from '../log.js';
-import { freeStudent, modeOf, seatHere } from '../registrations/registrations.js';
+import { freeStudent, seatHere } from '../registrations/registrations.js';
 import { DEPLOYING, moveRegistration } from '../registrations/states.js';
 import type { Db } from '../store/db.js';
 import { commandDone, commandFailed, type DueCommand, dueCommands, queueCommand } from './commands.js';
@@ -173,14 +173,7 @@ export class LocationRouter {
         if (current.state !== 'registered' || current.routing !== 'pending') return undefined;
         if (place === HERE) {
           db.prepare(`UPDATE registrations SET location = NULL, routing = NULL, routed_at = NULL, routing_note = NULL, reroutes = reroutes + 1 WHERE id = ?`).run(r.id);
-          seatHere(db, r.id, {
-            studentId: student!,
-            workshopId: r.workshopId,
-            mode: modeOf(r.folder),
-            source: 'portal',
-            actor: 'system',
-            details: { workshop: r.folder, from: r.location },
-          });
+          seatHere(db, r.id, { studentId: student!, workshopId: r.workshopId, source: 'portal' });
         } else {
           db.prepare(
             `UPDATE registrations SET location = ?, routing = 'pending', routed_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now'), routing_note = NULL, reroutes = reroutes + 1 WHERE id = ?`,

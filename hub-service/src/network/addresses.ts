@@ -87,17 +87,21 @@ export const parseCidr = (text: string): Cidr | null => readCidr(text, normalize
 export const isCidr = (text: string): boolean => parseCidr(text) !== null;
 
 /**
- * Operator-listed proxies (CIDRs or single addresses), ready to test addresses against; and whether
- * the hub's public side is a Unix socket (config `bindSocket`), whose peer, the reverse proxy on
- * this host, is believed too (../web/client-address.ts).
+ * Operator-listed proxies (CIDRs or single addresses), ready to test addresses against; and the
+ * proxies known otherwise than by their address (../web/client-address.ts): the hub's public side
+ * a Unix socket (config `bindSocket`), whose peer, the reverse proxy on this host, is believed too;
+ * the service's own peer always the hub's proxy (config `peerIsProxy`, Kubernetes: a network policy
+ * admits only the hub and its proxy to the wod pod, whose addresses are any of the pod network's).
  */
 export class TrustedProxies {
   private readonly list = new net.BlockList();
   readonly size: number;
   readonly socketHop: boolean;
+  readonly peerIsProxy: boolean;
 
-  constructor(cidrs: readonly string[], opts: { socketHop?: boolean } = {}) {
+  constructor(cidrs: readonly string[], opts: { socketHop?: boolean; peerIsProxy?: boolean } = {}) {
     this.socketHop = opts.socketHop ?? false;
+    this.peerIsProxy = opts.peerIsProxy ?? false;
     for (const cidr of cidrs) {
       const parsed = parseCidr(cidr);
       if (!parsed) throw new Error(`not a network: ${cidr}`);

@@ -99,6 +99,12 @@ function toView(r: ViewRow): RegistrationView {
   };
 }
 
+/** One registration as the desk, the API and the admin panel see it. */
+export function registrationView(db: Db, id: number): RegistrationView | null {
+  const row = db.prepare(`${SELECT_VIEW} WHERE r.id = ?`).get(id) as ViewRow | undefined;
+  return row ? toView(row) : null;
+}
+
 /** Every registration of a participant, oldest first. */
 export function participantRegistrations(db: Db, participantId: number): RegistrationView[] {
   return (db.prepare(`${SELECT_VIEW} WHERE r.participant_id = ? ORDER BY r.id`).all(participantId) as ViewRow[]).map(toView);
@@ -191,16 +197,18 @@ export function allocate(db: Db, a: Allocation): { registrationId: number; jobId
     audit(db, a.actor, 'registration.created', { type: 'registration', id: regId }, { ...a.details, location: a.location, source: a.source, mode: a.mode });
     return { registrationId: regId, jobId: null };
   }
-  return { registrationId: regId, jobId: seatHere(db, regId, { ...a, studentId: a.studentId }) };
+  const jobId = seatHere(db, regId, { ...a, studentId: a.studentId });
+  audit(db, a.actor, 'registration.created', { type: 'registration', id: regId }, { ...a.details, student: a.studentId, source: a.source, mode: a.mode, job: jobId });
+  return { registrationId: regId, jobId };
 }
 
 /** Gives a registration this wod's student and queues its CREATE: at registration, or when it comes back here from a backend. */
-export function seatHere(db: Db, regId: number, a: Pick<Allocation, 'workshopId' | 'source' | 'jobKey' | 'actor' | 'details' | 'mode'> & { studentId: number }): number {
+export function seatHere(db: Db, regId: number, a: Pick<Allocation, 'workshopId' | 'source' | 'jobKey'> & { studentId: number }): number {
   db.prepare(
     `UPDATE students SET state = 'allocated', registration_id = ?, problem = NULL, problem_job_id = NULL,
                 updated_at = strftime('%Y-%m-%dT%H:%M:%fZ', 'now') WHERE id = ?`,
   ).run(regId, a.studentId);
-  const jobId = enqueueJob(db, {
+  return enqueueJob(db, {
     verb: 'CREATE',
     studentId: a.studentId,
     registrationId: regId,
@@ -208,8 +216,6 @@ export function seatHere(db: Db, regId: number, a: Pick<Allocation, 'workshopId'
     source: a.source,
     key: a.jobKey ?? `CREATE:registration:${regId}`,
   });
-  audit(db, a.actor, 'registration.created', { type: 'registration', id: regId }, { ...a.details, student: a.studentId, source: a.source, mode: a.mode, job: jobId });
-  return jobId;
 }
 
 /**
@@ -348,8 +354,7 @@ export class Registrations {
   }
 
   get(id: number): RegistrationView | null {
-    const row = this.db.prepare(`${SELECT_VIEW} WHERE r.id = ?`).get(id) as ViewRow | undefined;
-    return row ? toView(row) : null;
+    return registrationView(this.db, id);
   }
 
   /** Gives a running registration more time (an admin's decision). */

@@ -35,6 +35,7 @@ import { eraseParticipant } from '../participants/erase.js';
 import { findArchive } from '../work/records.js';
 import { isErased, ParticipantError } from '../participants/participants.js';
 import type { CapacityFigures } from '../capacity/meter.js';
+import { presentLocations } from './locations-view.js';
 
 export function adminRouter(deps: WebDeps): express.Router {
   const { db, config, registrations } = deps;
@@ -105,6 +106,7 @@ export function adminRouter(deps: WebDeps): express.Router {
       watchdog: { enabled: config.watchdog.enabled, stops: recentStops(db, 20) },
       capacity: capacityLines(capacity),
       warm: warmView(capacity),
+      locations: presentLocations(db, deps.locations, config.locations.name ?? null),
       notice,
       facts: {
         'wod version': VERSION,

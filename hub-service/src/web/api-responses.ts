@@ -1,10 +1,13 @@
 /**
- * Every response body of REST API v1, as zod schemas: the presenters' shapes (./views.ts,
- * ./admin-views.ts, ./me.ts) and the envelopes around them (errors, pages, acknowledgements).
+ * Every response body of REST API v1 and of the location API, as zod schemas: the presenters'
+ * shapes (./views.ts, ./admin-views.ts, ./me.ts, ../locations/protocol.ts) and the envelopes around
+ * them (errors, pages, acknowledgements).
  * `responseComponents()` turns them into the OpenAPI document's component schemas, each described
  * once; a shape used inside another becomes a `$ref` to its component.
  */
 import { z } from 'zod';
+import type { Applied } from '../locations/mirror.js';
+import { locationSeats, ref, seatUpdate, startLink } from '../locations/protocol.js';
 import type { ParticipantError } from '../participants/participants.js';
 import type { ExtensionError } from '../registrations/extension.js';
 import type { RegistrationError } from '../registrations/registrations.js';
@@ -23,6 +26,7 @@ import {
   warmStateSchema,
 } from './admin-views.js';
 import { capacitySchema } from './capacity-view.js';
+import { locationsSchema } from './locations-view.js';
 import { roomSchema, statsSchema } from './stats-view.js';
 import { meSchema } from './me.js';
 import { erasureSchema, participantExportSchema, participantPageSchema, participantSummarySchema } from './participant-view.js';
@@ -88,6 +92,20 @@ export const surveyPageSchema = z
 export const mailQueuedSchema = z.object({ id: z.number().int().meta({ description: 'the new mail' }) }).meta({ description: 'a copy queued' });
 export const actionQueuedSchema = z.object({ jobs: z.array(z.number().int()) }).meta({ description: 'the jobs queued, one per student' });
 
+/** What a portal did with each update a backend sent (locations/mirror.ts). */
+const APPLIED: { [A in Applied]: A } = { applied: 'applied', unknown: 'unknown', 'moved-away': 'moved-away' };
+export const updateResultsSchema = z
+  .object({
+    results: z.array(
+      z.object({
+        ref,
+        result: z.enum(APPLIED).meta({ description: 'applied: taken; unknown: not routed to that backend; moved-away: it moved to another place since' }),
+      }),
+    ),
+  })
+  .meta({ description: 'what the portal did with each update, in the order sent' });
+export const credentialsTakenSchema = z.object({ result: z.literal('applied') }).meta({ description: 'taken: the portal mails them now' });
+
 /** The component schemas, by the name the document gives them. */
 export const RESPONSE_SCHEMAS = {
   Error: errorSchema,
@@ -125,6 +143,12 @@ export const RESPONSE_SCHEMAS = {
   ParticipantExport: participantExportSchema,
   Erasure: erasureSchema,
   WarmEvent: warmEventSchema,
+  Locations: locationsSchema,
+  LocationSeats: locationSeats,
+  SeatUpdate: seatUpdate,
+  StartLink: startLink,
+  UpdateResults: updateResultsSchema,
+  CredentialsTaken: credentialsTakenSchema,
 } as const;
 export type ResponseName = keyof typeof RESPONSE_SCHEMAS;
 

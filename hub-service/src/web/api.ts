@@ -25,6 +25,7 @@ import type { WebDeps } from './deps.js';
 import { actionInput, extendInput, jobQuery, mailQuery, participantQuery, poolQuery, registrationQuery, surveyQuery, warmEventInput, workshopPatch } from './api-schemas.js';
 import { cancelWarm, listWarmEvents, scheduleWarm, WarmEventError, warmTargets } from '../lifecycle/warm.js';
 import { presentCapacity } from './capacity-view.js';
+import { presentLocations } from './locations-view.js';
 import { eraseParticipant } from '../participants/erase.js';
 import { exportParticipant, isErased, listParticipants, ParticipantError } from '../participants/participants.js';
 import { presentErasure, presentParticipantExport, presentParticipantSummary } from './participant-view.js';
@@ -316,6 +317,10 @@ export function apiRouter(deps: WebDeps): express.Router {
 
   admin.get('/capacity', (_req, res) => {
     res.json(presentCapacity(deps.capacity.figures()));
+  });
+
+  admin.get('/locations', (_req, res) => {
+    res.json(presentLocations(db, deps.locations, config.locations.name ?? null));
   });
 
   admin.get('/stats', (_req, res) => {

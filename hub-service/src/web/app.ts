@@ -46,7 +46,14 @@ export function createApp(opts: {
     };
     const forwarded = req.headers['x-forwarded-for'];
     identifyClient(
-      { peer: socket.remoteAddress ?? '', peerPort: socket.remotePort, local: socket.localAddress, localPort: socket.localPort, forwardedFor: [forwarded ?? []].flat().join(',') },
+      {
+        peer: socket.remoteAddress ?? '',
+        peerPort: socket.remotePort,
+        local: socket.localAddress,
+        localPort: socket.localPort,
+        forwardedFor: [forwarded ?? []].flat().join(','),
+        proxy: opts.proxies.peerIsProxy,
+      },
       { proxies: opts.proxies, ownUid, lookup },
     ).then((client) => {
       Object.defineProperty(req, 'ip', { value: client.address, configurable: true, enumerable: true });

@@ -20,6 +20,11 @@
  * port directly, with whatever X-Forwarded-For it likes) is its own client: `local-uid-<uid>`.
  * Telling the two apart needs the peer socket's owner (./peer-uid.ts); where the system cannot say
  * (no /proc/net/tcp), loopback peers are taken for the proxy.
+ *
+ * On Kubernetes the proxy is a pod, its address one of the pod network's like the students' pods:
+ * it is known otherwise (`Hop.proxy`): the hub's shim checks its peer against the proxy pods'
+ * addresses (spawner-config/wod_authenticator.py), the service's own peer is the proxy by network
+ * policy (`peerIsProxy`). The entry the proxy appended is then the client, unless listed.
  */
 import { isLoopback, normalizeAddress, type TrustedProxies } from '../network/addresses.js';
 
@@ -33,6 +38,8 @@ export interface Hop {
   peerUid?: PeerUid;
   /** the X-Forwarded-For header(s), joined with commas */
   forwardedFor?: string;
+  /** the peer is the hub's proxy, known otherwise than by its address (Kubernetes) */
+  proxy?: boolean;
 }
 
 export interface ClientAddress {
@@ -64,7 +71,9 @@ export function clientAddress(hop: Hop, trust: { proxies: TrustedProxies; ownUid
     .filter(Boolean);
   const alone = (address: string): ClientAddress => ({ address, ignoredForwardedFor: entries.length > 0 });
   if (!peer) return alone('unknown');
-  if (isLoopback(peer)) {
+  if (hop.proxy) {
+    // believed as it is: its address says nothing
+  } else if (isLoopback(peer)) {
     const uid = hop.peerUid ?? 'unsupported';
     if (uid === 'not-found') return alone('local-unknown');
     if (typeof uid === 'number' && uid !== trust.ownUid) return alone(`local-uid-${uid}`);
@@ -89,12 +98,12 @@ export function clientAddress(hop: Hop, trust: { proxies: TrustedProxies; ownUid
 
 /**
  * The same rule as Express's `trust proxy` function, for what Express derives from it (req.protocol,
- * req.secure): the socket's peer (index 0) when it is loopback or listed, any further hop when listed.
+ * req.secure): the socket's peer (index 0) when it is loopback, listed or the proxy by policy, any further hop when listed.
  * `req.ip` itself is set from `clientAddress`, which also knows the peer's owner.
  */
 export function trustFunction(proxies: TrustedProxies): (address: string, index: number) => boolean {
   return (address, index) => {
     const a = normalizeAddress(address);
-    return !!a && ((index === 0 && isLoopback(a)) || proxies.has(a));
+    return !!a && ((index === 0 && (proxies.peerIsProxy || isLoopback(a))) || proxies.has(a));
   };
 }

@@ -50,7 +50,7 @@ export function internalRouter(deps: {
     const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
     const int = (v: unknown) => (Number.isInteger(v) ? (v as number) : undefined);
     const found = await identifyClient(
-      { peer: str(c.peer) ?? '', peerPort: int(c.peerPort), local: str(c.local), localPort: int(c.localPort), forwardedFor: str(c.forwardedFor) },
+      { peer: str(c.peer) ?? '', peerPort: int(c.peerPort), local: str(c.local), localPort: int(c.localPort), forwardedFor: str(c.forwardedFor), proxy: c.proxy === true },
       { proxies: deps.proxies, ownUid: int(c.uid) ?? ownUid, lookup: deps.peerUid },
     );
     if (found.ignoredForwardedFor && isLoopback(found.address) && !warnedUnlisted) {
@@ -74,7 +74,8 @@ export function internalRouter(deps: {
 
   /**
    * The shim's question: may this username and password log in to the hub? The body says which
-   * connection the login came on (`client`: the hub's peer, its X-Forwarded-For, the hub's uid).
+   * connection the login came on (`client`: the hub's peer, its X-Forwarded-For, the hub's uid;
+   * on Kubernetes, `proxy: true` when the peer is the chart's proxy pod).
    */
   router.post('/logins', async (req, res) => {
     const { username, password, client } = (req.body ?? {}) as { username?: unknown; password?: unknown; client?: unknown };

@@ -1,11 +1,14 @@
 /**
- * The OpenAPI 3.1 description of REST API v1. Request bodies come from the same zod schemas that
- * validate them, and response bodies from the zod schemas the presenters return (./api-responses.ts),
- * so the document cannot drift from what the routes accept or answer.
+ * The OpenAPI 3.1 description of REST API v1 and of the location API wods of locations call each
+ * other by (./location-api.ts, its own server below the service). Request bodies come from the same
+ * zod schemas that validate them, and response bodies from the zod schemas the presenters return
+ * (./api-responses.ts), so the document cannot drift from what the routes accept or answer.
  */
 import { z } from 'zod';
 import type { WodConfig } from '../config/schema.js';
 import { portalUrl } from '../config/urls.js';
+import { LOCATION_API, type PeerRole } from '../locations/peers.js';
+import { endRequest, extendRequest, seatCredentials, seatRequest, seatUpdates } from '../locations/protocol.js';
 import { registrationInput } from '../registrations/input.js';
 import { surveyInput } from '../registrations/survey.js';
 import { VERSION } from '../version.js';
@@ -59,6 +62,116 @@ const EXTEND_RULE =
   '(a warm event runs, or registrations wait for their deployment). `extension` in the status says beforehand whether it would be.';
 const EXTEND_REFUSED = 'refused, with the reason in `message`: `not-allowed`, `not-running`, `already-extended`, `too-early` or `seat-needed`';
 
+/**
+ * An operation of the location API: served below the service, not below api/v1 (its own
+ * `servers`), for the peer of `role` presenting the token this wod issued for it.
+ */
+const peerOperation = (config: WodConfig, role: PeerRole) => (op: Operation) => ({
+  ...op,
+  tags: ['locations'],
+  servers: [{ url: portalUrl(config).replace(/\/$/, '') }],
+  security: [{ locationToken: [] }],
+  responses: { ...op.responses, 401: error(`no location token, or not one this wod issued for a ${role}`) },
+});
+
+/** The location API's paths, as the document names them: below the service, like its router. */
+function locationPaths(config: WodConfig) {
+  const fromPortal = peerOperation(config, 'portal');
+  const fromBackend = peerOperation(config, 'backend');
+  const at = (route: string) => `/${LOCATION_API}${route}`;
+  const seat = [pathParameter('ref', 'integer')];
+  const unknown = error('`unknown-registration`: that portal routed no such registration here');
+  const badRef = error('invalid fields, or a ref that is not a registration id');
+  return {
+    [at('/seats')]: {
+      get: fromPortal({
+        operationId: 'locationSeats',
+        summary: "Backend side: each workshop's free seats here, and the lifecycle's queue (a portal polls it every locations.pollSeconds)",
+        responses: { 200: body('the seats', 'LocationSeats') },
+      }),
+    },
+    [at('/registrations')]: {
+      post: fromPortal({
+        operationId: 'locationSeat',
+        summary: 'Backend side: seat a registration the portal accepted',
+        description: 'Sent again with the same ref, it is the same registration (200). The participant is mailed by the portal, never from here.',
+        requestBody: { required: true, ...json(ref('SeatRequest')) },
+        responses: {
+          201: body('seated: its CREATE is queued', 'SeatUpdate'),
+          200: body('seated before, as it stands', 'SeatUpdate'),
+          404: error('`unknown-workshop`: no such workshop here'),
+          409: error('`full`, `inactive` or `already-registered`: the portal tries its next place'),
+          422: error('invalid fields'),
+        },
+      }),
+    },
+    [at('/registrations/{ref}')]: {
+      get: fromPortal({
+        operationId: 'locationRegistration',
+        summary: 'Backend side: a routed registration as it stands here',
+        parameters: seat,
+        responses: { 200: body('the registration', 'SeatUpdate'), 404: unknown, 422: badRef },
+      }),
+      delete: fromPortal({
+        operationId: 'locationCancel',
+        summary: 'Backend side: forget a registration that moved to another place or was given up (ended here if it held a seat)',
+        parameters: seat,
+        responses: { 204: { description: 'let go' }, 404: unknown, 422: badRef },
+      }),
+    },
+    [at('/registrations/{ref}/end')]: {
+      post: fromPortal({
+        operationId: 'locationEnd',
+        summary: 'Backend side: end a routed registration now (its CLEANUP frees the seat)',
+        parameters: seat,
+        requestBody: { required: true, ...json(ref('SeatEnd')) },
+        responses: { 200: body('ended', 'SeatUpdate'), 404: unknown, 409: error('`not-running`: already ended'), 422: badRef },
+      }),
+    },
+    [at('/registrations/{ref}/extend')]: {
+      post: fromPortal({
+        operationId: 'locationExtend',
+        summary: 'Backend side: give a routed registration more time',
+        parameters: seat,
+        requestBody: { required: true, ...json(ref('SeatExtend')) },
+        responses: { 200: body('the new deadline', 'SeatUpdate'), 404: unknown, 409: error('`not-running`: no running clock'), 422: badRef },
+      }),
+    },
+    [at('/registrations/{ref}/credentials')]: {
+      post: fromPortal({
+        operationId: 'locationNewCredentials',
+        summary: 'Backend side: new credentials (a new password), sent to the portal to mail before the old password stops working',
+        parameters: seat,
+        responses: { 200: body('relayed', 'SeatUpdate'), 404: unknown, 409: error('`not-running`: not ready'), 422: badRef },
+      }),
+    },
+    [at('/registrations/{ref}/start-link')]: {
+      post: fromPortal({
+        operationId: 'locationStartLink',
+        summary: "Backend side: the registration's one-click login at this hub, for the portal's status page",
+        parameters: seat,
+        responses: { 200: body('the link', 'StartLink'), 404: unknown, 422: badRef },
+      }),
+    },
+    [at('/updates')]: {
+      post: fromBackend({
+        operationId: 'locationUpdates',
+        summary: 'Portal side: how the registrations a backend seats stand; the portal moves its copies (and mails) to follow',
+        requestBody: { required: true, ...json(ref('SeatUpdates')) },
+        responses: { 200: body('what was done with each', 'UpdateResults'), 422: error('invalid updates') },
+      }),
+    },
+    [at('/credentials')]: {
+      post: fromBackend({
+        operationId: 'locationCredentials',
+        summary: "Portal side: a routed registration's login, mailed at once and never stored",
+        requestBody: { required: true, ...json(ref('SeatCredentials')) },
+        responses: { 200: body('mailed', 'CredentialsTaken'), 404: unknown, 422: error('invalid credentials') },
+      }),
+    },
+  };
+}
+
 /** The request bodies, by the name the document gives them: converted as input, what a client sends. */
 const REQUESTS = {
   RegistrationInput: registrationInput,
@@ -68,6 +181,11 @@ const REQUESTS = {
   ProgressInput: progressInput,
   ExtendInput: extendInput,
   WarmEventInput: warmEventInput,
+  SeatRequest: seatRequest,
+  SeatEnd: endRequest,
+  SeatExtend: extendRequest,
+  SeatUpdates: seatUpdates,
+  SeatCredentials: seatCredentials,
 } as const;
 type RequestName = keyof typeof REQUESTS;
 
@@ -78,7 +196,8 @@ export function openApiDocument(config: WodConfig) {
       title: 'wod REST API',
       version: VERSION,
       description:
-        "Workshops-on-Demand: the public catalog, registration, a participant's status, and admin endpoints. " +
+        "Workshops-on-Demand: the public catalog, registration, a participant's status, and admin endpoints; " +
+        `and the location API wods of locations call each other by, below the service at ${LOCATION_API} (tag locations). ` +
         'Errors are `{status, message}`; 422 adds `errors: [{field, message}]`, 409 adds a `code`.',
     },
     servers: [{ url: `${portalUrl(config)}api/v1` }],
@@ -91,6 +210,12 @@ export function openApiDocument(config: WodConfig) {
           description: '`token <JupyterHub API token>` carrying the custom:wod:admin scope (a token narrowed to fewer scopes does not do)',
         },
         adminCookie: { type: 'apiKey', in: 'cookie', name: 'service-wod', description: 'the admin panel session (hub OAuth); changes also need the X-CSRF-Token header' },
+        locationToken: {
+          type: 'http',
+          scheme: 'bearer',
+          bearerFormat: 'wodloc_<43 characters>',
+          description: 'the location API: the token this wod issued for the calling peer (`wod locations issue <peer>`), which says who calls and what it may ask',
+        },
       },
       schemas: {
         ...(Object.fromEntries(Object.entries(REQUESTS).map(([name, schema]) => [name, toSchema(schema)])) as Record<RequestName, object>),
@@ -399,6 +524,13 @@ export function openApiDocument(config: WodConfig) {
           responses: { 200: body('the figures', 'Capacity') },
         }),
       },
+      '/admin/locations': {
+        get: admin({
+          operationId: 'adminLocations',
+          summary: "Locations: each backend's health, seats, queue and this portal's registrations there; each portal's registrations here and the updates it has not taken",
+          responses: { 200: body('the locations (empty lists on a wod without locations)', 'Locations') },
+        }),
+      },
       '/admin/stats': {
         get: admin({
           operationId: 'adminStats',
@@ -422,6 +554,7 @@ export function openApiDocument(config: WodConfig) {
           responses: { 202: body('queued', 'ActionQueued'), 409: error('the student is not stuck') },
         }),
       },
+      ...locationPaths(config),
     },
   };
 }

@@ -47,6 +47,7 @@ export const participantExportSchema = z
         clientIp: z.string().nullable().meta({ description: 'the address the registration came from' }),
         externalId: z.string().nullable().meta({ description: "the api-db's participant id, for its orders" }),
         language: registrationLanguage,
+        location: z.string().nullable().meta({ description: 'the backend wod that seated it (locations.backends); null: this one' }),
       }),
     ),
     mails: z.array(

@@ -93,14 +93,14 @@ export type PeerUidLookup = (peer: Endpoint, local: Endpoint) => Promise<PeerUid
  * nobody we can vouch for.
  */
 export async function identifyClient(
-  connection: { peer: string; peerPort?: number; local?: string; localPort?: number; forwardedFor?: string },
+  connection: { peer: string; peerPort?: number; local?: string; localPort?: number; forwardedFor?: string; proxy?: boolean },
   trust: { proxies: TrustedProxies; ownUid: number | null; lookup?: PeerUidLookup },
 ): Promise<ClientAddress> {
   const peer = normalizeAddress(connection.peer);
   let uid: PeerUid | undefined;
-  if (peer && isLoopback(peer)) {
+  if (peer && isLoopback(peer) && !connection.proxy) {
     const { peerPort, local, localPort } = connection;
     uid = peerPort && local && localPort ? await (trust.lookup ?? peerUid)({ address: peer, port: peerPort }, { address: local, port: localPort }) : 'not-found';
   }
-  return clientAddress({ peer: connection.peer, peerUid: uid, forwardedFor: connection.forwardedFor }, trust);
+  return clientAddress({ peer: connection.peer, peerUid: uid, forwardedFor: connection.forwardedFor, proxy: connection.proxy }, trust);
 }
