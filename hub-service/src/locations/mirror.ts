@@ -43,6 +43,9 @@ export class Mirror {
           if (!FINAL.includes(u.state)) queueCommand(this.db, { location, registrationId: u.ref, command: 'cancel' });
           return r;
         }
+        // over here (ended before the backend seated it): the seat it holds there is let go
+        if (!(HOLDS_SEAT as readonly string[]).includes(r.state) && (HOLDS_SEAT as readonly string[]).includes(u.state))
+          queueCommand(this.db, { location, registrationId: u.ref, command: r.state === 'ended' ? 'end' : 'cancel' });
         const actor = `location:${location}`;
         this.db.prepare(`UPDATE registrations SET routing = 'accepted', routing_note = NULL WHERE id = ? AND routing = 'pending'`).run(r.id);
         // never back: an end asked for here (and on its way there) outranks an older update

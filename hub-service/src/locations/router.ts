@@ -12,7 +12,7 @@ import type { WodConfig } from '../config/schema.js';
 import type { Letters } from '../journey/letters.js';
 import type { Logger } from '../log.js';
 import { freeStudent, seatHere } from '../registrations/registrations.js';
-import { DEPLOYING, moveRegistration } from '../registrations/states.js';
+import { CLOCK_RUNNING, DEPLOYING, moveRegistration, sqlList } from '../registrations/states.js';
 import type { Db } from '../store/db.js';
 import { commandDone, commandFailed, type DueCommand, dueCommands, queueCommand } from './commands.js';
 import type { LocationHealth } from './health.js';
@@ -166,7 +166,13 @@ export class LocationRouter {
       .transaction((): Place | undefined => {
         const student = freeStudent(db, { id: r.workshopId, capacity: r.capacity, range_min: r.range_min, range_max: r.range_max });
         const availability = (p: Place) => (p === HERE ? (student !== null ? 'seats' : 'full') : this.d.health.availability(p, r.folder));
-        const place = choosePlace(places, availability, [r.location]);
+        // never back to a place it left: that one was told to let it go
+        const left = (
+          db
+            .prepare(`SELECT json_extract(details, '$.from') AS place FROM audit WHERE subject_type = 'registration' AND subject_id = ? AND action = 'registration.rerouted'`)
+            .all(String(r.id)) as { place: string }[]
+        ).map((x) => x.place);
+        const place = choosePlace(places, availability, [r.location, ...left]);
         // a silent backend's registrations move only to a seat known now, not to another maybe
         if (place === undefined || (why === 'silent' && availability(place) !== 'seats')) return undefined;
         const current = db.prepare(`SELECT state, routing FROM registrations WHERE id = ?`).get(r.id) as { state: string; routing: string | null };
@@ -208,15 +214,36 @@ export class LocationRouter {
     if (this.now() - Date.parse(r.createdAt) >= this.d.config.locations.failoverSeconds * 1000) this.d.letters.delayed(r.id, false);
   }
 
-  /** A registration no backend took within the deployment watchdog: given up, with the apology; its backend lets it go. */
+  /**
+   * A registration no backend took within the deployment watchdog, or one its backend took and
+   * never made ready within twice that: given up, with the apology; its backend lets it go. One
+   * running past its deadline by as long, its backend silent, ends here (its end is told there).
+   */
   private giveUp(): void {
     if (this.d.config.lifecycle.paused) return;
     const db = this.d.db;
-    const before = new Date(this.now() - this.d.config.timers.watchdogMinutes * 60_000).toISOString();
-    const late = db.prepare(`SELECT id, location FROM registrations WHERE routing = 'pending' AND state = 'registered' AND created_at <= ?`).all(before) as {
-      id: number;
-      location: string;
-    }[];
+    const watchdogMs = this.d.config.timers.watchdogMinutes * 60_000;
+    const iso = (ms: number) => new Date(ms).toISOString();
+    const overdue = db
+      .prepare(`SELECT id, location FROM registrations WHERE routing = 'accepted' AND state IN (${sqlList(CLOCK_RUNNING)}) AND deadline_at <= ?`)
+      .all(iso(this.now() - watchdogMs)) as { id: number; location: string }[];
+    for (const r of overdue)
+      db.transaction(() => {
+        const ended = moveRegistration(db, r.id, {
+          to: 'ended',
+          actor: 'system',
+          onlyFrom: CLOCK_RUNNING,
+          set: { end_reason: 'deadline', ended_at: iso(this.now()) },
+          details: { location: r.location, reason: 'its backend is silent past the deadline' },
+        });
+        if (ended) queueCommand(db, { location: r.location, registrationId: r.id, command: 'end' });
+      }).immediate();
+    const late = db
+      .prepare(
+        `SELECT id, location FROM registrations WHERE state IN (${sqlList(DEPLOYING)})
+                AND ((routing = 'pending' AND created_at <= ?) OR (routing = 'accepted' AND created_at <= ?))`,
+      )
+      .all(iso(this.now() - watchdogMs), iso(this.now() - 2 * watchdogMs)) as { id: number; location: string }[];
     for (const r of late) {
       db.transaction(() => {
         const moved = moveRegistration(db, r.id, {
