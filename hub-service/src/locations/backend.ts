@@ -36,10 +36,15 @@ export class SeatDesk {
     },
   ) {}
 
-  private find(portal: string, ref: number): number {
+  private idOf(portal: string, ref: number): number | null {
     const r = this.d.db.prepare('SELECT id FROM registrations WHERE portal = ? AND external_id = ?').get(portal, String(ref)) as { id: number } | undefined;
-    if (!r) throw new RegistrationError(404, 'unknown-registration', `${portal} routed no registration ${ref} here`);
-    return r.id;
+    return r?.id ?? null;
+  }
+
+  private find(portal: string, ref: number): number {
+    const id = this.idOf(portal, ref);
+    if (id === null) throw new RegistrationError(404, 'unknown-registration', `${portal} routed no registration ${ref} here`);
+    return id;
   }
 
   update(portal: string, ref: number): SeatUpdate {
@@ -48,8 +53,7 @@ export class SeatDesk {
 
   /** Seats it (201), or answers the one seated before for the same portal and id (200). */
   seat(portal: string, s: SeatRequest): { created: boolean; update: SeatUpdate } {
-    const known = () => this.d.db.prepare('SELECT id FROM registrations WHERE portal = ? AND external_id = ?').get(portal, String(s.ref)) as { id: number } | undefined;
-    if (known()) return { created: false, update: this.update(portal, s.ref) };
+    if (this.idOf(portal, s.ref) !== null) return { created: false, update: this.update(portal, s.ref) };
     try {
       const r = this.d.registrations.register(
         { email: s.email, name: s.name, company: s.company, workshop: s.workshop },
@@ -58,7 +62,7 @@ export class SeatDesk {
       return { created: true, update: wire(seatUpdateOf(this.d.db, r.id)!) };
     } catch (e) {
       // the same registration sent twice at once: the second finds the first's row
-      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && known()) return { created: false, update: this.update(portal, s.ref) };
+      if ((e as { code?: string }).code === 'SQLITE_CONSTRAINT_UNIQUE' && this.idOf(portal, s.ref) !== null) return { created: false, update: this.update(portal, s.ref) };
       throw e;
     }
   }

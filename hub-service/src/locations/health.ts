@@ -88,8 +88,19 @@ export class LocationHealth {
 
   /** A seat was just taken there: counted until the next poll says it. */
   took(name: string, folder: string): void {
-    const w = this.state.get(name)?.seats?.workshops.find((x) => x.folder === folder);
+    const w = this.workshopAt(name, folder);
     if (w && w.seats > 0) w.seats -= 1;
+  }
+
+  /** A workshop as the backend last said it. */
+  private workshopAt(name: string, folder: string) {
+    return this.state.get(name)?.seats?.workshops.find((x) => x.folder === folder);
+  }
+
+  /** The seats it last said this workshop has there (0 when closed or never said). */
+  seatsAt(name: string, folder: string): number {
+    const w = this.workshopAt(name, folder);
+    return w?.active ? w.seats : 0;
   }
 
   availability(name: string, folder: string): Availability {
@@ -97,8 +108,7 @@ export class LocationHealth {
     const refusedAt = this.refusals.get(`${name}/${folder}`);
     if (refusedAt !== undefined && (!h?.checkedAt || Date.parse(h.checkedAt) <= refusedAt + 1_000)) return 'full';
     if (!h?.up || !h.seats) return 'unknown';
-    const w = h.seats.workshops.find((x) => x.folder === folder);
-    return w && w.active && w.seats > 0 ? 'seats' : 'full';
+    return this.seatsAt(name, folder) > 0 ? 'seats' : 'full';
   }
 
   isUp(name: string): boolean | null {

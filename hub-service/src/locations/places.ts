@@ -29,11 +29,6 @@ export function seatsEverywhere(config: Pick<WodConfig, 'locations'>, peers: Pee
   if (!backends.length) return (e) => e;
   return (e) => {
     const places = placesOf(e.spec, config.locations.name ?? null, backends);
-    const remote = (name: string) =>
-      health
-        .list()
-        .find((b) => b.name === name)
-        ?.seats?.workshops.find((w) => w.folder === e.folder && w.active)?.seats ?? 0;
-    return { ...e, seats: places.reduce((n: number, p) => n + (p === HERE ? e.seats : remote(p)), 0) };
+    return { ...e, seats: places.reduce((n: number, p) => n + (p === HERE ? e.seats : health.seatsAt(p, e.folder)), 0) };
   };
 }
